@@ -1,0 +1,187 @@
+"""
+S3 errors as data.
+
+Every failure a client can see is an L{S3Error}: an S3 error code, the HTTP
+status AWS answers with for that code, a human message, and optional extra
+elements that AWS adds to the error document (``BucketName``, ``Key``, ...).
+The catalogue below is the single place where codes, statuses and default
+messages live; handlers raise ``S3Error.of("NoSuchKey", Key=key)``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+# code -> (HTTP status, default message).  Statuses and messages follow the
+# AWS S3 API reference ("Error responses", "List of error codes").
+CATALOGUE: Mapping[str, tuple[int, str]] = {
+    "AccessDenied": (403, "Access Denied"),
+    "AuthorizationHeaderMalformed": (
+        400,
+        "The authorization header is malformed.",
+    ),
+    "AuthorizationQueryParametersError": (
+        400,
+        "Error parsing the X-Amz-Credential parameter.",
+    ),
+    "BadDigest": (
+        400,
+        "The Content-MD5 or checksum value that you specified did not match "
+        "what the server received.",
+    ),
+    "BucketAlreadyExists": (
+        409,
+        "The requested bucket name is not available. The bucket namespace is "
+        "shared by all users of the system. Please select a different name "
+        "and try again.",
+    ),
+    "BucketAlreadyOwnedByYou": (
+        409,
+        "Your previous request to create the named bucket succeeded and you "
+        "already own it.",
+    ),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
+    "EntityTooLarge": (
+        400,
+        "Your proposed upload exceeds the maximum allowed object size.",
+    ),
+    "EntityTooSmall": (
+        400,
+        "Your proposed upload is smaller than the minimum allowed object size.",
+    ),
+    "IllegalLocationConstraintException": (
+        400,
+        "The specified location-constraint is not valid.",
+    ),
+    "IncompleteBody": (
+        400,
+        "You did not provide the number of bytes specified by the "
+        "Content-Length HTTP header.",
+    ),
+    "InternalError": (
+        500,
+        "We encountered an internal error. Please try again.",
+    ),
+    "InvalidAccessKeyId": (
+        403,
+        "The AWS access key Id you provided does not exist in our records.",
+    ),
+    "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidChunkSizeError": (
+        403,
+        "Only the last chunk is allowed to have a size less than 8192 bytes",
+    ),
+    "InvalidDigest": (
+        400,
+        "The Content-MD5 you specified is not valid.",
+    ),
+    "InvalidLocationConstraint": (
+        400,
+        "The specified location constraint is not valid.",
+    ),
+    "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRequest": (400, "Invalid Request"),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
+    "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedXML": (
+        400,
+        "The XML you provided was not well-formed or did not validate "
+        "against our published schema",
+    ),
+    "MaxMessageLengthExceeded": (
+        400,
+        "Your request was too big.",
+    ),
+    "MetadataTooLarge": (
+        400,
+        "Your metadata headers exceed the maximum allowed metadata size.",
+    ),
+    "MethodNotAllowed": (
+        405,
+        "The specified method is not allowed against this resource.",
+    ),
+    "MissingContentLength": (
+        411,
+        "You must provide the Content-Length HTTP header.",
+    ),
+    "MissingSecurityHeader": (
+        400,
+        "Your request is missing a required header.",
+    ),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NotImplemented": (
+        501,
+        "A header you provided implies functionality that is not implemented",
+    ),
+    "PreconditionFailed": (
+        412,
+        "At least one of the pre-conditions you specified did not hold",
+    ),
+    "RequestTimeTooSkewed": (
+        403,
+        "The difference between the request time and the current time is "
+        "too large.",
+    ),
+    "SignatureDoesNotMatch": (
+        403,
+        "The request signature we calculated does not match the signature "
+        "you provided. Check your key and signing method.",
+    ),
+    "XAmzContentSHA256Mismatch": (
+        400,
+        "The provided 'x-amz-content-sha256' header does not match what was "
+        "computed.",
+    ),
+    "InvalidStorageClass": (
+        400,
+        "The storage class you specified is not valid",
+    ),
+    "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "InsufficientStorage": (
+        507,
+        "The server has no space left to store this object.",
+    ),
+}
+
+
+class S3Error(Exception):
+    """
+    An S3 error response waiting to be rendered.
+
+    @ivar code: the S3 error code, a key of L{CATALOGUE}.
+    @ivar status: the HTTP status code.
+    @ivar message: the human-readable message.
+    @ivar extra: further child elements of ``<Error>``, in order.
+    @ivar headers: response headers to send with the error (for example
+        ``Allow`` on 405, ``x-amz-expected-..``); lower-case names.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        extra: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        default_status, default_message = CATALOGUE[code]
+        self.code = code
+        self.status = status if status is not None else default_status
+        self.message = message if message is not None else default_message
+        self.extra: dict[str, str] = dict(extra or {})
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(f"{code}: {self.message}")
+
+    @classmethod
+    def of(cls, code: str, message: str | None = None, **extra: str) -> S3Error:
+        """
+        Build an error from the catalogue, with extra ``<Error>`` children
+        given as keyword arguments (``S3Error.of("NoSuchKey", Key="a")``).
+        """
+        return cls(code, message, extra=extra)
+
+    def __repr__(self) -> str:
+        return f"S3Error({self.code!r}, {self.message!r}, status={self.status})"
