@@ -1,0 +1,173 @@
+"""
+A small S3 client for functional tests: treq over real TLS, requests signed
+by botocore's own signers (SigV4 by default, SigV2 on request), so the
+server is checked against the reference implementation of the signatures.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import treq
+from botocore.auth import HmacV1Auth, S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet import ssl
+from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
+
+ACCESS_KEY = "TESTACCESSKEY0000001"
+SECRET_KEY = "testsecretkey/0000000000000000000000001"
+OTHER_ACCESS_KEY = "TESTACCESSKEY0000002"
+OTHER_SECRET_KEY = "testsecretkey/0000000000000000000000002"
+
+
+def make_test_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost: (cert, key) paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "txs3 test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "test-cert.pem"
+    key_path = directory / "test-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def server_tls_options(cert: Path, key: Path) -> Any:
+    """Twisted server TLS options for the files from L{make_test_certificate}."""
+    certificate = ssl.PrivateCertificate.loadPEM(key.read_bytes() + cert.read_bytes())
+    return certificate.options()
+
+
+@dataclass
+class Response:
+    """A fully read response."""
+
+    code: int
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class S3Client:
+    """
+    Signed requests against one txs3 endpoint.
+
+    @ivar base: ``https://127.0.0.1:PORT``.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        base: str,
+        ca_cert: Path,
+        access_key: str = ACCESS_KEY,
+        secret_key: str = SECRET_KEY,
+        signature: str = "v4",
+    ) -> None:
+        self.base = base
+        self.credentials = Credentials(access_key, secret_key)
+        self.signature = signature
+        trust = ssl.Certificate.loadPEM(ca_cert.read_bytes())
+        self.pool = HTTPConnectionPool(reactor, persistent=True)
+        self.agent = Agent(
+            reactor,
+            contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust),
+            pool=self.pool,
+        )
+
+    def url(self, path: str, query: str = "") -> str:
+        return self.base + path + ("?" + query if query else "")
+
+    def sign(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> dict[str, str]:
+        """The headers of a signed request (botocore computes them)."""
+        request = AWSRequest(
+            method=method, url=self.url(path, query), headers=dict(headers or {}), data=body
+        )
+        if self.signature == "v2":
+            HmacV1Auth(self.credentials).add_auth(request)
+        else:
+            if "X-Amz-Content-SHA256" not in request.headers:
+                import hashlib
+
+                request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+            S3SigV4Auth(self.credentials, "s3", "us-east-1").add_auth(request)
+        return {k: v for k, v in request.headers.items()}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        signed: bool = True,
+    ) -> Response:
+        """Send one request and read the whole response."""
+        hdrs = self.sign(method, path, query, headers, body) if signed else dict(headers or {})
+        response = await treq.request(
+            method,
+            self.url(path, query),
+            headers={k: [v] for k, v in hdrs.items()},
+            data=body if body or method in ("PUT", "POST") else None,
+            agent=self.agent,
+        )
+        content = await response.content()
+        out = {
+            k.decode().lower(): b",".join(v).decode("latin-1")
+            for k, v in response.headers.getAllRawHeaders()
+        }
+        return Response(response.code, out, content)
+
+    async def close(self) -> None:
+        await self.pool.closeCachedConnections()
+
+
+def key_path(bucket: str, key: str) -> str:
+    """The request path of C{key} in C{bucket}, percent-encoded as clients do."""
+    return "/" + bucket + "/" + quote(key, safe="/~")

@@ -1,0 +1,135 @@
+"""
+Channel-level tests: raw HTTP/1.1 bytes fed to the real txs3 Site over a
+StringTransport, with a MemoryStore and a Clock.
+
+treq's StubTreq talks to a plain Site and cannot show what happens between
+the headers and the body; these tests do.  They pin the behaviour that
+L{txs3.server} builds on private HTTPChannel names (C{_command}, C{_path},
+C{_send100Continue}).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from tests.s3client import ACCESS_KEY, SECRET_KEY
+from txs3.auth.types import Secret
+from txs3.server import build_site
+from txs3.store.memory import MemoryStore
+
+SECRETS = {ACCESS_KEY: Secret(ACCESS_KEY, SECRET_KEY, "owner-one", "one")}
+HOST = "s3.test"
+
+
+def make_site() -> tuple[object, MemoryStore, Clock]:
+    clock = Clock()
+    clock.advance(time.time())
+    store = MemoryStore(now=clock.seconds)
+    store.create_bucket("bucket", "owner-one", "us-east-1")
+    site = build_site(store, SECRETS.get, reactor=clock)
+    return site, store, clock
+
+
+def connect(site: object) -> tuple[object, StringTransport]:
+    proto = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))  # type: ignore[attr-defined]
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+def signed_head(method: str, path: str, body: bytes, extra: dict[str, str] | None = None) -> bytes:
+    """The head of a SigV4-signed request for C{body}, as raw bytes."""
+    headers = {"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    headers.update(extra or {})
+    req = AWSRequest(method=method, url=f"https://{HOST}{path}", headers=headers, data=body)
+    S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(req)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_refused_put_gets_no_100_continue() -> None:
+    """An unauthenticated PUT with Expect: 100-continue gets 403 at once, no 100, connection closed."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(  # type: ignore[attr-defined]
+        b"PUT /bucket/key HTTP/1.1\r\nHost: s3.test\r\nContent-Length: 1000000\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
+    out = transport.value()
+    assert b"100 Continue" not in out
+    assert out.startswith(b"HTTP/1.1 403 ")
+    assert b"<Code>AccessDenied</Code>" in out
+    assert b"x-amz-request-id" in out.lower()
+    assert transport.disconnecting
+    # Whatever the client sends anyway is dropped, nothing is stored.
+    proto.dataReceived(b"x" * 1000)  # type: ignore[attr-defined]
+    assert store.staging_count() == 0
+
+
+def test_refused_put_without_expect_discards_body() -> None:
+    """A bad-signature PUT without Expect has its body dropped and gets SignatureDoesNotMatch."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    head = signed_head("PUT", "/bucket/key", b"hello").replace(b"Signature=", b"Signature=0")
+    proto.dataReceived(head + b"hello")  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 403 ")
+    assert b"SignatureDoesNotMatch" in out
+    assert store.staging_count() == 0
+
+
+def test_accepted_put_gets_100_continue_then_200() -> None:
+    """A valid PUT with Expect: 100-continue gets 100, then its body is stored and 200 sent."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    body = b"streamed body" * 1000
+    head = signed_head("PUT", "/bucket/key", body, {"Expect": "100-continue"})
+    proto.dataReceived(head)  # type: ignore[attr-defined]
+    assert transport.value() == b"HTTP/1.1 100 Continue\r\n\r\n"
+    transport.clear()
+    for i in range(0, len(body), 1000):
+        proto.dataReceived(body[i : i + 1000])  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 200 "), out
+    assert hashlib.md5(body).hexdigest().encode() in out
+    info = store.head_object("bucket", "key")
+    assert info.size == len(body)
+
+
+def test_missing_bucket_refused_before_body() -> None:
+    """A PUT into a missing bucket is answered NoSuchBucket before any body byte."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    head = signed_head("PUT", "/nobucket/key", b"abc", {"Expect": "100-continue"})
+    proto.dataReceived(head)  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 404 ")
+    assert b"NoSuchBucket" in out
+    assert store.staging_count() == 0
+
+
+def test_disconnect_mid_upload_leaves_old_object() -> None:
+    """A client that vanishes mid-body leaves the previous object and no staging file."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(signed_head("PUT", "/bucket/key", b"old") + b"old")  # type: ignore[attr-defined]
+    assert transport.value().startswith(b"HTTP/1.1 200 ")
+    proto2, _ = connect(site)
+    body = b"n" * 100000
+    proto2.dataReceived(signed_head("PUT", "/bucket/key", body) + body[:5000])  # type: ignore[attr-defined]
+    assert store.staging_count() == 1
+    from twisted.python.failure import Failure
+    from twisted.internet.error import ConnectionLost
+
+    proto2.connectionLost(Failure(ConnectionLost()))  # type: ignore[attr-defined]
+    assert store.staging_count() == 0
+    assert store.head_object("bucket", "key").size == 3

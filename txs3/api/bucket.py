@@ -1,0 +1,67 @@
+"""Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from txs3 import xml
+from txs3.api.render import send_xml
+from txs3.errors import S3Error
+from txs3.operation import validate_bucket_name
+from txs3.server import S3Call
+
+
+def _bucket(call: S3Call) -> str:
+    name = call.operation.bucket
+    assert name is not None
+    return name
+
+
+async def create_bucket(call: S3Call, request: Any) -> bytes:
+    """
+    Create the bucket, optionally with a C{CreateBucketConfiguration} body
+    naming its region (any region is accepted: txs3 serves them all from one
+    place, and SigV4 verifies under whatever region the client signs for).
+    """
+    name = _bucket(call)
+    validate_bucket_name(name)
+    region = call.config.region
+    body = call.xml_body()
+    if body.strip():
+        root = xml.parse(body)
+        if root.tag != "CreateBucketConfiguration":
+            raise S3Error.of("MalformedXML")
+        constraint = xml.child_text(root, "LocationConstraint")
+        if constraint:
+            region = constraint
+    await call.config.store.create_bucket(name, call.identity.owner_id, region)
+    request.setHeader("Location", "/" + name)
+    request.setHeader("Content-Length", "0")
+    return b""
+
+
+async def head_bucket(call: S3Call, request: Any) -> bytes:
+    """200 with the bucket's region; access was checked before the body."""
+    info = call.config.store.get_bucket(_bucket(call))
+    request.setHeader("x-amz-bucket-region", info.region)
+    request.setHeader("Content-Length", "0")
+    return b""
+
+
+async def delete_bucket(call: S3Call, request: Any) -> bytes:
+    """204 once the (empty) bucket is gone."""
+    await call.config.store.delete_bucket(_bucket(call))
+    request.setResponseCode(204)
+    return b""
+
+
+async def get_bucket_location(call: S3Call, request: Any) -> bytes:
+    """The bucket's region; empty for us-east-1, as S3 answers."""
+    info = call.config.store.get_bucket(_bucket(call))
+    region = None if info.region == "us-east-1" else info.region
+    body = xml.document("LocationConstraint", []) if region is None else (
+        xml.DECLARATION
+        + f'<LocationConstraint xmlns="{xml.S3_NS}">{xml.escape(region)}'
+        f"</LocationConstraint>".encode()
+    )
+    return send_xml(request, body)

@@ -1,0 +1,168 @@
+"""ListObjects (v1) and ListObjectsV2."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import quote
+
+from txs3 import xml
+from txs3.api.render import send_xml
+from txs3.errors import S3Error
+from txs3.server import S3Call
+from txs3.store.interface import ListPage, ObjectInfo
+
+MAX_KEYS = 1000
+
+
+def _max_keys(query: dict[str, str] | Any) -> int:
+    raw = query.get("max-keys")
+    if raw is None or raw == "":
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise S3Error.of(
+            "InvalidArgument",
+            "Provided max-keys not an integer or within integer range",
+            ArgumentName="max-keys",
+            ArgumentValue=raw,
+        ) from e
+    if value < 0:
+        raise S3Error.of(
+            "InvalidArgument",
+            "Argument maxKeys must be an integer between 0 and 2147483647",
+            ArgumentName="maxKeys",
+            ArgumentValue=raw,
+        )
+    return value
+
+
+def _encoder(query: Any) -> tuple[bool, Any]:
+    encoding = query.get("encoding-type")
+    if encoding is None:
+        return False, lambda s: s
+    if encoding.lower() != "url":
+        raise S3Error.of(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=encoding,
+        )
+    # Clients decode with unquote_plus: "+" must travel as %2B.
+    return True, lambda s: quote(s, safe="/")
+
+
+def _contents(
+    info: ObjectInfo, enc: Any, owner: tuple[str, str] | None
+) -> xml.Node:
+    children: list[xml.Node] = [
+        ("Key", enc(info.key)),
+        ("LastModified", xml.iso8601(info.last_modified)),
+        ("ETag", f'"{info.etag}"'),
+        ("Size", info.size),
+    ]
+    if owner is not None:
+        children.append(("Owner", [("ID", owner[0]), ("DisplayName", owner[1])]))
+    children.append(("StorageClass", "STANDARD"))
+    return ("Contents", children)
+
+
+async def _page(call: S3Call, prefix: str, delimiter: str, after: str, n: int) -> ListPage:
+    bucket = call.operation.bucket
+    assert bucket is not None
+    if n == 0:
+        # S3 answers max-keys=0 with an empty, untruncated page.
+        return ListPage([], [], False, None)
+    return await call.config.store.list_objects(
+        bucket, prefix, delimiter, after, min(n, MAX_KEYS)
+    )
+
+
+async def list_objects(call: S3Call, request: Any) -> bytes:
+    """ListObjects (v1): paged by C{marker}; C{NextMarker} when truncated."""
+    q = call.operation.query
+    prefix = q.get("prefix", "")
+    delimiter = q.get("delimiter", "")
+    marker = q.get("marker", "")
+    max_keys = _max_keys(q)
+    encoded, enc = _encoder(q)
+    page = await _page(call, prefix, delimiter, marker, max_keys)
+    owner = (call.identity.owner_id, call.identity.display_name)
+    children: list[xml.Node] = [
+        ("Name", call.operation.bucket),
+        ("Prefix", enc(prefix)),
+        ("Marker", enc(marker)),
+        ("MaxKeys", max_keys),
+    ]
+    if delimiter:
+        children.append(("Delimiter", enc(delimiter)))
+    children.append(("IsTruncated", page.is_truncated))
+    if page.is_truncated and page.next_marker is not None:
+        # S3 documents NextMarker for delimiter listings only; sending it
+        # always is harmless and saves clients a guess.
+        children.append(("NextMarker", enc(page.next_marker)))
+    if encoded:
+        children.append(("EncodingType", "url"))
+    children += [_contents(i, enc, owner) for i in page.contents]
+    children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    return send_xml(request, xml.document("ListBucketResult", children))
+
+
+def _encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(b"1:" + marker.encode("utf-8")).decode("ascii")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        if not raw.startswith(b"1:"):
+            raise ValueError(token)
+        return raw[2:].decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeError) as e:
+        raise S3Error.of(
+            "InvalidArgument",
+            "The continuation token provided is incorrect",
+            ArgumentName="continuation-token",
+        ) from e
+
+
+async def list_objects_v2(call: S3Call, request: Any) -> bytes:
+    """ListObjectsV2: C{continuation-token}, C{start-after}, C{fetch-owner}."""
+    q = call.operation.query
+    prefix = q.get("prefix", "")
+    delimiter = q.get("delimiter", "")
+    start_after = q.get("start-after", "")
+    token = q.get("continuation-token")
+    max_keys = _max_keys(q)
+    encoded, enc = _encoder(q)
+    after = _decode_token(token) if token else start_after
+    # The token continues past start-after; whichever is further wins.
+    after = max(after, start_after, key=lambda s: s.encode("utf-8"))
+    page = await _page(call, prefix, delimiter, after, max_keys)
+    owner = (
+        (call.identity.owner_id, call.identity.display_name)
+        if q.get("fetch-owner", "").lower() == "true"
+        else None
+    )
+    children: list[xml.Node] = [
+        ("Name", call.operation.bucket),
+        ("Prefix", enc(prefix)),
+    ]
+    if "start-after" in q:
+        children.append(("StartAfter", enc(start_after)))
+    if token is not None:
+        children.append(("ContinuationToken", token))
+    children.append(("KeyCount", len(page.contents) + len(page.common_prefixes)))
+    children.append(("MaxKeys", max_keys))
+    if delimiter:
+        children.append(("Delimiter", enc(delimiter)))
+    children.append(("IsTruncated", page.is_truncated))
+    if page.is_truncated and page.next_marker is not None:
+        children.append(("NextContinuationToken", _encode_token(page.next_marker)))
+    if encoded:
+        children.append(("EncodingType", "url"))
+    children += [_contents(i, enc, owner) for i in page.contents]
+    children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    return send_xml(request, xml.document("ListBucketResult", children))
