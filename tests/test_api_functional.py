@@ -9,61 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest_twisted
-from twisted.internet import reactor
-
-from tests.s3client import (
-    ACCESS_KEY,
-    OTHER_ACCESS_KEY,
-    OTHER_SECRET_KEY,
-    SECRET_KEY,
-    S3Client,
-    key_path,
-    make_test_certificate,
-    server_tls_options,
-)
-from txs3.auth.types import Secret
-from txs3.server import build_site
-from txs3.store.sqlite import SQLiteStore
+from tests.s3client import ACCESS_KEY, key_path
+from tests.functional import Server, server  # noqa: F401
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-
-SECRETS = {
-    ACCESS_KEY: Secret(ACCESS_KEY, SECRET_KEY, "owner-one", "one"),
-    OTHER_ACCESS_KEY: Secret(OTHER_ACCESS_KEY, OTHER_SECRET_KEY, "owner-two", "two"),
-}
-
-
-class Server:
-    def __init__(self, store: SQLiteStore, client: S3Client, other: S3Client, v2: S3Client) -> None:
-        self.store = store
-        self.client = client
-        self.other = other
-        self.v2 = v2
-
-
-@pytest_twisted.async_yield_fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    cert, key = make_test_certificate(tmp_path)
-    store = SQLiteStore.open(str(tmp_path / "data"), reactor)
-    site = build_site(store, SECRETS.get, reactor=reactor)
-    port = reactor.listenSSL(0, site, server_tls_options(cert, key), interface="127.0.0.1")
-    base = f"https://127.0.0.1:{port.getHost().port}"
-    clients = [
-        S3Client(reactor, base, cert),
-        S3Client(reactor, base, cert, OTHER_ACCESS_KEY, OTHER_SECRET_KEY),
-        S3Client(reactor, base, cert, signature="v2"),
-    ]
-    yield Server(store, *clients)
-    for c in clients:
-        await c.close()
-    await port.stopListening()
-    await store.close()
-
 
 def xml_of(body: bytes) -> ElementTree.Element:
     return ElementTree.fromstring(body)

@@ -113,7 +113,10 @@ class IStagingFile(Interface):
     """
 
     def write(data: bytes) -> None:
-        """Append C{data}.  Raises L{S3Error} C{InsufficientStorage} if the disk is full."""
+        """
+        Append C{data}.  Raises L{S3Error} C{InsufficientStorage} if the disk
+        is full, after discarding the file.
+        """
 
     def size() -> int:
         """Bytes written so far."""
@@ -198,7 +201,11 @@ class IObjectStore(Interface):
         prefix are rolled up into a common prefix, found by skipping ahead in
         the index past every key under it, not by reading them.  A
         C{start_after} that falls inside a common prefix resumes after the
-        whole prefix when it equals that prefix.  C{NoSuchBucket}.
+        whole prefix when it equals that prefix (or lies under it: every
+        entry returned, key or common prefix, is greater than
+        C{start_after}).  C{max_keys} is clamped to 1000; 0 gives an empty,
+        untruncated page.  C{NoSuchBucket}; C{InvalidArgument} for a
+        negative C{max_keys}.  Exact rules: L{txs3.store.namespace}.
         """
 
     def close() -> Deferred[None]:

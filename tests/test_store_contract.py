@@ -1,0 +1,565 @@
+"""
+The L{IObjectStore} contract, run against every implementation.
+
+L{StoreContract} is one mixin of tests; each subclass supplies a store
+(C{make_store}).  Whatever passes here for L{MemoryStore} may be relied on
+by handler tests and holds for L{SQLiteStore} in production.  The property
+test at the end compares both stores' listings, page by page, with a
+reference model written directly from S3's rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from zope.interface.verify import verifyObject
+
+from txs3.errors import S3Error
+from txs3.store.interface import IObjectStore, IStagingFile, ListPage, ObjectMeta
+from txs3.store.memory import MemoryStore
+from txs3.store.sqlite import SQLiteStore
+
+OWNER = "owner-1"
+OTHER = "owner-2"
+
+NASTY_KEYS = [
+    "a",
+    "a/b",
+    "a/",
+    "//",
+    "a//b",
+    "%2F",
+    "a%2Fb",
+    "+",
+    "a b",
+    " ",
+    "..",
+    "../../etc/passwd",
+    "./x",
+    "?",
+    "a?b=c",
+    "#",
+    "x#y",
+    "é",
+    "日本語/ファイル",
+    "\U0001f600",
+    "\ue000",
+    "\U00010000",
+    "trailing/",
+    "back\\slash",
+    "nul\x00byte",
+    "k" * 1024,
+    "é" * 512,
+]
+
+
+async def put(
+    store: IObjectStore,
+    bucket: str,
+    key: str,
+    data: bytes,
+    meta: ObjectMeta | None = None,
+) -> Any:
+    """Upload C{data} to C{bucket}/C{key} the way the server does."""
+    staging = store.open_staging()
+    for i in range(0, len(data), 65536):
+        staging.write(data[i : i + 65536])
+    return await store.put_object(
+        bucket,
+        key,
+        staging,
+        hashlib.md5(data).hexdigest(),
+        meta or ObjectMeta(),
+        OWNER,
+    )
+
+
+def read(store: IObjectStore, bucket: str, key: str) -> bytes:
+    """The bytes of C{bucket}/C{key}, read through open_object."""
+    _, f = store.open_object(bucket, key)
+    with f:
+        return f.read()
+
+
+async def error_code(d: Any) -> str:
+    """Await C{d}, which must fail with an S3Error; return its code."""
+    with pytest.raises(S3Error) as info:
+        await d
+    return info.value.code
+
+
+def entries(page: ListPage) -> list[str]:
+    """A page's keys and common prefixes, merged in byte order."""
+    names = [o.key for o in page.contents] + page.common_prefixes
+    return sorted(names, key=lambda n: n.encode())
+
+
+class StoreContract:
+    """Tests every IObjectStore must pass; subclasses define make_store."""
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        raise NotImplementedError
+
+    @pytest_twisted.async_yield_fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[IObjectStore]:
+        store = self.make_store(tmp_path)
+        yield store
+        await store.close()
+
+    @pytest_twisted.async_yield_fixture
+    async def bucket(self, store: IObjectStore) -> AsyncIterator[str]:
+        await store.create_bucket("bkt", OWNER, "us-east-1")
+        yield "bkt"
+
+    # -- buckets --
+
+    @pytest_twisted.ensureDeferred
+    async def test_provides_interface(self, store: IObjectStore) -> None:
+        """The store and its staging files provide the interfaces."""
+        assert verifyObject(IObjectStore, store)
+        staging = store.open_staging()
+        assert verifyObject(IStagingFile, staging)
+        staging.discard()
+
+    @pytest_twisted.ensureDeferred
+    async def test_create_and_get_bucket(self, store: IObjectStore) -> None:
+        """A created bucket is returned by get_bucket with its owner and region."""
+        info = await store.create_bucket("b1", OWNER, "eu-west-1")
+        assert (info.name, info.owner_id, info.region) == ("b1", OWNER, "eu-west-1")
+        assert store.get_bucket("b1") == info
+
+    @pytest_twisted.ensureDeferred
+    async def test_get_missing_bucket(self, store: IObjectStore) -> None:
+        """get_bucket of an unknown name raises NoSuchBucket naming it."""
+        with pytest.raises(S3Error) as info:
+            store.get_bucket("nope")
+        assert info.value.code == "NoSuchBucket"
+        assert info.value.extra["BucketName"] == "nope"
+
+    @pytest_twisted.ensureDeferred
+    async def test_create_existing_bucket(self, store: IObjectStore) -> None:
+        """Re-creating fails: BucketAlreadyOwnedByYou or BucketAlreadyExists."""
+        await store.create_bucket("b1", OWNER, "us-east-1")
+        code = await error_code(store.create_bucket("b1", OWNER, "us-east-1"))
+        assert code == "BucketAlreadyOwnedByYou"
+        code = await error_code(store.create_bucket("b1", OTHER, "us-east-1"))
+        assert code == "BucketAlreadyExists"
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_buckets(self, store: IObjectStore) -> None:
+        """list_buckets returns only the owner's buckets, sorted by name."""
+        for name, owner in [("zz", OWNER), ("aa", OWNER), ("mm", OTHER)]:
+            await store.create_bucket(name, owner, "us-east-1")
+        assert [b.name for b in store.list_buckets(OWNER)] == ["aa", "zz"]
+        assert [b.name for b in store.list_buckets(OTHER)] == ["mm"]
+        assert store.list_buckets("nobody") == []
+
+    @pytest_twisted.ensureDeferred
+    async def test_delete_bucket(self, store: IObjectStore, bucket: str) -> None:
+        """An empty bucket can be deleted, after which it does not exist."""
+        await store.delete_bucket(bucket)
+        with pytest.raises(S3Error):
+            store.get_bucket(bucket)
+        assert await error_code(store.delete_bucket(bucket)) == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
+    async def test_delete_nonempty_bucket(
+        self, store: IObjectStore, bucket: str
+    ) -> None:
+        """Deleting a bucket that holds an object fails with BucketNotEmpty."""
+        await put(store, bucket, "k", b"x")
+        assert await error_code(store.delete_bucket(bucket)) == "BucketNotEmpty"
+        await store.delete_object(bucket, "k")
+        await store.delete_bucket(bucket)
+
+    # -- objects --
+
+    @pytest_twisted.ensureDeferred
+    async def test_put_head_open(self, store: IObjectStore, bucket: str) -> None:
+        """A put object is returned by head_object and open_object with its metadata."""
+        meta = ObjectMeta(
+            headers=(("content-type", "text/plain"), ("cache-control", "no-cache")),
+            user_metadata=(("colour", "blue"), ("x", "é")),
+            checksums=(("CRC32", "AAAAAA=="),),
+        )
+        data = b"hello world" * 10000
+        info = await put(store, bucket, "dir/file.txt", data, meta)
+        assert info.size == len(data)
+        assert info.etag == hashlib.md5(data).hexdigest()
+        assert info.owner_id == OWNER
+        assert info.meta == meta
+        head = store.head_object(bucket, "dir/file.txt")
+        assert head == info
+        assert head.meta.header("content-type") == "text/plain"
+        assert read(store, bucket, "dir/file.txt") == data
+
+    @pytest_twisted.ensureDeferred
+    async def test_empty_object(self, store: IObjectStore, bucket: str) -> None:
+        """A zero-byte object round-trips."""
+        info = await put(store, bucket, "empty", b"")
+        assert info.size == 0
+        assert read(store, bucket, "empty") == b""
+
+    @pytest_twisted.ensureDeferred
+    async def test_replace(self, store: IObjectStore, bucket: str) -> None:
+        """A second put replaces the object's bytes and entry."""
+        await put(store, bucket, "k", b"old")
+        info = await put(store, bucket, "k", b"new bytes")
+        assert store.head_object(bucket, "k") == info
+        assert read(store, bucket, "k") == b"new bytes"
+
+    @pytest_twisted.ensureDeferred
+    async def test_open_survives_replace(
+        self, store: IObjectStore, bucket: str
+    ) -> None:
+        """A file from open_object still reads the old bytes after a replace."""
+        old = b"o" * 300_000
+        await put(store, bucket, "k", old)
+        info, f = store.open_object(bucket, "k")
+        with f:
+            await put(store, bucket, "k", b"new")
+            await store.delete_object(bucket, "k")
+            assert f.read() == old
+        assert info.size == len(old)
+
+    @pytest_twisted.ensureDeferred
+    async def test_nasty_keys_round_trip(
+        self, store: IObjectStore, bucket: str
+    ) -> None:
+        """Keys unsafe or ambiguous as paths coexist and round-trip."""
+        for i, key in enumerate(NASTY_KEYS):
+            await put(store, bucket, key, f"{i}".encode())
+        for i, key in enumerate(NASTY_KEYS):
+            assert store.head_object(bucket, key).key == key
+            assert read(store, bucket, key) == f"{i}".encode()
+        page = await store.list_objects(bucket, "", "", "", 1000)
+        assert [o.key for o in page.contents] == sorted(
+            NASTY_KEYS, key=lambda k: k.encode()
+        )
+
+    @pytest_twisted.ensureDeferred
+    async def test_key_too_long(self, store: IObjectStore, bucket: str) -> None:
+        """A key over 1024 UTF-8 bytes is KeyTooLongError; the staging file is gone."""
+        staging = store.open_staging()
+        staging.write(b"data")
+        d = store.put_object(bucket, "é" * 513, staging, "x", ObjectMeta(), OWNER)
+        assert await error_code(d) == "KeyTooLongError"
+        with pytest.raises(ValueError):
+            staging.write(b"more")
+        staging.discard()
+        with pytest.raises(S3Error) as info:
+            store.head_object(bucket, "k" * 1025)
+        assert info.value.code == "KeyTooLongError"
+
+    @pytest_twisted.ensureDeferred
+    async def test_empty_key(self, store: IObjectStore, bucket: str) -> None:
+        """An empty key is refused with InvalidArgument."""
+        staging = store.open_staging()
+        d = store.put_object(bucket, "", staging, "x", ObjectMeta(), OWNER)
+        assert await error_code(d) == "InvalidArgument"
+
+    @pytest_twisted.ensureDeferred
+    async def test_put_missing_bucket(self, store: IObjectStore) -> None:
+        """A put into a bucket that does not exist fails with NoSuchBucket."""
+        staging = store.open_staging()
+        staging.write(b"x")
+        d = store.put_object("nope", "k", staging, "x", ObjectMeta(), OWNER)
+        assert await error_code(d) == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
+    async def test_head_missing(self, store: IObjectStore, bucket: str) -> None:
+        """head/open of a missing key is NoSuchKey; of a missing bucket NoSuchBucket."""
+        for f in (store.head_object, store.open_object):
+            with pytest.raises(S3Error) as info:
+                f(bucket, "missing")
+            assert info.value.code == "NoSuchKey"
+            assert info.value.extra["Key"] == "missing"
+            with pytest.raises(S3Error) as info:
+                f("nope", "k")
+            assert info.value.code == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
+    async def test_delete_object(self, store: IObjectStore, bucket: str) -> None:
+        """delete_object reports whether the key existed and removes it."""
+        await put(store, bucket, "k", b"x")
+        assert await store.delete_object(bucket, "k") is True
+        assert await store.delete_object(bucket, "k") is False
+        with pytest.raises(S3Error):
+            store.head_object(bucket, "k")
+        assert await error_code(store.delete_object("nope", "k")) == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
+    async def test_staging_discard_idempotent(self, store: IObjectStore) -> None:
+        """discard may be called twice, and writing after it is refused."""
+        staging = store.open_staging()
+        staging.write(b"abc")
+        assert staging.size() == 3
+        staging.discard()
+        staging.discard()
+        with pytest.raises(ValueError):
+            staging.write(b"x")
+
+    @pytest_twisted.ensureDeferred
+    async def test_staging_reuse_refused(
+        self, store: IObjectStore, bucket: str
+    ) -> None:
+        """A staging file cannot be written to or published again once put."""
+        staging = store.open_staging()
+        staging.write(b"abc")
+        await store.put_object(bucket, "k", staging, "e", ObjectMeta(), OWNER)
+        staging.discard()  # a no-op once committed
+        assert read(store, bucket, "k") == b"abc"
+        with pytest.raises(ValueError):
+            staging.write(b"x")
+        with pytest.raises(ValueError):
+            store.put_object(bucket, "k2", staging, "e", ObjectMeta(), OWNER)
+
+    # -- listing --
+
+    @pytest_twisted.async_yield_fixture
+    async def tree(self, store: IObjectStore, bucket: str) -> AsyncIterator[str]:
+        for key in ["a", "a/b", "a/c/d", "a/c/e", "b", "b/x", "c//d", "d-e-f", "é"]:
+            await put(store, bucket, key, b"")
+        yield bucket
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_all(self, store: IObjectStore, tree: str) -> None:
+        """Without a delimiter every key is listed in byte order, untruncated."""
+        page = await store.list_objects(tree, "", "", "", 1000)
+        assert [o.key for o in page.contents] == [
+            "a", "a/b", "a/c/d", "a/c/e", "b", "b/x", "c//d", "d-e-f", "é",
+        ]  # fmt: skip
+        assert page.common_prefixes == []
+        assert (page.is_truncated, page.next_marker) == (False, None)
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_delimiter(self, store: IObjectStore, tree: str) -> None:
+        """A delimiter rolls keys up into common prefixes."""
+        page = await store.list_objects(tree, "", "/", "", 1000)
+        assert [o.key for o in page.contents] == ["a", "b", "d-e-f", "é"]
+        assert page.common_prefixes == ["a/", "b/", "c/"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_prefix_delimiter(self, store: IObjectStore, tree: str) -> None:
+        """With a prefix, roll-up happens after the prefix."""
+        page = await store.list_objects(tree, "a/", "/", "", 1000)
+        assert [o.key for o in page.contents] == ["a/b"]
+        assert page.common_prefixes == ["a/c/"]
+        page = await store.list_objects(tree, "a/c", "/", "", 1000)
+        assert page.contents == []
+        assert page.common_prefixes == ["a/c/"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_multichar_delimiter(
+        self, store: IObjectStore, tree: str
+    ) -> None:
+        """A delimiter may be several characters long."""
+        page = await store.list_objects(tree, "", "//", "", 1000)
+        assert page.common_prefixes == ["c//"]
+        page = await store.list_objects(tree, "d", "-e-", "", 1000)
+        assert page.common_prefixes == ["d-e-"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_start_after(self, store: IObjectStore, tree: str) -> None:
+        """start_after is exclusive and need not be an existing key."""
+        page = await store.list_objects(tree, "", "", "a/c/d", 1000)
+        assert [o.key for o in page.contents][:2] == ["a/c/e", "b"]
+        page = await store.list_objects(tree, "", "", "a/bb", 1000)
+        assert page.contents[0].key == "a/c/d"
+
+    @pytest_twisted.ensureDeferred
+    async def test_start_after_common_prefix(
+        self, store: IObjectStore, tree: str
+    ) -> None:
+        """start_after equal to (or inside) a common prefix skips all of it."""
+        page = await store.list_objects(tree, "", "/", "a/", 1000)
+        assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
+        page = await store.list_objects(tree, "", "/", "a/b", 1000)
+        assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_max_keys_truncates(self, store: IObjectStore, tree: str) -> None:
+        """max_keys counts keys and prefixes; next_marker is the page's last entry."""
+        page = await store.list_objects(tree, "", "/", "", 3)
+        assert entries(page) == ["a", "a/", "b"]
+        assert page.is_truncated
+        assert page.next_marker == "b"
+        page = await store.list_objects(tree, "", "/", "", 2)
+        assert page.next_marker == "a/"
+        page = await store.list_objects(tree, "", "/", "a/", 2)
+        assert entries(page) == ["b", "b/"]
+        assert page.next_marker == "b/"
+
+    @pytest_twisted.ensureDeferred
+    async def test_exact_fit_not_truncated(
+        self, store: IObjectStore, tree: str
+    ) -> None:
+        """A page that holds exactly the remaining entries is not truncated."""
+        page = await store.list_objects(tree, "", "/", "", 7)
+        assert len(entries(page)) == 7
+        assert (page.is_truncated, page.next_marker) == (False, None)
+
+    @pytest_twisted.ensureDeferred
+    async def test_paging(self, store: IObjectStore, tree: str) -> None:
+        """Following next_marker visits every entry exactly once."""
+        seen: list[str] = []
+        marker = ""
+        while True:
+            page = await store.list_objects(tree, "", "/", marker, 2)
+            seen += entries(page)
+            if not page.is_truncated:
+                break
+            assert page.next_marker is not None
+            marker = page.next_marker
+        assert seen == ["a", "a/", "b", "b/", "c/", "d-e-f", "é"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_max_keys_zero(self, store: IObjectStore, tree: str) -> None:
+        """max_keys=0 returns an empty page that is not truncated (as AWS does)."""
+        page = await store.list_objects(tree, "", "", "", 0)
+        assert (page.contents, page.common_prefixes) == ([], [])
+        assert (page.is_truncated, page.next_marker) == (False, None)
+
+    @pytest_twisted.ensureDeferred
+    async def test_max_keys_bounds(self, store: IObjectStore, tree: str) -> None:
+        """max_keys above 1000 is clamped; a negative one is InvalidArgument."""
+        page = await store.list_objects(tree, "", "", "", 5000)
+        assert len(page.contents) == 9
+        code = await error_code(store.list_objects(tree, "", "", "", -1))
+        assert code == "InvalidArgument"
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_missing_bucket(self, store: IObjectStore) -> None:
+        """Listing a bucket that does not exist fails with NoSuchBucket."""
+        code = await error_code(store.list_objects("nope", "", "", "", 10))
+        assert code == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_byte_order(self, store: IObjectStore, bucket: str) -> None:
+        """Keys list in UTF-8 byte order, not UTF-16 order."""
+        for key in ["\U00010000", "\ue000", "z", "Z", "é"]:
+            await put(store, bucket, key, b"")
+        page = await store.list_objects(bucket, "", "", "", 1000)
+        assert [o.key for o in page.contents] == ["Z", "z", "é", "\ue000", "\U00010000"]
+
+
+class TestMemoryStore(StoreContract):
+    """The contract, against the in-memory store."""
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        return MemoryStore()
+
+
+class TestSQLiteStore(StoreContract):
+    """The contract, against the SQLite store in a temporary directory."""
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        return SQLiteStore.open(str(tmp_path / "data"))
+
+
+# -- listing property test ---------------------------------------------------
+
+ALPHABET = ["a", "b", "/", "-", "%", "+", " ", ".", "?", "#", "é", "\U0001f600", "ÿ"]
+keys_st = st.text(alphabet=ALPHABET, min_size=1, max_size=6)
+
+
+def reference_listing(
+    keys: set[str], prefix: str, delimiter: str, start_after: str
+) -> list[tuple[str, bool]]:
+    """
+    Every entry S3 lists, in order, as (name, is_common_prefix): computed
+    from the rules alone, with no skipping and no paging.
+    """
+    p, d, s = prefix.encode(), delimiter.encode(), start_after.encode()
+    found: dict[bytes, bool] = {}
+    for key in keys:
+        k = key.encode()
+        if not k.startswith(p):
+            continue
+        rest = k[len(p) :]
+        if d and d in rest:
+            found[p + rest[: rest.index(d) + len(d)]] = True
+        else:
+            found[k] = False
+    return [(n.decode(), cp) for n, cp in sorted(found.items()) if n > s]
+
+
+def page_entries(page: ListPage) -> list[tuple[str, bool]]:
+    """A page's entries as (name, is_common_prefix), in byte order."""
+    out = [(o.key, False) for o in page.contents]
+    out += [(p, True) for p in page.common_prefixes]
+    return sorted(out, key=lambda e: e[0].encode())
+
+
+@pytest.fixture(scope="module")
+def two_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Any]]:
+    """One MemoryStore and one SQLiteStore shared by the property examples."""
+    sqlite = SQLiteStore.open(str(tmp_path_factory.mktemp("prop")))
+    yield [MemoryStore(), sqlite, 0]
+    pytest_twisted.blockon(sqlite.close())
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    keys=st.sets(keys_st, max_size=14),
+    prefix=st.one_of(st.just(""), st.text(alphabet=ALPHABET, max_size=2)),
+    delimiter=st.sampled_from(["", "/", "//", "a", "é", "/a", "ÿ"]),
+    start_after=st.one_of(st.just(""), keys_st),
+    max_keys=st.one_of(st.integers(0, 4), st.just(1000)),
+)
+@pytest_twisted.ensureDeferred
+async def test_listing_matches_reference(
+    two_stores: list[Any],
+    keys: set[str],
+    prefix: str,
+    delimiter: str,
+    start_after: str,
+    max_keys: int,
+) -> None:
+    """Paged listings of both stores equal the reference model and each other."""
+    memory, sqlite, n = two_stores
+    two_stores[2] = n + 1
+    bucket = f"prop-{n}"
+    for store in (memory, sqlite):
+        await store.create_bucket(bucket, OWNER, "us-east-1")
+        for key in keys:
+            await put(store, bucket, key, b"")
+
+    expected = reference_listing(keys, prefix, delimiter, start_after)
+    got: list[tuple[str, bool]] = []
+    marker = start_after
+    while True:
+        mem_page = await memory.list_objects(
+            bucket, prefix, delimiter, marker, max_keys
+        )
+        sql_page = await sqlite.list_objects(
+            bucket, prefix, delimiter, marker, max_keys
+        )
+        assert page_entries(sql_page) == page_entries(mem_page)
+        assert (sql_page.is_truncated, sql_page.next_marker) == (
+            mem_page.is_truncated,
+            mem_page.next_marker,
+        )
+        page = page_entries(sql_page)
+        assert len(page) <= max_keys
+        got += page
+        if not sql_page.is_truncated:
+            assert sql_page.next_marker is None
+            break
+        assert page and sql_page.next_marker == page[-1][0]
+        marker = sql_page.next_marker
+    if max_keys == 0:
+        assert got == []
+    else:
+        assert got == expected
