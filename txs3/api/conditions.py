@@ -105,11 +105,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise _invalid_range(size)
         return max(0, size - suffix), size - 1
     first = int(first_s)
+    if first >= size:
+        raise _invalid_range(size)
     last = int(last_s) if last_s else size - 1
     if last < first:
         return None
-    if first >= size:
-        raise _invalid_range(size)
     return first, min(last, size - 1)
 
 

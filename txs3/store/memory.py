@@ -64,6 +64,10 @@ class MemoryStagingFile:
         """See L{IStagingFile.discard}."""
         self._buffer = None
 
+    def is_open(self) -> bool:
+        """Whether the file is neither discarded nor published."""
+        return self._buffer is not None and not self._handed_over
+
     def take(self) -> bytes:
         """
         The bytes written, closing the file to further use.
@@ -91,6 +95,7 @@ class MemoryStore:
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
         self._buckets: dict[str, _Bucket] = {}
+        self._staged: list[MemoryStagingFile] = []
 
     def _bucket(self, name: str) -> _Bucket:
         try:
@@ -138,7 +143,13 @@ class MemoryStore:
 
     def open_staging(self) -> IStagingFile:
         """See L{IObjectStore.open_staging}."""
-        return MemoryStagingFile()
+        staging = MemoryStagingFile()
+        self._staged.append(staging)
+        return staging
+
+    def staging_count(self) -> int:
+        """How many staging files hold bytes now: neither discarded nor published."""
+        return sum(1 for s in self._staged if s.size() or s.is_open())
 
     def put_object(
         self,
