@@ -39,8 +39,13 @@ class Server:
     """A running test server and clients for it."""
 
     def __init__(
-        self, store: SQLiteStore, port: int, cert: Path,
-        client: S3Client, other: S3Client, v2: S3Client,
+        self,
+        store: SQLiteStore,
+        port: int,
+        cert: Path,
+        client: S3Client,
+        other: S3Client,
+        v2: S3Client,
     ) -> None:
         self.store = store
         self.port = port
@@ -55,7 +60,9 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     cert, key = make_test_certificate(tmp_path)
     store = SQLiteStore.open(str(tmp_path / "data"), reactor)
     site = build_site(store, SECRETS.get, reactor=reactor)
-    port = reactor.listenSSL(0, site, server_tls_options(cert, key), interface="127.0.0.1")
+    port = reactor.listenSSL(
+        0, site, server_tls_options(cert, key), interface="127.0.0.1"
+    )
     base = f"https://127.0.0.1:{port.getHost().port}"
     clients = [
         S3Client(reactor, base, cert),

@@ -35,7 +35,7 @@ def make_test_certificate(directory: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1/localhost: (cert, key) paths."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "txs3 test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -127,7 +127,10 @@ class S3Client:
     ) -> dict[str, str]:
         """The headers of a signed request (botocore computes them)."""
         request = AWSRequest(
-            method=method, url=self.url(path, query), headers=dict(headers or {}), data=body
+            method=method,
+            url=self.url(path, query),
+            headers=dict(headers or {}),
+            data=body,
         )
         if self.signature == "v2":
             HmacV1Auth(self.credentials).add_auth(request)
@@ -135,7 +138,9 @@ class S3Client:
             if "X-Amz-Content-SHA256" not in request.headers:
                 import hashlib
 
-                request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+                request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(
+                    body
+                ).hexdigest()
             S3SigV4Auth(self.credentials, "s3", "us-east-1").add_auth(request)
         return {k: v for k, v in request.headers.items()}
 
@@ -149,7 +154,11 @@ class S3Client:
         signed: bool = True,
     ) -> Response:
         """Send one request and read the whole response."""
-        hdrs = self.sign(method, path, query, headers, body) if signed else dict(headers or {})
+        hdrs = (
+            self.sign(method, path, query, headers, body)
+            if signed
+            else dict(headers or {})
+        )
         response = await treq.request(
             method,
             self.url(path, query),

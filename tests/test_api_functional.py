@@ -9,15 +9,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest_twisted
-from tests.s3client import ACCESS_KEY, key_path
+
 from tests.functional import Server, server  # noqa: F401
+from tests.s3client import ACCESS_KEY, key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
 
 def xml_of(body: bytes) -> ElementTree.Element:
     return ElementTree.fromstring(body)
@@ -106,7 +108,7 @@ async def test_nasty_keys_round_trip(server: Server) -> None:
         body = f"body {i}".encode()
         r = await s.client.request("PUT", key_path("bucket", key), body=body)
         assert r.code == 200, (key, r.body)
-        assert r.header("etag") == '"%s"' % hashlib.md5(body).hexdigest()
+        assert r.header("etag") == f'"{hashlib.md5(body).hexdigest()}"'
     for i, key in enumerate(NASTY_KEYS):
         r = await s.client.request("GET", key_path("bucket", key))
         assert r.code == 200 and r.body == f"body {i}".encode(), key
@@ -160,7 +162,9 @@ async def test_object_metadata(server: Server) -> None:
         assert r.header("x-amz-meta-colour") == "blue"
         assert (r.header("last-modified") or "").endswith(" GMT")
     r = await s.client.request(
-        "GET", "/bucket/doc", "response-content-type=application%2Fjson&response-cache-control=no-cache"
+        "GET",
+        "/bucket/doc",
+        "response-content-type=application%2Fjson&response-cache-control=no-cache",
     )
     assert r.code == 200, r.body
     assert r.header("content-type") == "application/json"
@@ -206,7 +210,9 @@ async def test_ranges(server: Server) -> None:
         assert r.code == 206, header
         assert r.body == data[first : last + 1]
         assert r.header("content-range") == f"bytes {first}-{last}/{len(data)}"
-    r = await s.client.request("GET", "/bucket/r", headers={"Range": f"bytes={len(data)}-"})
+    r = await s.client.request(
+        "GET", "/bucket/r", headers={"Range": f"bytes={len(data)}-"}
+    )
     assert r.code == 416 and error_code(r.body) == "InvalidRange"
     assert r.header("content-range") == f"bytes */{len(data)}"
     r = await s.client.request("GET", "/bucket/r", headers={"Range": "bytes=0-1,5-6"})
@@ -252,14 +258,20 @@ async def test_content_md5(server: Server) -> None:
     await make_bucket(s)
     await s.client.request("PUT", "/bucket/k", body=b"original")
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
-    r = await s.client.request("PUT", "/bucket/k", headers={"Content-MD5": wrong}, body=b"new")
+    r = await s.client.request(
+        "PUT", "/bucket/k", headers={"Content-MD5": wrong}, body=b"new"
+    )
     assert r.code == 400 and error_code(r.body) == "BadDigest"
-    r = await s.client.request("PUT", "/bucket/k", headers={"Content-MD5": "garbage"}, body=b"new")
+    r = await s.client.request(
+        "PUT", "/bucket/k", headers={"Content-MD5": "garbage"}, body=b"new"
+    )
     assert r.code == 400 and error_code(r.body) == "InvalidDigest"
     r = await s.client.request("GET", "/bucket/k")
     assert r.body == b"original"
     right = base64.b64encode(hashlib.md5(b"new").digest()).decode()
-    r = await s.client.request("PUT", "/bucket/k", headers={"Content-MD5": right}, body=b"new")
+    r = await s.client.request(
+        "PUT", "/bucket/k", headers={"Content-MD5": right}, body=b"new"
+    )
     assert r.code == 200
     staging = Path(s.store.data_dir) / "staging"
     assert [p for p in staging.rglob("*") if p.is_file() and p.name != "lock"] == []
@@ -276,7 +288,9 @@ async def test_payload_hash_mismatch(server: Server) -> None:
         headers={"X-Amz-Content-SHA256": hashlib.sha256(b"declared").hexdigest()},
         body=b"declared",
     )
-    r = await s.client.request("PUT", "/bucket/h", headers=headers, body=b"actually", signed=False)
+    r = await s.client.request(
+        "PUT", "/bucket/h", headers=headers, body=b"actually", signed=False
+    )
     assert r.code == 400 and error_code(r.body) == "XAmzContentSHA256Mismatch"
     r = await s.client.request("HEAD", "/bucket/h")
     assert r.code == 404
@@ -292,31 +306,45 @@ async def test_checksums(server: Server) -> None:
     c = new_checksum("CRC32C")
     c.update(b"payload")
     r = await s.client.request(
-        "PUT", "/bucket/cs", headers={"x-amz-checksum-crc32c": c.b64digest()}, body=b"payload"
+        "PUT",
+        "/bucket/cs",
+        headers={"x-amz-checksum-crc32c": c.b64digest()},
+        body=b"payload",
     )
     assert r.code == 200, r.body
     assert r.header("x-amz-checksum-crc32c") == c.b64digest()
-    r = await s.client.request("GET", "/bucket/cs", headers={"x-amz-checksum-mode": "ENABLED"})
+    r = await s.client.request(
+        "GET", "/bucket/cs", headers={"x-amz-checksum-mode": "ENABLED"}
+    )
     assert r.header("x-amz-checksum-crc32c") == c.b64digest()
     r = await s.client.request("GET", "/bucket/cs")
     assert r.header("x-amz-checksum-crc32c") is None
     r = await s.client.request(
-        "PUT", "/bucket/cs", headers={"x-amz-checksum-crc32c": "AAAAAA=="}, body=b"payload"
+        "PUT",
+        "/bucket/cs",
+        headers={"x-amz-checksum-crc32c": "AAAAAA=="},
+        body=b"payload",
     )
     assert r.code == 400 and error_code(r.body) == "BadDigest"
     r = await s.client.request(
         "PUT",
         "/bucket/cs",
-        headers={"x-amz-checksum-crc32c": c.b64digest(), "x-amz-checksum-crc32": "AAAAAA=="},
+        headers={
+            "x-amz-checksum-crc32c": c.b64digest(),
+            "x-amz-checksum-crc32": "AAAAAA==",
+        },
         body=b"payload",
     )
     assert r.code == 400 and error_code(r.body) == "InvalidRequest"
     # No checksum asked: S3's default CRC64NVME is computed and returned on request.
     await s.client.request("PUT", "/bucket/plain", body=b"123456789")
-    r = await s.client.request("HEAD", "/bucket/plain", headers={"x-amz-checksum-mode": "ENABLED"})
-    assert r.header("x-amz-checksum-crc64nvme") == base64.b64encode(
-        bytes.fromhex("AE8B14860A799888")
-    ).decode()
+    r = await s.client.request(
+        "HEAD", "/bucket/plain", headers={"x-amz-checksum-mode": "ENABLED"}
+    )
+    assert (
+        r.header("x-amz-checksum-crc64nvme")
+        == base64.b64encode(bytes.fromhex("AE8B14860A799888")).decode()
+    )
 
 
 @pytest_twisted.ensureDeferred
@@ -327,7 +355,9 @@ async def test_authentication_failures(server: Server) -> None:
     r = await s.client.request("GET", "/bucket", signed=False)
     assert r.code == 403 and error_code(r.body) == "AccessDenied"
     headers = s.client.sign("GET", "/bucket")
-    headers["Authorization"] = headers["Authorization"].replace(ACCESS_KEY, "UNKNOWNKEY0000000000")
+    headers["Authorization"] = headers["Authorization"].replace(
+        ACCESS_KEY, "UNKNOWNKEY0000000000"
+    )
     r = await s.client.request("GET", "/bucket", headers=headers, signed=False)
     assert r.code == 403 and error_code(r.body) == "InvalidAccessKeyId"
     headers = s.client.sign("GET", "/bucket")
@@ -348,8 +378,12 @@ async def test_sigv2_requests(server: Server) -> None:
     s = server
     r = await s.v2.request("PUT", "/v2bucket")
     assert r.code == 200, r.body
-    r = await s.v2.request("PUT", key_path("v2bucket", "file name+x"), body=b"v2 data",
-                           headers={"Content-Type": "text/plain"})
+    r = await s.v2.request(
+        "PUT",
+        key_path("v2bucket", "file name+x"),
+        body=b"v2 data",
+        headers={"Content-Type": "text/plain"},
+    )
     assert r.code == 200, r.body
     r = await s.v2.request("GET", "/v2bucket", "max-keys=1000&prefix&delimiter=%2F")
     assert r.code == 200, r.body
@@ -389,24 +423,32 @@ async def test_delete_objects(server: Server) -> None:
         await s.client.request("PUT", "/bucket/" + k, body=b"x")
     body = _delete_body(["a", "b", "missing"])
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
-    r = await s.client.request("POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=body)
+    r = await s.client.request(
+        "POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=body
+    )
     assert r.code == 200, r.body
     deleted = [e.text for e in xml_of(r.body).iter(NS + "Key")]
     assert deleted == ["a", "b", "missing"]
     body = _delete_body(["c"], quiet=True)
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
-    r = await s.client.request("POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=body)
+    r = await s.client.request(
+        "POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=body
+    )
     assert list(xml_of(r.body)) == []
     r = await s.client.request("GET", "/bucket")
     assert list(xml_of(r.body).iter(NS + "Contents")) == []
-    r = await s.client.request("POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=b"<x")
+    r = await s.client.request(
+        "POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=b"<x"
+    )
     assert error_code(r.body) == "MalformedXML"
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
         b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Delete><Object><Key>&b;</Key></Object></Delete>'
     )
     md5 = base64.b64encode(hashlib.md5(bomb).digest()).decode()
-    r = await s.client.request("POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=bomb)
+    r = await s.client.request(
+        "POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=bomb
+    )
     assert r.code == 400 and error_code(r.body) == "MalformedXML"
 
 
@@ -427,10 +469,16 @@ async def test_list_objects_v1_paging(server: Server) -> None:
     marker = ""
     pages = 0
     while True:
-        r = await s.client.request("GET", "/bucket", f"delimiter=%2F&max-keys=2&marker={quote(marker, safe='')}")
+        r = await s.client.request(
+            "GET",
+            "/bucket",
+            f"delimiter=%2F&max-keys=2&marker={quote(marker, safe='')}",
+        )
         root = xml_of(r.body)
         seen += [e.text or "" for e in root.iter(NS + "Key")]
-        seen += [e.findtext(NS + "Prefix") or "" for e in root.iter(NS + "CommonPrefixes")]
+        seen += [
+            e.findtext(NS + "Prefix") or "" for e in root.iter(NS + "CommonPrefixes")
+        ]
         pages += 1
         if root.findtext(NS + "IsTruncated") != "true":
             break
@@ -450,10 +498,14 @@ async def test_list_objects_v2(server: Server) -> None:
     seen: list[str] = []
     token = None
     while True:
-        q = "list-type=2&max-keys=3" + (f"&continuation-token={quote(token, safe='')}" if token else "")
+        q = "list-type=2&max-keys=3" + (
+            f"&continuation-token={quote(token, safe='')}" if token else ""
+        )
         r = await s.client.request("GET", "/bucket", q)
         root = xml_of(r.body)
-        assert root.findtext(NS + "KeyCount") == str(len(list(root.iter(NS + "Contents"))))
+        assert root.findtext(NS + "KeyCount") == str(
+            len(list(root.iter(NS + "Contents")))
+        )
         assert root.find(NS + "Contents/" + NS + "Owner") is None
         seen += [e.text or "" for e in root.iter(NS + "Key")]
         if root.findtext(NS + "IsTruncated") != "true":
@@ -461,7 +513,9 @@ async def test_list_objects_v2(server: Server) -> None:
         token = root.findtext(NS + "NextContinuationToken")
         assert token
     assert seen == keys
-    r = await s.client.request("GET", "/bucket", "list-type=2&start-after=k04&fetch-owner=true")
+    r = await s.client.request(
+        "GET", "/bucket", "list-type=2&start-after=k04&fetch-owner=true"
+    )
     root = xml_of(r.body)
     assert [e.text for e in root.iter(NS + "Key")] == ["k05", "k06"]
     assert root.findtext(NS + "Contents/" + NS + "Owner/" + NS + "ID") == "owner-one"
@@ -469,7 +523,9 @@ async def test_list_objects_v2(server: Server) -> None:
     assert xml_of(r.body).findtext(NS + "KeyCount") == "0"
     r = await s.client.request("GET", "/bucket", "list-type=2&max-keys=abc")
     assert r.code == 400 and error_code(r.body) == "InvalidArgument"
-    r = await s.client.request("GET", "/bucket", "list-type=2&continuation-token=%40%40%40")
+    r = await s.client.request(
+        "GET", "/bucket", "list-type=2&continuation-token=%40%40%40"
+    )
     assert r.code == 400 and error_code(r.body) == "InvalidArgument"
 
 
@@ -481,10 +537,12 @@ async def test_large_object_streams(server: Server) -> None:
     data = os.urandom(5 * 1024 * 1024 + 123)
     r = await s.client.request("PUT", "/bucket/big", body=data)
     assert r.code == 200
-    assert r.header("etag") == '"%s"' % hashlib.md5(data).hexdigest()
+    assert r.header("etag") == f'"{hashlib.md5(data).hexdigest()}"'
     r = await s.client.request("GET", "/bucket/big")
     assert r.code == 200 and r.body == data
-    r = await s.client.request("GET", "/bucket/big", headers={"Range": "bytes=1000000-3000000"})
+    r = await s.client.request(
+        "GET", "/bucket/big", headers={"Range": "bytes=1000000-3000000"}
+    )
     assert r.body == data[1000000:3000001]
 
 
@@ -493,4 +551,3 @@ async def test_method_not_allowed(server: Server) -> None:
     """A method S3 does not define on a resource is 405 MethodNotAllowed."""
     r = await server.client.request("POST", "/")
     assert r.code == 405 and error_code(r.body) == "MethodNotAllowed"
-

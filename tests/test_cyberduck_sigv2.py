@@ -26,11 +26,17 @@ USER_AGENT = "Cyberduck/4.7.2.18004 (Mac OS X/10.10.5) (x86_64)"
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-def sigv2(method: str, resource: str, date: str, content_type: str = "",
-          amz: dict[str, str] | None = None) -> str:
+def sigv2(
+    method: str,
+    resource: str,
+    date: str,
+    content_type: str = "",
+    amz: dict[str, str] | None = None,
+) -> str:
     """AWS SigV2: HMAC-SHA1 over method, MD5, type, date, x-amz-* and resource."""
     canonical_amz = "".join(
-        f"{k.lower()}:{v.strip()}\n" for k, v in sorted((amz or {}).items(), key=lambda kv: kv[0].lower())
+        f"{k.lower()}:{v.strip()}\n"
+        for k, v in sorted((amz or {}).items(), key=lambda kv: kv[0].lower())
     )
     to_sign = f"{method}\n\n{content_type}\n{date}\n{canonical_amz}{resource}"
     mac = hmac.new(CYBERDUCK_SECRET.encode(), to_sign.encode(), hashlib.sha1)
@@ -40,8 +46,10 @@ def sigv2(method: str, resource: str, date: str, content_type: str = "",
 def exchange(port: int, cafile: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
     """Write C{raw} on a fresh TLS connection and read one response (blocking)."""
     context = ssl.create_default_context(cafile=cafile)
-    with socket.create_connection(("127.0.0.1", port)) as sock, \
-            context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port)) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
         tls.sendall(raw)
         data = b""
         while b"\r\n\r\n" not in data:
@@ -65,8 +73,15 @@ def exchange(port: int, cafile: str, raw: bytes) -> tuple[int, dict[str, str], b
         return status, headers, body
 
 
-def request(method: str, target: str, resource: str, *, body: bytes = b"",
-            content_type: str = "", payer: bool = False) -> bytes:
+def request(
+    method: str,
+    target: str,
+    resource: str,
+    *,
+    body: bytes = b"",
+    content_type: str = "",
+    payer: bool = False,
+) -> bytes:
     date = email.utils.formatdate(usegmt=True)
     amz = {"X-Amz-Request-Payer": "requester"} if payer else {}
     sig = sigv2(method, resource, date, content_type, amz)
@@ -100,11 +115,16 @@ async def test_cyberduck_47_sequence(server: Server) -> None:
 
     png = os.urandom(114063)
     status, headers, body = await send(
-        request("PUT", "/test-bucket/gopher.png", "/test-bucket/gopher.png",
-                body=png, content_type="image/png")
+        request(
+            "PUT",
+            "/test-bucket/gopher.png",
+            "/test-bucket/gopher.png",
+            body=png,
+            content_type="image/png",
+        )
     )
     assert status == 200, body
-    assert headers["etag"] == '"%s"' % hashlib.md5(png).hexdigest()
+    assert headers["etag"] == f'"{hashlib.md5(png).hexdigest()}"'
 
     status, _, body = await send(
         request("PUT", "/test-bucket/folder/", "/test-bucket/folder/", body=b"")
@@ -112,12 +132,19 @@ async def test_cyberduck_47_sequence(server: Server) -> None:
     assert status == 200, body
 
     status, _, body = await send(
-        request("GET", "/test-bucket/?max-keys=1000&prefix&delimiter=%2F", "/test-bucket/", payer=True)
+        request(
+            "GET",
+            "/test-bucket/?max-keys=1000&prefix&delimiter=%2F",
+            "/test-bucket/",
+            payer=True,
+        )
     )
     assert status == 200, body
     root = ElementTree.fromstring(body)
     assert [k.text for k in root.iter(NS + "Key")] == ["gopher.png"]
-    assert [p.findtext(NS + "Prefix") for p in root.iter(NS + "CommonPrefixes")] == ["folder/"]
+    assert [p.findtext(NS + "Prefix") for p in root.iter(NS + "CommonPrefixes")] == [
+        "folder/"
+    ]
 
     status, headers, body = await send(
         request("GET", "/test-bucket/gopher.png", "/test-bucket/gopher.png", payer=True)
@@ -130,8 +157,15 @@ async def test_cyberduck_47_sequence(server: Server) -> None:
         assert status == 204, body
 
     # The same list with a wrong signature is SignatureDoesNotMatch, in XML.
-    raw = request("GET", "/test-bucket/?max-keys=1000&prefix&delimiter=%2F", "/test-bucket/", payer=True)
-    raw = raw.replace(b"Authorization: AWS hogehoge_user1:", b"Authorization: AWS hogehoge_user1:A")
+    raw = request(
+        "GET",
+        "/test-bucket/?max-keys=1000&prefix&delimiter=%2F",
+        "/test-bucket/",
+        payer=True,
+    )
+    raw = raw.replace(
+        b"Authorization: AWS hogehoge_user1:", b"Authorization: AWS hogehoge_user1:A"
+    )
     status, _, body = await send(raw)
     assert status == 403
     assert ElementTree.fromstring(body).findtext("Code") == "SignatureDoesNotMatch"

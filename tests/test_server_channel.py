@@ -45,13 +45,21 @@ def connect(site: object) -> tuple[object, StringTransport]:
     return proto, transport
 
 
-def signed_head(method: str, path: str, body: bytes, extra: dict[str, str] | None = None) -> bytes:
+def signed_head(
+    method: str, path: str, body: bytes, extra: dict[str, str] | None = None
+) -> bytes:
     """The head of a SigV4-signed request for C{body}, as raw bytes."""
     headers = {"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
     headers.update(extra or {})
-    req = AWSRequest(method=method, url=f"https://{HOST}{path}", headers=headers, data=body)
+    req = AWSRequest(
+        method=method, url=f"https://{HOST}{path}", headers=headers, data=body
+    )
     S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(req)
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {HOST}",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{k}: {v}" for k, v in req.headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -79,7 +87,9 @@ def test_refused_put_without_expect_discards_body() -> None:
     """A bad-signature PUT without Expect has its body dropped and gets SignatureDoesNotMatch."""
     site, store, _ = make_site()
     proto, transport = connect(site)
-    head = signed_head("PUT", "/bucket/key", b"hello").replace(b"Signature=", b"Signature=0")
+    head = signed_head("PUT", "/bucket/key", b"hello").replace(
+        b"Signature=", b"Signature=0"
+    )
     proto.dataReceived(head + b"hello")  # type: ignore[attr-defined]
     out = transport.value()
     assert out.startswith(b"HTTP/1.1 403 ")
@@ -127,8 +137,8 @@ def test_disconnect_mid_upload_leaves_old_object() -> None:
     body = b"n" * 100000
     proto2.dataReceived(signed_head("PUT", "/bucket/key", body) + body[:5000])  # type: ignore[attr-defined]
     assert store.staging_count() == 1
-    from twisted.python.failure import Failure
     from twisted.internet.error import ConnectionLost
+    from twisted.python.failure import Failure
 
     proto2.connectionLost(Failure(ConnectionLost()))  # type: ignore[attr-defined]
     assert store.staging_count() == 0

@@ -123,9 +123,7 @@ def requested_checksums(
         value = headers.get(header_name(alg))
         if value is not None:
             wanted[alg] = value
-    trailer_algs = [
-        alg for alg in ALGORITHMS if header_name(alg) in plan.trailer_names
-    ]
+    trailer_algs = [alg for alg in ALGORITHMS if header_name(alg) in plan.trailer_names]
     if len(wanted) + len(trailer_algs) > 1:
         return {}, S3Error.of(
             "InvalidRequest",
@@ -267,9 +265,7 @@ class UploadSink:
             if len(expected_md5) != 16:
                 raise S3Error.of("InvalidDigest")
             if expected_md5 != self._md5.digest():
-                raise S3Error.of(
-                    "BadDigest", ExpectedDigest=self._content_md5
-                )
+                raise S3Error.of("BadDigest", ExpectedDigest=self._content_md5)
         if self._sha256 is not None and self._plan.content_sha256 is not None:
             computed = self._sha256.hexdigest()
             if computed != self._plan.content_sha256.lower():
@@ -295,8 +291,7 @@ class UploadSink:
             if self._checksums[alg].b64digest() != value:
                 raise S3Error.of(
                     "BadDigest",
-                    f"The {alg} you specified did not match the calculated "
-                    "checksum.",
+                    f"The {alg} you specified did not match the calculated checksum.",
                 )
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ messages live; handlers raise ``S3Error.of("NoSuchKey", Key=key)``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # code -> (HTTP status, default message).  Statuses and messages follow the
 # AWS S3 API reference ("Error responses", "List of error codes").
@@ -121,8 +121,7 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     ),
     "RequestTimeTooSkewed": (
         403,
-        "The difference between the request time and the current time is "
-        "too large.",
+        "The difference between the request time and the current time is too large.",
     ),
     "SignatureDoesNotMatch": (
         403,
@@ -131,8 +130,7 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     ),
     "XAmzContentSHA256Mismatch": (
         400,
-        "The provided 'x-amz-content-sha256' header does not match what was "
-        "computed.",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
     ),
     "InvalidStorageClass": (
         400,

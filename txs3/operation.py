@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping
 from urllib.parse import unquote_to_bytes
 
 from txs3.errors import S3Error
@@ -174,7 +173,9 @@ _BUCKET_GET = {
 }
 
 
-def _bucket_operation(method: str, subs: set[str], query: Mapping[str, str]) -> str:
+def _bucket_operation(
+    method: str, subs: frozenset[str], query: Mapping[str, str]
+) -> str:
     if method == "GET":
         if not subs:
             return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
@@ -195,7 +196,9 @@ def _bucket_operation(method: str, subs: set[str], query: Mapping[str, str]) -> 
     return _method_not_allowed()
 
 
-def _object_operation(method: str, subs: set[str], headers: Mapping[str, str]) -> str:
+def _object_operation(
+    method: str, subs: frozenset[str], headers: Mapping[str, str]
+) -> str:
     # versionId on an unversioned bucket is answered by the plain operation
     # (S3 accepts versionId=null); other sub-resources are not built yet.
     subs = subs - {"versionId"}

@@ -181,7 +181,7 @@ class S3Request(Request):
     resource_path: str = "/"
 
     def gotLength(self, length: int | None) -> None:
-        channel = self.channel
+        channel: Any = self.channel
         site: S3Site = channel.site
         self.request_id = new_request_id()
         # The request line lives on the channel until the body is complete.
@@ -220,18 +220,17 @@ class S3Channel(HTTPChannel):
             super()._send100Continue()
             return
         resource = getattr(request, "resource_path", "/")
-        status, headers, body = error_response(
-            refusal, request.request_id, resource
-        )
+        status, headers, body = error_response(refusal, request.request_id, resource)
         lines = [f"HTTP/1.1 {status} {_reason(status)}"]
         for name, value in headers:
             lines.append(f"{name}: {value}")
-        lines += ["Content-Length: %d" % len(body), "Connection: close", "", ""]
-        self.transport.write("\r\n".join(lines).encode("latin-1") + body)
+        lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+        transport: Any = self.transport
+        transport.write("\r\n".join(lines).encode("latin-1") + body)
         # The client waits for our verdict before sending the body; drop
         # whatever it sends anyway and close once the response is out.
         self.dataReceived = lambda data: None  # type: ignore[method-assign]
-        self.transport.loseConnection()
+        transport.loseConnection()
 
 
 def _reason(status: int) -> str:
@@ -244,7 +243,7 @@ class S3Site(Site):
     """The Site: S3 requests on S3 channels, sharing one L{S3Config}."""
 
     requestFactory = S3Request
-    protocol = S3Channel
+    protocol = S3Channel  # type: ignore[assignment]
 
     def __init__(self, config: S3Config, resource: Any) -> None:
         super().__init__(resource, parsePOSTFormSubmission=False)
@@ -265,4 +264,3 @@ def build_site(
 
     config = S3Config(store, lookup, reactor, tuple(domains), region)
     return S3Site(config, S3Application(config).resource())
-

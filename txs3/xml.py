@@ -32,16 +32,14 @@ def escape(text: str) -> str:
     # hold them, so clients that need them ask for encoding-type=url.
     out = text.translate(_ESCAPES)
     if any(ord(c) < 0x20 and c not in "\t\n\r" for c in out):
-        out = "".join(
-            f"&#x{ord(c):X};" if ord(c) < 0x20 else c for c in out
-        )
+        out = "".join(f"&#x{ord(c):X};" if ord(c) < 0x20 else c for c in out)
     return out
 
 
-Node = tuple[str, "str | int | bool | None | Iterable[Node]"]
+Node = tuple[str, "str | int | bool | Iterable[Node] | None"]
 
 
-def element(name: str, content: str | int | bool | None | Iterable[Node]) -> str:
+def element(name: str, content: str | int | bool | Iterable[Node] | None) -> str:
     """
     Render one element.  C{content} is text (str/int/bool: booleans as
     ``true``/``false``), None (empty element), or child nodes as
@@ -84,7 +82,7 @@ def parse(body: bytes) -> Element:
     if not body.strip():
         raise S3Error.of("MalformedXML")
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
+        root: Element = SafeET.fromstring(body, forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
         raise S3Error.of("MalformedXML") from e
     for el in root.iter():

@@ -59,9 +59,13 @@ async def get_bucket_location(call: S3Call, request: Any) -> bytes:
     """The bucket's region; empty for us-east-1, as S3 answers."""
     info = call.config.store.get_bucket(_bucket(call))
     region = None if info.region == "us-east-1" else info.region
-    body = xml.document("LocationConstraint", []) if region is None else (
-        xml.DECLARATION
-        + f'<LocationConstraint xmlns="{xml.S3_NS}">{xml.escape(region)}'
-        f"</LocationConstraint>".encode()
+    body = (
+        xml.document("LocationConstraint", [])
+        if region is None
+        else (
+            xml.DECLARATION
+            + f'<LocationConstraint xmlns="{xml.S3_NS}">{xml.escape(region)}'
+            f"</LocationConstraint>".encode()
+        )
     )
     return send_xml(request, body)

@@ -12,8 +12,8 @@ order is RFC 9110 section 13.2.2, which is what S3 does:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from txs3.api.render import parse_http_date
 from txs3.errors import S3Error
@@ -95,7 +95,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not dash:
         return None
     first_s, last_s = first_s.strip(), last_s.strip()
-    if not (first_s.isdigit() or first_s == "") or not (last_s.isdigit() or last_s == ""):
+    if not (first_s.isdigit() or first_s == "") or not (
+        last_s.isdigit() or last_s == ""
+    ):
         return None
     if first_s == "":
         if last_s == "":

@@ -54,9 +54,7 @@ def _encoder(query: Any) -> tuple[bool, Any]:
     return True, lambda s: quote(s, safe="/")
 
 
-def _contents(
-    info: ObjectInfo, enc: Any, owner: tuple[str, str] | None
-) -> xml.Node:
+def _contents(info: ObjectInfo, enc: Any, owner: tuple[str, str] | None) -> xml.Node:
     children: list[xml.Node] = [
         ("Key", enc(info.key)),
         ("LastModified", xml.iso8601(info.last_modified)),
@@ -69,7 +67,9 @@ def _contents(
     return ("Contents", children)
 
 
-async def _page(call: S3Call, prefix: str, delimiter: str, after: str, n: int) -> ListPage:
+async def _page(
+    call: S3Call, prefix: str, delimiter: str, after: str, n: int
+) -> ListPage:
     bucket = call.operation.bucket
     assert bucket is not None
     if n == 0:

@@ -25,7 +25,10 @@ def _verify_integrity(call: S3Call, body: bytes) -> None:
     md5 = call.header("content-md5")
     if md5 is not None:
         given = True
-        if base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode() != md5:
+        if (
+            base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+            != md5
+        ):
             raise S3Error.of("BadDigest")
     for alg in ALGORITHMS:
         value = call.header(header_name(alg))

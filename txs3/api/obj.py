@@ -110,7 +110,9 @@ def _asked_algorithms(call: S3Call) -> list[str]:
     sdk = call.header("x-amz-sdk-checksum-algorithm")
     if sdk:
         names.append(sdk)
-    for name in list(call.head.headers) + (call.header("x-amz-trailer") or "").split(","):
+    for name in list(call.head.headers) + (call.header("x-amz-trailer") or "").split(
+        ","
+    ):
         name = name.strip().lower()
         if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-mode":
             names.append(name[len("x-amz-checksum-") :])

@@ -39,7 +39,9 @@ class RangeSender:
     def resumeProducing(self) -> None:
         if self._file.closed:
             return
-        data = self._file.read(min(READ_SIZE, self._remaining)) if self._remaining else b""
+        data = (
+            self._file.read(min(READ_SIZE, self._remaining)) if self._remaining else b""
+        )
         if not data:
             self._finish()
             if self._remaining:
