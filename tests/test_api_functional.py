@@ -551,3 +551,20 @@ async def test_method_not_allowed(server: Server) -> None:
     """A method S3 does not define on a resource is 405 MethodNotAllowed."""
     r = await server.client.request("POST", "/")
     assert r.code == 405 and error_code(r.body) == "MethodNotAllowed"
+
+
+@pytest_twisted.ensureDeferred
+async def test_undecodable_path(server: Server) -> None:
+    """A path that is not UTF-8 once decoded is 400 InvalidURI, in XML."""
+    await make_bucket(server)
+    r = await server.client.request("GET", "/bucket/%FF%FE")
+    assert r.code == 400 and error_code(r.body) == "InvalidURI"
+    assert r.header("x-amz-request-id")
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_method(server: Server) -> None:
+    """A method outside S3's vocabulary gets S3's 405 XML, not a framework page."""
+    await make_bucket(server)
+    r = await server.client.request("PROPFIND", "/bucket/key")
+    assert r.code == 405 and error_code(r.body) == "MethodNotAllowed"

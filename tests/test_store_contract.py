@@ -296,6 +296,18 @@ class StoreContract:
         assert await error_code(store.delete_object("nope", "k")) == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
+    async def test_delete_objects(self, store: IObjectStore, bucket: str) -> None:
+        """delete_objects removes a batch in one call and reports which keys existed."""
+        for k in ("a", "b", "c"):
+            await put(store, bucket, k, b"x")
+        result = await store.delete_objects(bucket, ["a", "b", "missing", "a"])
+        assert result == {"a": True, "b": True, "missing": False}
+        assert read(store, bucket, "c") == b"x"
+        with pytest.raises(S3Error):
+            store.head_object(bucket, "a")
+        assert await error_code(store.delete_objects("nope", ["k"])) == "NoSuchBucket"
+
+    @pytest_twisted.ensureDeferred
     async def test_staging_discard_idempotent(self, store: IObjectStore) -> None:
         """discard may be called twice, and writing after it is refused."""
         staging = store.open_staging()

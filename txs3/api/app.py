@@ -15,6 +15,7 @@ from typing import Any
 from klein import Klein
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web.resource import Resource
 
 from txs3.api import bucket, listing, multidelete, obj, service
 from txs3.api.render import write_error
@@ -40,7 +41,26 @@ HANDLERS: dict[str, Handler] = {
     "DeleteObject": obj.delete_object,
 }
 
-METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
+
+
+class S3Root(Resource):
+    """
+    The site's root: requests refused before their body are answered here,
+    without routing (their path may not even decode); the rest go to Klein.
+    """
+
+    isLeaf = True
+
+    def __init__(self, klein_resource: Any) -> None:
+        super().__init__()
+        self._klein = klein_resource
+
+    def render(self, request: Any) -> Any:
+        refusal = getattr(request, "refusal", None)
+        if refusal is not None:
+            request.setHeader("Server", "txs3")
+            return write_error(request, refusal, request.resource_path)
+        return self._klein.render(request)
 
 
 class S3Application:
@@ -54,14 +74,12 @@ class S3Application:
         self.app.url_map.merge_slashes = False
 
     def resource(self) -> Any:
-        return self.app.resource()
+        return S3Root(self.app.resource())
 
-    @app.route("/", branch=True, strict_slashes=False, methods=METHODS)
+    @app.route("/", branch=True, strict_slashes=False)
     async def dispatch(self, request: Any) -> bytes | None:
         request.setHeader("x-amz-request-id", request.request_id)
         request.setHeader("Server", "txs3")
-        if request.refusal is not None:
-            raise request.refusal
         call: S3Call | None = request.call
         if call is None:
             raise S3Error.of("InternalError")

@@ -65,22 +65,22 @@ async def delete_objects(call: S3Call, request: Any) -> bytes:
     objects = root.findall("Object")
     if not objects or len(objects) > MAX_OBJECTS:
         raise S3Error.of("MalformedXML")
-    results: list[xml.Node] = []
-    store = call.config.store
+    entries: list[tuple[str, str | None]] = []
     for element in objects:
         key = xml.child_text(element, "Key")
         if key is None:
             raise S3Error.of("MalformedXML")
-        version = xml.child_text(element, "VersionId")
-        if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-            results.append(_error(key, "KeyTooLongError" if key else "InvalidArgument"))
-            continue
-        try:
-            await store.delete_object(bucket, key)
-        except S3Error as e:
-            results.append(_error(key, e.code, e.message))
-            continue
-        if not quiet:
+        entries.append((key, xml.child_text(element, "VersionId")))
+    valid = [k for k, _ in entries if k and len(k.encode("utf-8")) <= MAX_KEY_BYTES]
+    # One commit for the whole batch: a thousand keys, one fsync.
+    await call.config.store.delete_objects(bucket, valid)
+    results: list[xml.Node] = []
+    for key, version in entries:
+        if not key:
+            results.append(_error(key, "InvalidArgument"))
+        elif len(key.encode("utf-8")) > MAX_KEY_BYTES:
+            results.append(_error(key, "KeyTooLongError"))
+        elif not quiet:
             entry: list[xml.Node] = [("Key", key)]
             if version:
                 entry.append(("VersionId", version))

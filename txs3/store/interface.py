@@ -186,6 +186,13 @@ class IObjectStore(Interface):
         C{NoSuchBucket} if the bucket does not exist.
         """
 
+    def delete_objects(bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
+        """
+        Remove every key of C{keys} from C{bucket} in one commit; fires with
+        each key mapped to whether it existed.  C{NoSuchBucket}; an invalid
+        key fails the whole call (validate keys first).
+        """
+
     def list_objects(
         bucket: str,
         prefix: str,

@@ -212,6 +212,21 @@ class MemoryStore:
         del target.keys[bisect.bisect_left(target.keys, raw_key)]
         return succeed(True)
 
+    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
+        """See L{IObjectStore.delete_objects}."""
+        try:
+            raw_keys = [encode_key(k) for k in keys]
+            target = self._bucket(bucket)
+        except S3Error as e:
+            return fail(e)
+        existed: dict[str, bool] = {}
+        for key, raw_key in zip(keys, raw_keys, strict=True):
+            found = target.objects.pop(raw_key, None) is not None
+            if found:
+                del target.keys[bisect.bisect_left(target.keys, raw_key)]
+            existed[key] = existed.get(key, False) or found
+        return succeed(existed)
+
     def list_objects(
         self,
         bucket: str,

@@ -628,6 +628,37 @@ class SQLiteStore:
 
         return self._in_writer(work)
 
+    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
+        """See L{IObjectStore.delete_objects}: one transaction for all keys."""
+        try:
+            raw_keys = [encode_key(k) for k in keys]
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[dict[str, bool], list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            existed: dict[str, bool] = {}
+            freed: list[str] = []
+            for key, raw_key in zip(keys, raw_keys, strict=True):
+                row = _one(
+                    conn,
+                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob",
+                    (bucket, raw_key),
+                )
+                existed[key] = existed.get(key, False) or row is not None
+                if row is not None and row[0]:
+                    freed.append(cast(str, row[0]))
+            return existed, freed
+
+        def work() -> dict[str, bool]:
+            existed, freed = self._write_txn(txn)
+            for blob_id in freed:
+                self._free_blob(blob_id)
+            return existed
+
+        return self._in_writer(work)
+
     def list_objects(
         self,
         bucket: str,
