@@ -506,3 +506,20 @@ def test_newer_subresources_signed_either_way() -> None:
         }
         head = RequestHead("GET", "/bucket/", "ownershipControls", headers)
         assert authenticate(head, lookup, NOW).identity == SECRET.identity()
+
+
+def test_bucket_request_signed_with_trailing_slash() -> None:
+    """A path-style bucket request sent as /bucket but signed over /bucket/ (botocore's way) verifies."""
+    import email.utils
+
+    from txs3.auth import sigv2 as _sigv2
+    from txs3.auth.dispatch import authenticate as _authenticate
+    from txs3.auth.types import RequestHead as _Head
+    from txs3.auth.types import Secret as _Secret
+
+    secret = _Secret("AKSLASH", "secret-slash", "o", "o")
+    date = email.utils.formatdate(1_700_000_000, usegmt=True)
+    sig = _sigv2.sign("secret-slash", f"PUT\n\n\n{date}\n/slashbucket/")
+    head = _Head("PUT", "/slashbucket", "", {"date": date, "authorization": f"AWS AKSLASH:{sig}"})
+    result = _authenticate(head, {"AKSLASH": secret}.get, 1_700_000_000)
+    assert result.identity is not None and result.identity.access_key == "AKSLASH"

@@ -143,3 +143,17 @@ def test_disconnect_mid_upload_leaves_old_object() -> None:
     proto2.connectionLost(Failure(ConnectionLost()))  # type: ignore[attr-defined]
     assert store.staging_count() == 0
     assert store.head_object("bucket", "key").size == 3
+
+
+def test_amz_header_names_lower_case() -> None:
+    """x-amz-* response headers go out in lower case, as S3 sends them, user metadata included."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    head = signed_head("PUT", "/bucket/key", b"abc", {"x-amz-meta-MTime": "17"})
+    proto.dataReceived(head + b"abc")  # type: ignore[attr-defined]
+    transport.clear()
+    proto.dataReceived(signed_head("GET", "/bucket/key", b""))  # type: ignore[attr-defined]
+    out = transport.value()
+    assert b"\r\nx-amz-meta-mtime: 17\r\n" in out
+    assert b"\r\nx-amz-request-id: " in out
+    assert b"\r\nETag: " in out

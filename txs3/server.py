@@ -34,6 +34,7 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
 from twisted.web.server import Request, Site
 
 from txs3.api.render import error_response
@@ -231,6 +232,29 @@ class S3Channel(HTTPChannel):
         # whatever it sends anyway and close once the response is out.
         self.dataReceived = lambda data: None  # type: ignore[method-assign]
         transport.loseConnection()
+
+
+    def writeHeaders(
+        self, version: bytes, code: bytes, reason: bytes, headers: Any
+    ) -> None:
+        """
+        Write the response head with S3's header-name case: Twisted sends
+        every name as Http-Header-Case, but S3 sends ``x-amz-*`` names in
+        lower case, and clients keep user metadata names as they arrive
+        (boto3 would hand back ``{"Mtime": ...}`` for ``x-amz-meta-mtime``).
+        """
+        if not isinstance(headers, Headers):
+            super().writeHeaders(version, code, reason, headers)
+            return
+        sequence = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            if name.startswith(b"X-Amz-"):
+                name = name.lower()
+            for value in values:
+                sequence.extend((name, b": ", value, b"\r\n"))
+        sequence.append(b"\r\n")
+        transport: Any = self.transport
+        transport.writeSequence(sequence)
 
 
 def _reason(status: int) -> str:

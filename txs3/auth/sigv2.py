@@ -279,6 +279,20 @@ def _lookup(lookup: Lookup, access_key: str) -> Secret:
     return secret
 
 
+def _bucket_slash_variants(resources: list[str]) -> list[str]:
+    """
+    ``/bucket/`` forms of bucket-level resources sent as ``/bucket``:
+    botocore signs a path-style bucket request (CreateBucket, ListObjects)
+    over ``/bucket/`` while sending ``/bucket``, and AWS accepts it.
+    """
+    variants = []
+    for resource in resources:
+        path, mark, query = resource.partition("?")
+        if path.count("/") == 1 and len(path) > 1:
+            variants.append(path + "/" + mark + query)
+    return variants
+
+
 def _verify(
     head: RequestHead,
     secret: Secret,
@@ -293,7 +307,7 @@ def _verify(
             for names, decode in _RESOURCE_CONVENTIONS
         )
     )
-    for resource in resources:
+    for resource in resources + _bucket_slash_variants(resources):
         to_sign = string_to_sign(head.method, headers, date_line, resource)
         expected = sign(secret.secret_key, to_sign).encode("ascii")
         if hmac.compare_digest(expected, provided):
