@@ -812,3 +812,32 @@ def test_parse_amz_date() -> None:
     assert parse_amz_date("20130524T000000Z") == AWS_NOW
     assert parse_amz_date("2013-05-24T00:00:00Z") is None
     assert parse_amz_date("20131324T000000Z") is None
+
+
+@given(st.datetimes(min_value=datetime.datetime(1970, 1, 1), max_value=datetime.datetime(2999, 12, 31)))
+def test_parse_amz_date_matches_strptime(moment: datetime.datetime) -> None:
+    """The hand-written x-amz-date parser agrees with time.strptime on every valid date."""
+    import calendar
+    import time as _time
+
+    from txs3.auth.canonical import parse_amz_date
+
+    text = moment.strftime("%Y%m%dT%H%M%SZ")
+    expected = float(calendar.timegm(_time.strptime(text, "%Y%m%dT%H%M%SZ")))
+    assert parse_amz_date(text) == expected
+
+
+@given(st.text(max_size=20))
+def test_parse_amz_date_rejects_what_strptime_rejects(text: str) -> None:
+    """Any string strptime refuses (or that is not 16 chars) is refused, never mis-parsed."""
+    import time as _time
+
+    from txs3.auth.canonical import parse_amz_date
+
+    try:
+        _time.strptime(text.strip(), "%Y%m%dT%H%M%SZ")
+        ok = len(text.strip()) == 16
+    except ValueError:
+        ok = False
+    if not ok:
+        assert parse_amz_date(text) is None

@@ -12,6 +12,7 @@ markers), and presigned URLs sign ``UNSIGNED-PAYLOAD``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -79,12 +80,16 @@ Lookup = Callable[[str], Secret | None]
 # --- primitives ---------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def signing_key(
     secret_key: str, date: str, region: str, service: str = SERVICE
 ) -> bytes:
     """
     The SigV4 signing key: HMAC chain over date (``YYYYMMDD``), region,
     service and ``aws4_request``, keyed by ``"AWS4" + secret_key``.
+
+    Cached: a key is good for a whole day, and deriving it costs four
+    HMACs per request otherwise.
     """
     key = ("AWS4" + secret_key).encode("utf-8")
     for part in (date, region, service, TERMINATOR):
