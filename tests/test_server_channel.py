@@ -147,7 +147,7 @@ def test_disconnect_mid_upload_leaves_old_object() -> None:
 
 def test_amz_header_names_lower_case() -> None:
     """x-amz-* response headers go out in lower case, as S3 sends them, user metadata included."""
-    site, store, _ = make_site()
+    site, _store, _ = make_site()
     proto, transport = connect(site)
     head = signed_head("PUT", "/bucket/key", b"abc", {"x-amz-meta-MTime": "17"})
     proto.dataReceived(head + b"abc")  # type: ignore[attr-defined]

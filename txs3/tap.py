@@ -1,0 +1,564 @@
+"""
+C{twistd txs3}: command-line options and the service tree.
+
+    twistd -n txs3 [--data DIR] [--port ENDPOINT ...] [--certs DIR]
+                   [--credentials FILE] [--domain NAME ...] [--region NAME]
+
+Start-up happens in three places, and each reports failure as one line on
+stderr and a non-zero exit status, never a traceback:
+
+  1. L{Options.parseOptions}: option values (L{usage.UsageError} becomes
+     C{SystemExit("txs3: ...")}: twistd would otherwise print its whole
+     usage text on stdout with the error last).
+  2. L{makeService}, before twistd daemonizes or starts logging: the data
+     directory (created, checked writable), the TLS certificate (found or
+     made), endpoint strings (parsed, which reads their key files) and the
+     credentials (loaded or created).  Failures raise C{SystemExit}.
+  3. L{TXS3Service}, after twistd has daemonized: binding the ports
+     (C{privilegedStartService}), then, with privileges shed, opening the
+     store (C{startService}; C{twist} calls only this, which then binds
+     first).  Failures raise L{StartupError}, an C{Exception}, so that
+     twistd removes its pid file and, when daemonized, reports it to the
+     waiting parent through its status pipe (printed as C{An error has
+     occurred: ...}); in the foreground L{_print_startup_error} prints it as
+     one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import (
+    IAddress,
+    ILoggingContext,
+    IProtocolFactory,
+    IProtocolNegotiationFactory,
+    IStreamServerEndpoint,
+)
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python import usage
+from zope.interface import implementer
+
+from txs3 import tls
+
+if TYPE_CHECKING:
+    from twisted.web.server import Site
+
+    from txs3.auth.types import Secret
+    from txs3.store.interface import IObjectStore
+
+log = Logger()
+
+DEFAULT_PORT = "ssl:443"
+
+# A region is a short identifier that goes into SigV4 credential scopes and
+# LocationConstraint; AWS's own are like "us-east-1", self-hosted servers
+# often use names like "garage".
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_DOMAIN_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+class Options(usage.Options):
+    """Options of C{twistd txs3}; see L{makeService} for what they do."""
+
+    synopsis = "[options]"
+    longdesc = (
+        "An S3-compatible object storage server that terminates TLS itself. "
+        "With no options: data in ./data, HTTPS on port 443 with the "
+        "certificate in ./certs (made self-signed if there is none), "
+        "credentials from TXS3_ACCESS_KEY/TXS3_SECRET_KEY or ./data/credentials "
+        "(created with a random key pair on first start)."
+    )
+
+    optParameters = [
+        [
+            "data",
+            "d",
+            "data",
+            "Directory for objects, the index and generated credentials.",
+        ],
+        [
+            "certs",
+            None,
+            "certs",
+            "Directory of server.pem and server.key, used by ssl: endpoints that "
+            "name no privateKey=/certKey=; a self-signed pair is made there if "
+            "neither exists.",
+        ],
+        [
+            "credentials",
+            "c",
+            None,
+            "File of access keys, one per line: ACCESS_KEY SECRET_KEY "
+            "[DISPLAY_NAME [OWNER_ID]]. Default: TXS3_ACCESS_KEY and "
+            "TXS3_SECRET_KEY, else DATA/credentials.",
+        ],
+        ["region", None, "us-east-1", "The region this server claims to be."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        # opt_* docstrings span lines; --help should show them as one paragraph.
+        self.docs = {k: " ".join(v.split()) if v else v for k, v in self.docs.items()}
+        self["port"] = []
+        self["domain"] = []
+
+    def opt_port(self, description: str) -> None:
+        """
+        A Twisted server endpoint to listen on, e.g. ssl:8443,
+        tcp:8080:interface=127.0.0.1, ssl:443:privateKey=key.pem:certKey=cert.pem
+        or systemd:domain=INET:index=0. Repeatable. Default: ssl:443.
+        """
+        if not description.strip():
+            raise usage.UsageError("--port needs an endpoint, e.g. ssl:8443")
+        self["port"].append(description)
+
+    opt_p = opt_port
+
+    def opt_domain(self, name: str) -> None:
+        """
+        Serve virtual-host style requests (BUCKET.NAME) for this domain.
+        Repeatable.
+        """
+        domain = name.strip().rstrip(".").lower()
+        labels = domain.split(".")
+        if not domain or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+            raise usage.UsageError(f"--domain {name!r} is not a valid domain name")
+        if domain not in self["domain"]:
+            self["domain"].append(domain)
+
+    def postOptions(self) -> None:
+        """
+        Check option values and make paths absolute: twistd changes to its
+        --rundir after L{makeService}.
+
+        @raise usage.UsageError: for a bad value.
+        """
+        if not self["port"]:
+            self["port"] = [DEFAULT_PORT]
+        if not _REGION.fullmatch(self["region"]):
+            raise usage.UsageError(
+                f"--region {self['region']!r} must be 1-63 of A-Z a-z 0-9 _ -, "
+                "e.g. us-east-1"
+            )
+        for name in ("data", "certs"):
+            if not self[name]:
+                raise usage.UsageError(f"--{name} needs a directory")
+            self[name] = os.path.abspath(self[name])
+        if self["credentials"] is not None:
+            self["credentials"] = os.path.abspath(self["credentials"])
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """
+        Parse C{options} (default: C{sys.argv[1:]}).
+
+        @raise SystemExit: C{"txs3: <problem>"} instead of L{usage.UsageError},
+            so twistd and twist print one line on stderr and exit non-zero.
+        """
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            raise SystemExit(f"txs3: {e} (see --help)") from None
+
+
+class StartupError(Exception):
+    """
+    The service cannot start.  The message is one line for the operator.
+    """
+
+
+def _print_startup_error(
+    previous: Callable[[type[BaseException], BaseException, TracebackType | None], Any],
+) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+    """
+    An C{excepthook} that prints a L{StartupError} reaching the top of the
+    process as one line on the real stderr (twistd has redirected
+    C{sys.stderr} into its log by then) and hands anything else to
+    C{previous}.
+    """
+
+    def hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        if isinstance(value, StartupError):
+            stream = sys.__stderr__
+            if stream is not None:
+                stream.write(f"txs3: {value}\n")
+                stream.flush()
+        else:
+            previous(kind, value, tb)
+
+    return hook
+
+
+def _startup_failed(message: str) -> NoReturn:
+    """Log C{message}, arrange for it to be printed as one line, and raise."""
+    # error, not critical: before logging begins (under `twist`) Twisted
+    # copies critical events to stderr, which would print the line twice.
+    log.error("txs3 cannot start: {message}", message=message)
+    sys.excepthook = _print_startup_error(sys.excepthook)
+    raise StartupError(message)
+
+
+def _exit(message: str) -> NoReturn:
+    """Fail during L{makeService}: one line on stderr, exit status 1."""
+    raise SystemExit(f"txs3: {message}")
+
+
+def describe_listen_error(description: str, error: CannotListenError) -> str:
+    """
+    One line saying why C{description} could not listen, and what to do.
+    """
+    port = error.port
+    where = f"port {port}" + (f" on {error.interface}" if error.interface else "")
+    cause = error.socketError
+    code = cause.errno if isinstance(cause, OSError) else None
+    if code == errno.EACCES:
+        python = os.path.realpath(sys.executable)
+        return (
+            f"port {port} needs root or CAP_NET_BIND_SERVICE; run as root, "
+            f"`setcap cap_net_bind_service=+ep {python}`, or use --port ssl:8443"
+        )
+    if code == errno.EADDRINUSE:
+        return f"{where} is already in use (is another server running?)"
+    if code == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: no such local address"
+    reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
+    return f"cannot listen on {where} ({description}): {reason}"
+
+
+def _check_data_dir(data: Path) -> None:
+    """Create C{data} if needed and prove it writable by writing a file."""
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        # os.access() says yes to root even on a read-only mount: try it.
+        with tempfile.TemporaryFile(dir=data):
+            pass
+    except OSError as e:
+        _exit(f"cannot write to data directory {data}: {e.strerror}")
+
+
+def _endpoint_strings(options: Options) -> list[tuple[str, str]]:
+    """
+    Each --port string paired with what to parse: the string itself, or,
+    for an C{ssl:} endpoint naming no files, the string with the txs3
+    certificate filled in (made first if there is none).  Every certificate
+    and key file is checked, and each certificate's SHA-256 fingerprint is
+    logged once.  A bad file is an L{_exit} naming it.
+    """
+    resolved: list[tuple[str, str]] = []
+    fingerprints: dict[Path, str] = {}
+    files: tls.CertificateFiles | None = None
+    try:
+        for given in options["port"]:
+            description = given
+            if tls.needs_txs3_certificate(description):
+                if files is None:
+                    files = tls.ensure_certificate(Path(options["certs"]))
+                    if files.created:
+                        log.info(
+                            "Created a self-signed TLS certificate for {names} in "
+                            "{cert} (key: {key})",
+                            names=", ".join(tls.default_names()),
+                            cert=files.cert,
+                            key=files.key,
+                        )
+                description = tls.with_certificate(description, files)
+            named = tls.endpoint_tls_files(description)
+            if named is not None:
+                cert, key = named
+                tls.check_tls_files(cert, key)
+                if cert not in fingerprints:
+                    fingerprints[cert] = tls.certificate_fingerprint(cert)
+            resolved.append((given, description))
+    except tls.CertificateError as e:
+        _exit(str(e))
+    for cert, fp in fingerprints.items():
+        log.info(
+            "TLS certificate {cert}: SHA-256 fingerprint {fingerprint}",
+            cert=cert,
+            fingerprint=fp,
+        )
+    return resolved
+
+
+def _parse_endpoint(
+    reactor: Any, given: str, description: str
+) -> IStreamServerEndpoint:
+    """
+    Parse C{description}, the resolved form of --port C{given}; any failure
+    is an L{_exit} naming C{given}.
+    """
+    from twisted.internet.endpoints import serverFromString
+
+    try:
+        endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
+        return endpoint
+    except Exception as e:
+        # serverFromString raises ValueError for unknown types and bad
+        # arguments, TypeError for unexpected keywords, IndexError for a
+        # systemd index that was not passed, OpenSSL errors for bad files.
+        reason = str(e) or type(e).__name__
+        if isinstance(e, IndexError) and description.startswith("systemd:"):
+            reason = "no such socket was passed by systemd"
+        _exit(f"bad --port {given!r}: {reason}")
+
+
+def open_store(data: Path, reactor: Any) -> IObjectStore:
+    """
+    Open the default store (SQLite index + blob files) in C{data}, sweeping
+    leftovers of interrupted writes.
+
+    Imported here, not at module level: C{twistd txs3 --help} imports this
+    module and needs neither SQLite nor the store.
+    """
+    from txs3.store.sqlite import SQLiteStore
+
+    store: IObjectStore = SQLiteStore.open(str(data), reactor)
+    return store
+
+
+@implementer(IProtocolFactory, IProtocolNegotiationFactory, ILoggingContext)
+class _SiteSlot:
+    """
+    The factory every port listens with, standing in for the site until it
+    exists, then passing everything to it.
+
+    Ports bind first (in L{TXS3Service.privilegedStartService}, as root if
+    twistd runs as root); the store is opened after that, once privileges
+    are shed and only when every port is bound, so a port that cannot bind
+    leaves no store threads behind to keep the process from exiting.  The
+    reactor is not running in between: no connection can arrive before
+    L{ready}; one that did anyway would be refused.
+
+    It passes on the site's ALPN protocols too: Twisted's TLS layer asks the
+    factory it wraps, and refuses the handshake of a client that offers ALPN
+    (curl, browsers) when the factory names none.
+    """
+
+    def __init__(self) -> None:
+        self.site: Site | None = None
+        self._starts = 0
+
+    def ready(self, site: Site) -> None:
+        """Serve with C{site} from now on, starting it once per bound port."""
+        self.site = site
+        for _ in range(self._starts):
+            site.doStart()
+
+    def doStart(self) -> None:
+        self._starts += 1
+        if self.site is not None:
+            self.site.doStart()
+
+    def doStop(self) -> None:
+        self._starts -= 1
+        if self.site is not None:
+            self.site.doStop()
+
+    def buildProtocol(self, addr: IAddress) -> Protocol | None:
+        if self.site is None:
+            return None
+        protocol: Protocol | None = self.site.buildProtocol(addr)
+        return protocol
+
+    def acceptableProtocols(self) -> list[bytes]:
+        if self.site is None:
+            return [b"http/1.1"]
+        protocols: list[bytes] = self.site.acceptableProtocols()
+        return protocols
+
+    def logPrefix(self) -> str:
+        return "txs3"
+
+
+class TXS3Service(MultiService):
+    """
+    The running server: one listening service per endpoint, the store, and
+    the site over it.
+
+    Start order: bind every port (L{privilegedStartService}, or the start of
+    L{startService} under C{twist}), then open the store (which sweeps
+    leftovers of interrupted writes) and build the site.  The store is
+    opened in L{startService} because that runs after twistd has
+    daemonized (a SQLite connection or thread pool must not cross a fork)
+    and shed privileges (files it creates belong to the --uid user).  Stop
+    order: stop listening, then close the store.
+
+    @ivar store: the open store, or None before start and after stop.
+    """
+
+    def __init__(
+        self,
+        *,
+        data: Path,
+        endpoints: Sequence[tuple[str, IStreamServerEndpoint]],
+        lookup: Callable[[str], Secret | None],
+        domains: Sequence[str],
+        region: str,
+        reactor: Any,
+        open_store: Callable[[Path, Any], IObjectStore] = open_store,
+    ) -> None:
+        """
+        @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
+            the string names the port in error messages.
+        """
+        super().__init__()
+        self._data = data
+        self._lookup = lookup
+        self._domains = tuple(domains)
+        self._region = region
+        self._reactor = reactor
+        self._open_store = open_store
+        self._slot = _SiteSlot()
+        self.store: IObjectStore | None = None
+        for description, endpoint in endpoints:
+            listener = StreamServerEndpointService(endpoint, self._slot)
+            # Raise a bind failure to us, instead of logging it and running
+            # a server that listens nowhere (strports.service does the same).
+            listener._raiseSynchronously = True
+            listener.setName(description)
+            listener.setServiceParent(self)
+
+    @property
+    def site(self) -> Site | None:
+        """The site, once the store is open."""
+        return self._slot.site
+
+    def _each_listener(
+        self, start: Callable[[StreamServerEndpointService], None]
+    ) -> None:
+        """Call C{start} on each listener, turning a bind failure into one line."""
+        for listener in list(self):
+            assert isinstance(listener, StreamServerEndpointService)
+            try:
+                start(listener)
+            except CannotListenError as e:
+                _startup_failed(describe_listen_error(str(listener.name), e))
+            except OSError as e:
+                _startup_failed(f"cannot listen on {listener.name}: {e.strerror or e}")
+
+    def privilegedStartService(self) -> None:
+        """Bind every port, with root privileges if the process has them."""
+        Service.privilegedStartService(self)
+        self._each_listener(lambda listener: listener.privilegedStartService())
+
+    def startService(self) -> None:
+        """
+        Bind any port not bound yet (C{twist} calls only this), then open
+        the store and serve.
+
+        @raise StartupError: if a port cannot bind or the store cannot open.
+        """
+        Service.startService(self)
+        self._each_listener(lambda listener: listener.startService())
+        if self.store is not None:
+            return
+        try:
+            store = self._open_store(self._data, self._reactor)
+        except Exception as e:
+            _startup_failed(f"cannot open the store in {self._data}: {e}")
+        from txs3.server import build_site
+
+        self.store = store
+        self._slot.ready(
+            build_site(
+                store,
+                self._lookup,
+                reactor=self._reactor,
+                domains=self._domains,
+                region=self._region,
+            )
+        )
+
+    def stopService(self) -> Deferred[None]:
+        """Stop listening, then close the store.  Fires when both are done."""
+        stopped: Deferred[Any] = maybeDeferred(super().stopService)
+
+        def close(_: object) -> Deferred[None] | None:
+            store, self.store = self.store, None
+            if store is None:
+                return None
+            return maybeDeferred(store.close)
+
+        return stopped.addBoth(close)
+
+
+def makeService(options: Options) -> TXS3Service:
+    """
+    Build the txs3 service from parsed L{Options}.
+
+    Side effects, in order: the data directory is created; a self-signed
+    certificate is written into --certs if an C{ssl:} endpoint needs the
+    txs3 certificate and there is none; credentials are created in the data
+    directory if no other source is configured.  Credentials come last so
+    that a failure before them does not swallow the one-time display of a
+    freshly generated key pair.
+
+    @raise SystemExit: C{"txs3: <problem>"} for an unwritable data
+        directory, a bad certificate or key file, a bad endpoint string or
+        bad credentials.
+    """
+    from twisted.internet import reactor
+
+    # Imported here: txs3.auth's package imports all of authentication, and
+    # `twistd --help` imports this module for Options.
+    from txs3.auth.credentials import CredentialsError, load_credentials
+
+    data = Path(options["data"])
+    _check_data_dir(data)
+    endpoints = [
+        (given, _parse_endpoint(reactor, given, description))
+        for given, description in _endpoint_strings(options)
+    ]
+    credentials_file = options["credentials"]
+    try:
+        credentials = load_credentials(
+            Path(credentials_file) if credentials_file else None, os.environ, data
+        )
+    except CredentialsError as e:
+        _exit(str(e))
+    if credentials.created is not None:
+        log.info(
+            "Created credentials in {path} (shown only this once): "
+            "access key {access} secret key {secret}",
+            path=credentials.source,
+            access=credentials.created.access_key,
+            secret=credentials.created.secret_key,
+        )
+    else:
+        log.info(
+            "Credentials: {count} access key(s) from {source}",
+            count=len(credentials.secrets),
+            source=credentials.source,
+        )
+    log.info(
+        "txs3 on {host}: data in {data}, region {region}, virtual-host domains: "
+        "{domains}",
+        host=socket.gethostname(),
+        data=data,
+        region=options["region"],
+        domains=", ".join(options["domain"]) or "none (path-style only)",
+    )
+    return TXS3Service(
+        data=data,
+        endpoints=endpoints,
+        lookup=credentials.lookup,
+        domains=options["domain"],
+        region=options["region"],
+        reactor=reactor,
+    )
