@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -578,3 +579,25 @@ def test_plugin_module_is_import_light() -> None:
         [sys.executable, "-c", code], env=txs3_env(), capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_access_log_option(tmp_path: Path, start_txs3: Start) -> None:
+    """With --access-log FILE each request gets a combined-format line in FILE; without it, none."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    args = ["--data", "data", "--certs", "certs", "--port", f"ssl:{port}:interface=127.0.0.1"]
+    server = start_txs3([*args, "--access-log", "access.log"], cwd=tmp_path)
+    cert = tmp_path / "certs" / "server.pem"
+    try:
+        server.wait_for_tls(port, cert)
+        context = ssl.create_default_context(cafile=str(cert))
+        try:
+            urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=context)
+        except urllib.error.HTTPError as e:
+            assert e.code == 403  # anonymous
+    finally:
+        assert_clean_stop(server)
+    assert '"GET / HTTP/1.1" 403' in (tmp_path / "access.log").read_text()
+    assert '"GET / HTTP/1.1"' not in server.log()

@@ -269,10 +269,26 @@ class S3Site(Site):
     requestFactory = S3Request
     protocol = S3Channel  # type: ignore[assignment]
 
-    def __init__(self, config: S3Config, resource: Any) -> None:
-        super().__init__(resource, parsePOSTFormSubmission=False)
+    def __init__(
+        self, config: S3Config, resource: Any, access_log: str | None = None
+    ) -> None:
+        """
+        @param access_log: None for no access log (each log line costs
+            about a tenth of a small GET), ``-`` for the process log, or a
+            file path for combined-format lines.
+        """
+        super().__init__(
+            resource,
+            logPath=access_log if access_log not in (None, "-") else None,
+            parsePOSTFormSubmission=False,
+        )
         self.config = config
         self.displayTracebacks = False
+        self._access_log = access_log
+
+    def log(self, request: Any) -> None:
+        if self._access_log is not None:
+            super().log(request)
 
 
 def build_site(
@@ -282,9 +298,13 @@ def build_site(
     reactor: IReactorTime,
     domains: Sequence[str] = (),
     region: str = "us-east-1",
+    access_log: str | None = None,
 ) -> Site:
-    """The txs3 web site over C{store}, authenticating with C{lookup}."""
+    """
+    The txs3 web site over C{store}, authenticating with C{lookup}.
+    C{access_log} as for L{S3Site}.
+    """
     from txs3.api.app import S3Application
 
     config = S3Config(store, lookup, reactor, tuple(domains), region)
-    return S3Site(config, S3Application(config).resource())
+    return S3Site(config, S3Application(config).resource(), access_log)

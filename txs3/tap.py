@@ -108,6 +108,13 @@ class Options(usage.Options):
             "TXS3_SECRET_KEY, else DATA/credentials.",
         ],
         ["region", None, "us-east-1", "The region this server claims to be."],
+        [
+            "access-log",
+            None,
+            None,
+            "Write a combined-format line per request to this file, or to the "
+            "server's own log with '-'. Default: no access log.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -412,16 +419,19 @@ class TXS3Service(MultiService):
         region: str,
         reactor: Any,
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
+        access_log: str | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
             the string names the port in error messages.
+        @param access_log: see L{txs3.server.S3Site}.
         """
         super().__init__()
         self._data = data
         self._lookup = lookup
         self._domains = tuple(domains)
         self._region = region
+        self._access_log = access_log
         self._reactor = reactor
         self._open_store = open_store
         self._slot = _SiteSlot()
@@ -482,6 +492,7 @@ class TXS3Service(MultiService):
                 reactor=self._reactor,
                 domains=self._domains,
                 region=self._region,
+                access_log=self._access_log,
             )
         )
 
@@ -561,4 +572,12 @@ def makeService(options: Options) -> TXS3Service:
         domains=options["domain"],
         region=options["region"],
         reactor=reactor,
+        access_log=_access_log_path(options["access-log"]),
     )
+
+
+def _access_log_path(value: str | None) -> str | None:
+    """``-`` stays (the server's log); a path is made absolute before --rundir."""
+    if value is None or value == "-":
+        return value
+    return str(Path(value).absolute())
