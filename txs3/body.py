@@ -205,6 +205,10 @@ class UploadSink:
                     self._consume(piece)
         except S3Error as e:
             self._fail(e)
+        except OSError:
+            # An I/O error other than a full disk (the staging file turns
+            # that into InsufficientStorage): answer it, don't drop the line.
+            self._fail(S3Error.of("InternalError"))
 
     def _consume(self, piece: bytes) -> None:
         self._size += len(piece)
