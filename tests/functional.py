@@ -25,6 +25,7 @@ from txs3.auth.types import Secret
 from txs3.server import build_site
 from txs3.store.sqlite import SQLiteStore
 
+VHOST_DOMAIN = "s3.test"
 CYBERDUCK_KEY = "hogehoge_user1"
 CYBERDUCK_SECRET = "hogehoge_secret1"
 
@@ -59,7 +60,7 @@ class Server:
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     cert, key = make_test_certificate(tmp_path)
     store = SQLiteStore.open(str(tmp_path / "data"), reactor)
-    site = build_site(store, SECRETS.get, reactor=reactor)
+    site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
     port = reactor.listenSSL(
         0, site, server_tls_options(cert, key), interface="127.0.0.1"
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
+import ssl as std_ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,3 +182,35 @@ class S3Client:
 def key_path(bucket: str, key: str) -> str:
     """The request path of C{key} in C{bucket}, percent-encoded as clients do."""
     return "/" + bucket + "/" + quote(key, safe="/~")
+
+
+def exchange(
+    port: int, cafile: str, raw: bytes, expect_body: bool = True
+) -> tuple[int, dict[str, str], bytes]:
+    """Write C{raw} on a fresh TLS connection and read one response (blocking)."""
+    context = std_ssl.create_default_context(cafile=cafile)
+    with (
+        socket.create_connection(("127.0.0.1", port)) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(raw)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0")) if expect_body else 0
+        while len(body) < length:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return status, headers, body

@@ -13,14 +13,13 @@ import email.utils
 import hashlib
 import hmac
 import os
-import socket
-import ssl
 from xml.etree import ElementTree
 
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
 from tests.functional import CYBERDUCK_KEY, CYBERDUCK_SECRET, Server, server  # noqa: F401
+from tests.s3client import exchange
 
 USER_AGENT = "Cyberduck/4.7.2.18004 (Mac OS X/10.10.5) (x86_64)"
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -41,36 +40,6 @@ def sigv2(
     to_sign = f"{method}\n\n{content_type}\n{date}\n{canonical_amz}{resource}"
     mac = hmac.new(CYBERDUCK_SECRET.encode(), to_sign.encode(), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode()
-
-
-def exchange(port: int, cafile: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Write C{raw} on a fresh TLS connection and read one response (blocking)."""
-    context = ssl.create_default_context(cafile=cafile)
-    with (
-        socket.create_connection(("127.0.0.1", port)) as sock,
-        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
-    ):
-        tls.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return status, headers, body
 
 
 def request(
