@@ -39,7 +39,9 @@ def payload(size: int, seed: int = 0) -> bytes:
 def run(args: list[str], env: dict[str, str] | None = None) -> str:
     """Run a client; fail the test with its output if it fails."""
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{args}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"{args}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
     return proc.stdout
 
 
@@ -48,8 +50,13 @@ def boto3_round_trip(s3: Any, server: Txs3Server, tmp_path: Path, hint: str) -> 
     s3.create_bucket(Bucket=bucket)
     small = payload(1000, 1)
     medium = payload(3 * 1024 * 1024 + 17, 2)
-    s3.put_object(Bucket=bucket, Key="dir/small.bin", Body=small, ContentType="text/plain",
-                  Metadata={"mtime": "1700000000"})
+    s3.put_object(
+        Bucket=bucket,
+        Key="dir/small.bin",
+        Body=small,
+        ContentType="text/plain",
+        Metadata={"mtime": "1700000000"},
+    )
     source = tmp_path / f"{hint}-medium.bin"
     source.write_bytes(medium)
     s3.upload_file(str(source), bucket, "dir/sub/medium bin+x")
@@ -155,7 +162,11 @@ def test_s3cmd(txs3_server: Txs3Server, tmp_path: Path, signature_v2: bool) -> N
 
 def aws_clis() -> list[Any]:
     clis = [pytest.param(AWS_V1, id="aws-cli-v1")]
-    marks = [] if AWS_V2.exists() else [pytest.mark.skip(reason="Debian awscli not installed")]
+    marks = (
+        []
+        if AWS_V2.exists()
+        else [pytest.mark.skip(reason="Debian awscli not installed")]
+    )
     clis.append(pytest.param(AWS_V2, id="aws-cli-v2", marks=marks))
     return clis
 
@@ -170,20 +181,51 @@ def test_aws_cli_s3api(txs3_server: Txs3Server, tmp_path: Path, aws: Path) -> No
     source = tmp_path / "body.bin"
     source.write_bytes(data)
     run([*base, "s3api", "create-bucket", "--bucket", bucket], env)
-    run([*base, "s3api", "put-object", "--bucket", bucket, "--key", "a/b c.bin",
-         "--body", str(source), "--content-type", "application/x-test"], env)
+    run(
+        [
+            *base,
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            "a/b c.bin",
+            "--body",
+            str(source),
+            "--content-type",
+            "application/x-test",
+        ],
+        env,
+    )
     import json
 
-    listing = json.loads(run([*base, "s3api", "list-objects-v2", "--bucket", bucket], env))
+    listing = json.loads(
+        run([*base, "s3api", "list-objects-v2", "--bucket", bucket], env)
+    )
     assert [o["Key"] for o in listing["Contents"]] == ["a/b c.bin"]
     assert listing["Contents"][0]["Size"] == len(data)
     target = tmp_path / "out.bin"
-    head = json.loads(run([*base, "s3api", "get-object", "--bucket", bucket, "--key",
-                           "a/b c.bin", str(target)], env))
+    head = json.loads(
+        run(
+            [
+                *base,
+                "s3api",
+                "get-object",
+                "--bucket",
+                bucket,
+                "--key",
+                "a/b c.bin",
+                str(target),
+            ],
+            env,
+        )
+    )
     assert head["ContentType"] == "application/x-test"
     assert target.read_bytes() == data
     run([*base, "s3api", "head-object", "--bucket", bucket, "--key", "a/b c.bin"], env)
-    run([*base, "s3api", "delete-object", "--bucket", bucket, "--key", "a/b c.bin"], env)
+    run(
+        [*base, "s3api", "delete-object", "--bucket", bucket, "--key", "a/b c.bin"], env
+    )
     run([*base, "s3api", "delete-bucket", "--bucket", bucket], env)
 
 

@@ -1,0 +1,111 @@
+"""
+Presigned URLs made by real clients (boto3's generate_presigned_url, the
+AWS CLI's ``aws s3 presign``, s3cmd's ``signurl``), used by ``curl`` against
+a real C{twistd txs3}: downloads and uploads with nothing but the URL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.interop.conftest import Txs3Server
+from tests.interop.test_clients import AWS_V1, S3CMD, payload, run, s3cmd_config
+
+
+def curl(server: Txs3Server, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["curl", "--silent", "--show-error", "--cacert", str(server.ca_file), *args],
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def presigner(server: Txs3Server, version: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+        config=Config(signature_version=version, s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"], ids=["sigv4", "sigv2"])
+def test_curl_with_boto3_presigned_urls(
+    txs3_server: Txs3Server, tmp_path: Path, version: str
+) -> None:
+    """curl uploads with a presigned PUT URL and downloads with a presigned GET URL."""
+    s3: Any = txs3_server.boto3_client()
+    bucket = txs3_server.bucket_name("curl")
+    s3.create_bucket(Bucket=bucket)
+    data = payload(200_000, 11)
+    source = tmp_path / "up.bin"
+    source.write_bytes(data)
+    signer = presigner(txs3_server, version)
+    put = signer.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "shared file.bin"}, ExpiresIn=600
+    )
+    result = curl(txs3_server, "--fail", "-T", str(source), put)
+    assert result.returncode == 0, result.stderr
+    get = signer.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "shared file.bin"}, ExpiresIn=600
+    )
+    result = curl(txs3_server, "--fail", get)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == data
+    # A tampered URL is refused with S3's XML.
+    result = curl(txs3_server, get.replace("Signature=", "Signature=A"))
+    assert b"<Code>" in result.stdout and (
+        b"SignatureDoesNotMatch" in result.stdout or b"AccessDenied" in result.stdout
+    )
+
+
+def test_curl_with_cli_presigned_urls(txs3_server: Txs3Server, tmp_path: Path) -> None:
+    """URLs from `aws s3 presign` (SigV4) and `s3cmd signurl` (SigV2) download with curl."""
+    s3: Any = txs3_server.boto3_client()
+    bucket = txs3_server.bucket_name("clipresign")
+    s3.create_bucket(Bucket=bucket)
+    data = payload(50_000, 12)
+    s3.put_object(Bucket=bucket, Key="dir/report.pdf", Body=data)
+    env = txs3_server.aws_env()
+    url = run(
+        [
+            str(AWS_V1),
+            "--endpoint-url",
+            txs3_server.endpoint,
+            "s3",
+            "presign",
+            f"s3://{bucket}/dir/report.pdf",
+            "--expires-in",
+            "600",
+        ],
+        env,
+    ).strip()
+    result = curl(txs3_server, "--fail", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == data
+    config = s3cmd_config(txs3_server, tmp_path / "s3cfg", signature_v2=False)
+    expiry = str(int(time.time()) + 600)
+    url = run(
+        [
+            str(S3CMD),
+            "-c",
+            str(config),
+            "signurl",
+            f"s3://{bucket}/dir/report.pdf",
+            expiry,
+        ]
+    ).strip()
+    # s3cmd prints http:// URLs for its host_base; this server speaks HTTPS.
+    url = url.replace("http://", "https://", 1)
+    result = curl(txs3_server, "--fail", url)
+    assert result.returncode == 0, (url, result.stderr)
+    assert result.stdout == data
