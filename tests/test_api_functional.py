@@ -395,7 +395,7 @@ async def test_sigv2_requests(server: Server) -> None:
 async def test_not_implemented_subresource(server: Server) -> None:
     """A sub-resource not built yet answers 501 NotImplemented XML, never 404."""
     await make_bucket(server)
-    r = await server.client.request("GET", "/bucket", "policy")
+    r = await server.client.request("GET", "/bucket", "analytics")
     assert r.code == 501 and error_code(r.body) == "NotImplemented"
 
 

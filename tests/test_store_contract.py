@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from zope.interface.verify import verifyObject
 
 from txs3.errors import S3Error
-from txs3.store.interface import IObjectStore, IStagingFile, ListPage, ObjectMeta
+from txs3.store.interface import (
+    IObjectStore,
+    IStagingFile,
+    ListPage,
+    ObjectMeta,
+    SourceChanged,
+    WriteCondition,
+)
 from txs3.store.memory import MemoryStore
 from txs3.store.sqlite import SQLiteStore
 
@@ -575,3 +582,336 @@ async def test_listing_matches_reference(
         assert got == []
     else:
         assert got == expected
+
+
+# -- multipart uploads, copies and conditional writes ----------------------
+
+
+async def upload_parts(
+    store: IObjectStore, upload_id: str, parts: dict[int, bytes], key: str = "mp"
+) -> dict[int, str]:
+    """Upload C{parts} (number -> bytes) to the upload; return their ETags."""
+    etags = {}
+    for number, data in parts.items():
+        staging = store.open_staging()
+        staging.write(data)
+        etag = hashlib.md5(data).hexdigest()
+        info = await store.upload_part(
+            "bkt", key, upload_id, number, staging, etag, (("CRC32", "x"),)
+        )
+        assert (info.part_number, info.size, info.etag) == (number, len(data), etag)
+        etags[number] = etag
+    return etags
+
+
+class MultipartCopyContract:
+    """
+    The multipart, copy and conditional-write methods of L{IObjectStore};
+    subclasses define make_store.
+    """
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        raise NotImplementedError
+
+    @pytest_twisted.async_yield_fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[IObjectStore]:
+        store = self.make_store(tmp_path)
+        await store.create_bucket("bkt", OWNER, "us-east-1")
+        yield store
+        await store.close()
+
+    @pytest_twisted.ensureDeferred
+    async def test_complete_concatenates_parts(self, store: IObjectStore) -> None:
+        """Completing an upload makes the listed parts, in order, the object."""
+        meta = ObjectMeta(headers=(("content-type", "text/x"),))
+        up = await store.create_multipart_upload("bkt", "mp", meta, OWNER)
+        assert store.get_upload("bkt", "mp", up.upload_id) == up
+        etags = await upload_parts(
+            store, up.upload_id, {1: b"a" * 1000, 2: b"b" * 10, 3: b"c" * 7}
+        )
+        info = await store.complete_multipart_upload(
+            "bkt",
+            "mp",
+            up.upload_id,
+            [(1, etags[1]), (3, etags[3])],
+            "e-2",
+            (("CRC32", "v-2"),),
+            "COMPOSITE",
+        )
+        assert (info.size, info.etag, info.parts) == (1007, "e-2", (1000, 7))
+        assert info.meta.header("content-type") == "text/x"
+        assert info.meta.checksums == (("CRC32", "v-2"),)
+        assert info.meta.checksum_type == "COMPOSITE"
+        assert read(store, "bkt", "mp") == b"a" * 1000 + b"c" * 7
+        head = store.head_object("bkt", "mp")
+        assert head.parts == (1000, 7) and head.etag == "e-2"
+        with pytest.raises(S3Error) as e:
+            store.get_upload("bkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchUpload"
+
+    @pytest_twisted.ensureDeferred
+    async def test_extent_reader_seeks(self, store: IObjectStore) -> None:
+        """The file of a multipart object reads any span across part boundaries."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        parts = {n: bytes([n]) * (100 + n) for n in range(1, 6)}
+        etags = await upload_parts(store, up.upload_id, parts)
+        await store.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-5", (), "FULL_OBJECT"
+        )
+        whole = b"".join(parts[n] for n in range(1, 6))
+        _, f = store.open_object("bkt", "mp")
+        with f:
+            for start, n in [(0, 3), (99, 5), (150, 300), (500, 100), (0, 9999)]:
+                f.seek(start)
+                assert f.read(n) == whole[start : start + n]
+            f.seek(-4, 2)
+            assert f.read() == whole[-4:]
+
+    @pytest_twisted.ensureDeferred
+    async def test_part_replaced(self, store: IObjectStore) -> None:
+        """Uploading a part number again replaces the part."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await upload_parts(store, up.upload_id, {1: b"old"})
+        etags = await upload_parts(store, up.upload_id, {1: b"new!"})
+        page = await store.list_parts("bkt", "mp", up.upload_id, 0, 100)
+        assert [(p.part_number, p.size) for p in page.parts] == [(1, 4)]
+        await store.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, [(1, etags[1])], "e-1", (), "FULL_OBJECT"
+        )
+        assert read(store, "bkt", "mp") == b"new!"
+
+    @pytest_twisted.ensureDeferred
+    async def test_complete_invalid_part(self, store: IObjectStore) -> None:
+        """A missing part or an ETag mismatch is InvalidPart and changes nothing."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        etags = await upload_parts(store, up.upload_id, {1: b"x"})
+        for parts in ([(2, etags[1])], [(1, "0" * 32)]):
+            d = store.complete_multipart_upload(
+                "bkt", "mp", up.upload_id, parts, "e", (), "FULL_OBJECT"
+            )
+            assert await error_code(d) == "InvalidPart"
+        assert store.get_upload("bkt", "mp", up.upload_id) == up
+
+    @pytest_twisted.ensureDeferred
+    async def test_no_such_upload(self, store: IObjectStore) -> None:
+        """Unknown ids, and ids of another key, are NoSuchUpload everywhere."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        for key, uid in [("mp", "nope"), ("other", up.upload_id)]:
+            with pytest.raises(S3Error) as e:
+                store.get_upload("bkt", key, uid)
+            assert e.value.code == "NoSuchUpload"
+            staging = store.open_staging()
+            d = store.upload_part("bkt", key, uid, 1, staging, "e", ())
+            assert await error_code(d) == "NoSuchUpload"
+            assert await error_code(store.list_parts("bkt", key, uid, 0, 9)) == (
+                "NoSuchUpload"
+            )
+            d = store.complete_multipart_upload("bkt", key, uid, [], "e", (), "C")
+            assert await error_code(d) == "NoSuchUpload"
+            d = store.abort_multipart_upload("bkt", key, uid)
+            assert await error_code(d) == "NoSuchUpload"
+
+    @pytest_twisted.ensureDeferred
+    async def test_abort(self, store: IObjectStore) -> None:
+        """An aborted upload is gone: no object, no upload, not listed."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await upload_parts(store, up.upload_id, {1: b"x"})
+        await store.abort_multipart_upload("bkt", "mp", up.upload_id)
+        page = await store.list_multipart_uploads("bkt", "", "", "", "", 100)
+        assert page.uploads == []
+        with pytest.raises(S3Error):
+            store.head_object("bkt", "mp")
+
+    @pytest_twisted.ensureDeferred
+    async def test_uploads_invisible_to_listing(self, store: IObjectStore) -> None:
+        """Uploads in progress are not objects, and do not block DeleteBucket."""
+        await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        page = await store.list_objects("bkt", "", "", "", 100)
+        assert page.contents == []
+        await store.delete_bucket("bkt")
+        with pytest.raises(S3Error):
+            store.get_bucket("bkt")
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_parts_paging(self, store: IObjectStore) -> None:
+        """list_parts pages by part number marker and reports truncation."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await upload_parts(store, up.upload_id, {n: b"p" for n in (1, 2, 5, 7, 9)})
+        seen: list[int] = []
+        marker = 0
+        while True:
+            page = await store.list_parts("bkt", "mp", up.upload_id, marker, 2)
+            seen += [p.part_number for p in page.parts]
+            if not page.is_truncated:
+                assert page.next_marker is None
+                break
+            assert page.next_marker == page.parts[-1].part_number
+            marker = page.next_marker
+        assert seen == [1, 2, 5, 7, 9]
+        assert page.upload == up
+
+    @pytest_twisted.ensureDeferred
+    async def test_list_uploads_paging(self, store: IObjectStore) -> None:
+        """Uploads list by key then id, page by both markers, roll up prefixes."""
+        ids: list[tuple[str, str]] = []
+        for key in ["b", "a", "b", "dir/x", "dir/y", "c", "b"]:
+            up = await store.create_multipart_upload("bkt", key, ObjectMeta(), OWNER)
+            ids.append((key, up.upload_id))
+        expected = sorted(ids)
+        seen: list[tuple[str, str]] = []
+        key_marker, id_marker = "", ""
+        for _ in range(10):
+            page = await store.list_multipart_uploads(
+                "bkt", "", "", key_marker, id_marker, 2
+            )
+            seen += [(u.key, u.upload_id) for u in page.uploads]
+            if not page.is_truncated:
+                break
+            assert page.next_key_marker == page.uploads[-1].key
+            key_marker = page.next_key_marker
+            id_marker = page.next_upload_id_marker or ""
+        assert seen == expected
+        page = await store.list_multipart_uploads("bkt", "", "/", "", "", 100)
+        assert [u.key for u in page.uploads] == ["a", "b", "b", "b", "c"]
+        assert page.common_prefixes == ["dir/"]
+        page = await store.list_multipart_uploads("bkt", "dir/", "/", "", "", 100)
+        assert [u.key for u in page.uploads] == ["dir/x", "dir/y"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_object(self, store: IObjectStore) -> None:
+        """A copy has the source's bytes and ETag and survives the source's deletion."""
+        src = await put(store, "bkt", "src", b"payload" * 1000)
+        meta = ObjectMeta(user_metadata=(("k", "v"),))
+        info = await store.copy_object(src, "bkt", "dst", meta, OWNER)
+        assert (info.size, info.etag, info.meta) == (src.size, src.etag, meta)
+        assert info.version != src.version
+        await store.delete_object("bkt", "src")
+        assert read(store, "bkt", "dst") == b"payload" * 1000
+        assert store.head_object("bkt", "dst") == info
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_multipart_object_onto_itself(self, store: IObjectStore) -> None:
+        """A multipart object copied onto itself keeps its bytes and parts."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
+        src = await store.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+        )
+        meta = ObjectMeta(user_metadata=(("new", "1"),))
+        info = await store.copy_object(src, "bkt", "mp", meta, OWNER)
+        assert info.parts == (3, 3)
+        assert read(store, "bkt", "mp") == b"onetwo"
+        assert store.head_object("bkt", "mp").meta == meta
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_stale_source(self, store: IObjectStore) -> None:
+        """A copy of a source replaced or deleted since it was read is refused."""
+        src = await put(store, "bkt", "src", b"v1")
+        await put(store, "bkt", "src", b"v2")
+        with pytest.raises(SourceChanged):
+            await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        with pytest.raises(SourceChanged):
+            await store.upload_part_copy(
+                "bkt", "mp", up.upload_id, 1, src, 0, 1, "e", ()
+            )
+
+    @pytest_twisted.ensureDeferred
+    async def test_upload_part_copy_ranges(self, store: IObjectStore) -> None:
+        """Part copies take byte ranges of single and multipart sources."""
+        single = await put(store, "bkt", "single", bytes(range(256)))
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        etags = await upload_parts(store, up.upload_id, {1: b"A" * 50, 2: b"B" * 50})
+        multi = await store.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+        )
+        multi = store.head_object("bkt", "mp")
+        up2 = await store.create_multipart_upload("bkt", "out", ObjectMeta(), OWNER)
+        p1 = await store.upload_part_copy(
+            "bkt", "out", up2.upload_id, 1, single, 10, 20, "e1", ()
+        )
+        p2 = await store.upload_part_copy(
+            "bkt", "out", up2.upload_id, 2, multi, 40, 20, "e2", ()
+        )
+        assert (p1.size, p2.size) == (20, 20)
+        await store.complete_multipart_upload(
+            "bkt",
+            "out",
+            up2.upload_id,
+            [(1, "e1"), (2, "e2")],
+            "x-2",
+            (),
+            "FULL_OBJECT",
+        )
+        assert read(store, "bkt", "out") == bytes(range(10, 30)) + b"A" * 10 + b"B" * 10
+
+    @pytest_twisted.ensureDeferred
+    async def test_conditional_put(self, store: IObjectStore) -> None:
+        """If-None-Match and If-Match are enforced at commit: ConditionalRequestConflict."""
+        create = WriteCondition(if_none_match=True)
+        first = await put_if(store, "k", b"one", create)
+        assert await error_code(put_if(store, "k", b"two", create)) == (
+            "ConditionalRequestConflict"
+        )
+        assert read(store, "bkt", "k") == b"one"
+        stale = WriteCondition(if_match='"' + "0" * 32 + '"')
+        assert await error_code(put_if(store, "k", b"two", stale)) == (
+            "ConditionalRequestConflict"
+        )
+        await put_if(store, "k", b"three", WriteCondition(if_match=f'"{first.etag}"'))
+        assert read(store, "bkt", "k") == b"three"
+        missing = WriteCondition(if_match="*")
+        assert await error_code(put_if(store, "nope", b"x", missing)) == (
+            "ConditionalRequestConflict"
+        )
+
+    @pytest_twisted.ensureDeferred
+    async def test_conditional_complete(self, store: IObjectStore) -> None:
+        """Completion under If-None-Match fails when the key exists and keeps the upload."""
+        await put(store, "bkt", "mp", b"winner")
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        etags = await upload_parts(store, up.upload_id, {1: b"loser"})
+        d = store.complete_multipart_upload(
+            "bkt",
+            "mp",
+            up.upload_id,
+            [(1, etags[1])],
+            "e-1",
+            (),
+            "FULL_OBJECT",
+            WriteCondition(if_none_match=True),
+        )
+        assert await error_code(d) == "ConditionalRequestConflict"
+        assert read(store, "bkt", "mp") == b"winner"
+        assert store.get_upload("bkt", "mp", up.upload_id) == up
+
+
+async def put_if(
+    store: IObjectStore, key: str, data: bytes, condition: WriteCondition
+) -> Any:
+    """Put C{data} at bkt/C{key} under C{condition}."""
+    staging = store.open_staging()
+    staging.write(data)
+    return await store.put_object(
+        "bkt",
+        key,
+        staging,
+        hashlib.md5(data).hexdigest(),
+        ObjectMeta(),
+        OWNER,
+        condition,
+    )
+
+
+class TestMemoryMultipartCopy(MultipartCopyContract):
+    """Multipart, copy and conditional writes, against the in-memory store."""
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        return MemoryStore()
+
+
+class TestSQLiteMultipartCopy(MultipartCopyContract):
+    """Multipart, copy and conditional writes, against the SQLite store."""
+
+    def make_store(self, tmp_path: Path) -> IObjectStore:
+        return SQLiteStore.open(str(tmp_path / "data"))

@@ -92,12 +92,12 @@ async def store(data: Path) -> AsyncIterator[SQLiteStore]:
 
 @pytest_twisted.ensureDeferred
 async def test_index_settings(store: SQLiteStore, data: Path) -> None:
-    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 1."""
+    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 2."""
     conn = store._connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
     assert (data / "index.sqlite3").exists()
 
 
@@ -556,3 +556,245 @@ async def test_crash_at_random_moment(
     # Version `committed` was acknowledged, so it or a later one is there.
     version = await check_after_crash(data, set(range(committed, committed + 3)))
     assert version >= committed
+
+
+# -- multipart uploads and shared blobs ---------------------------------------
+
+
+async def stage_part(
+    store: SQLiteStore, upload_id: str, number: int, data: bytes, key: str = "mp"
+) -> str:
+    """Upload part C{number} of C{upload_id}; return its ETag."""
+    staging = store.open_staging()
+    staging.write(data)
+    etag = hashlib.md5(data).hexdigest()
+    await store.upload_part("bkt", key, upload_id, number, staging, etag, ())
+    return etag
+
+
+def all_referenced(data: Path) -> set[str]:
+    """Blob ids named by objects, object extents and part extents."""
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT blob FROM objects WHERE blob IS NOT NULL"
+            " UNION SELECT blob FROM object_extents UNION SELECT blob FROM part_extents"
+        )
+        return {row[0] for row in rows}
+
+
+@pytest_twisted.ensureDeferred
+async def test_abort_frees_blobs(store: SQLiteStore, data: Path) -> None:
+    """Aborting an upload unlinks its parts' blobs."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    for n in (1, 2, 3):
+        await stage_part(store, up.upload_id, n, b"x" * 100)
+    assert len(blob_files(data)) == 3
+    await store.abort_multipart_upload("bkt", "mp", up.upload_id)
+    assert blob_files(data) == set()
+
+
+@pytest_twisted.ensureDeferred
+async def test_part_replacement_frees_old_blob(store: SQLiteStore, data: Path) -> None:
+    """Re-uploading a part number unlinks the replaced part's blob."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    await stage_part(store, up.upload_id, 1, b"old")
+    first = blob_files(data)
+    await stage_part(store, up.upload_id, 1, b"new")
+    assert len(blob_files(data)) == 1 and blob_files(data) != first
+    assert blob_files(data) == all_referenced(data)
+
+
+@pytest_twisted.ensureDeferred
+async def test_uploads_survive_reopen(store: SQLiteStore, data: Path) -> None:
+    """An upload and its parts are in the index: another store opening later sees them."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etag = await stage_part(store, up.upload_id, 1, b"part one")
+    await store.close()
+    reopened = SQLiteStore.open(str(data), orphan_grace=0)
+    try:
+        assert reopened.get_upload("bkt", "mp", up.upload_id) == up
+        page = await reopened.list_parts("bkt", "mp", up.upload_id, 0, 10)
+        assert [p.etag for p in page.parts] == [etag]
+        await reopened.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+        )
+        assert read(reopened, "bkt", "mp") == b"part one"
+    finally:
+        await reopened.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_complete_reads_and_writes_no_bytes(
+    store: SQLiteStore, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Completion opens no blob and creates none: the parts' blobs become the object's."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etags = [
+        await stage_part(store, up.upload_id, n, os.urandom(70_000)) for n in (1, 2)
+    ]
+    before = {p: (data / "blobs" / p[:2] / p).stat().st_ino for p in blob_files(data)}
+
+    def no_open(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("completion opened a file")
+
+    monkeypatch.setattr(store._blobs, "open", no_open)
+    monkeypatch.setattr(store._blobs, "publish", no_open)
+    monkeypatch.setattr("builtins.open", no_open)
+    info = await store.complete_multipart_upload(
+        "bkt",
+        "mp",
+        up.upload_id,
+        [(1, etags[0]), (2, etags[1])],
+        "e-2",
+        (),
+        "FULL_OBJECT",
+    )
+    monkeypatch.undo()
+    after = {p: (data / "blobs" / p[:2] / p).stat().st_ino for p in blob_files(data)}
+    assert after == before
+    assert info.size == 140_000 and info.blob == ""
+
+
+@pytest_twisted.ensureDeferred
+async def test_copy_shares_blobs(store: SQLiteStore, data: Path) -> None:
+    """A copy adds no blob; the shared blob lives until the last copy is deleted."""
+    src = await put(store, "bkt", "src", b"shared bytes" * 10_000)
+    copy = await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
+    assert copy.blob == src.blob and len(blob_files(data)) == 1
+    await store.delete_object("bkt", "src")
+    assert read(store, "bkt", "dst") == b"shared bytes" * 10_000
+    assert blob_files(data) == {src.blob}
+    await put(store, "bkt", "dst", b"replaced")
+    assert src.blob not in blob_files(data)
+    assert blob_files(data) == all_referenced(data)
+
+
+@pytest_twisted.ensureDeferred
+async def test_multipart_copy_and_part_copy_share_blobs(
+    store: SQLiteStore, data: Path
+) -> None:
+    """Copies and part copies of a multipart object keep its blobs alive as long as needed."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etags = [await stage_part(store, up.upload_id, n, b"%d" % n * 1000) for n in (1, 2)]
+    src = await store.complete_multipart_upload(
+        "bkt",
+        "mp",
+        up.upload_id,
+        [(1, etags[0]), (2, etags[1])],
+        "e-2",
+        (),
+        "FULL_OBJECT",
+    )
+    await store.copy_object(src, "bkt", "copy", ObjectMeta(), OWNER)
+    up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
+    await store.upload_part_copy(
+        "bkt", "mp2", up2.upload_id, 1, src, 500, 1000, "p", ()
+    )
+    parts = blob_files(data)
+    assert len(parts) == 2
+    await store.delete_object("bkt", "mp")
+    await store.delete_object("bkt", "copy")
+    assert blob_files(data) == parts  # the part copy still names both
+    await store.abort_multipart_upload("bkt", "mp2", up2.upload_id)
+    assert blob_files(data) == set()
+
+
+@pytest_twisted.ensureDeferred
+async def test_sweep_keeps_shared_and_part_blobs(
+    store: SQLiteStore, data: Path
+) -> None:
+    """The orphan sweep keeps blobs named only by extents or parts in flight."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etag = await stage_part(store, up.upload_id, 1, b"done")
+    await store.complete_multipart_upload(
+        "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+    )
+    up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
+    await stage_part(store, up2.upload_id, 1, b"in flight", key="mp2")
+    orphan = data / "blobs" / "ef" / ("ef" + "2" * 30)
+    orphan.write_bytes(b"orphan")
+    store._orphan_grace = 0
+    assert await store.sweep() == (0, 1)
+    assert len(blob_files(data)) == 2
+    assert read(store, "bkt", "mp") == b"done"
+
+
+@pytest_twisted.ensureDeferred
+async def test_delete_bucket_aborts_uploads(store: SQLiteStore, data: Path) -> None:
+    """Deleting a bucket with uploads in flight succeeds (as AWS) and frees their blobs."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    await stage_part(store, up.upload_id, 1, b"abandoned")
+    await store.delete_bucket("bkt")
+    assert blob_files(data) == set()
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM uploads").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM parts").fetchone() == (0,)
+
+
+@pytest_twisted.ensureDeferred
+async def test_replacing_multipart_object_frees_its_blobs(
+    store: SQLiteStore, data: Path
+) -> None:
+    """Replacing a multipart object unlinks the blobs of all its parts."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etags = [await stage_part(store, up.upload_id, n, b"x" * n) for n in (1, 2, 3)]
+    await store.complete_multipart_upload(
+        "bkt",
+        "mp",
+        up.upload_id,
+        list(zip((1, 2, 3), etags, strict=True)),
+        "e-3",
+        (),
+        "FULL_OBJECT",
+    )
+    assert len(blob_files(data)) == 3
+    await put(store, "bkt", "mp", b"single")
+    assert len(blob_files(data)) == 1
+    assert blob_files(data) == all_referenced(data)
+
+
+@pytest_twisted.ensureDeferred
+async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
+    """A multipart object opened before a replace reads the old bytes whole."""
+    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    etags = [
+        await stage_part(store, up.upload_id, n, bytes([n]) * 1000) for n in (1, 2)
+    ]
+    await store.complete_multipart_upload(
+        "bkt",
+        "mp",
+        up.upload_id,
+        [(1, etags[0]), (2, etags[1])],
+        "e-2",
+        (),
+        "FULL_OBJECT",
+    )
+    _, f = store.open_object("bkt", "mp")
+    with f:
+        await put(store, "bkt", "mp", b"new")
+        assert f.read() == b"\x01" * 1000 + b"\x02" * 1000
+
+
+@pytest_twisted.ensureDeferred
+async def test_schema_1_migrates(tmp_path: Path) -> None:
+    """A version 1 index is migrated to version 2 and its objects stay readable."""
+    data = tmp_path / "old"
+    store = SQLiteStore.open(str(data))
+    await store.create_bucket("bkt", OWNER, "us-east-1")
+    await put(store, "bkt", "k", b"old data")
+    await store.close()
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        for table in ("object_extents", "uploads", "parts", "part_extents"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE objects DROP COLUMN version")
+        conn.execute("UPDATE schema_version SET version = 1")
+    store = SQLiteStore.open(str(data))
+    try:
+        assert read(store, "bkt", "k") == b"old data"
+        src = store.head_object("bkt", "k")
+        await store.copy_object(src, "bkt", "k2", ObjectMeta(), OWNER)
+        assert read(store, "bkt", "k2") == b"old data"
+        conn = store._connection()
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    finally:
+        await store.close()

@@ -189,7 +189,12 @@ async def test_service_binds_then_opens_then_closes(
     [(store, given_lookup, kwargs)] = fake_server
     assert store is service.store
     assert given_lookup is lookup
-    assert kwargs == {"reactor": reactor, "domains": ("s3.test",), "region": "garage"}
+    assert kwargs == {
+        "reactor": reactor,
+        "domains": ("s3.test",),
+        "region": "garage",
+        "access_log": None,
+    }
     await service.stopService()
     assert events == ["open", "close"]
     assert service.store is None

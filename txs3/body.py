@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from txs3.auth.checksums import ALGORITHMS, Checksum, header_name, new_checksum
 from txs3.auth.chunked import ChunkedDecoder
@@ -168,6 +168,10 @@ class UploadSink:
     @param content_md5: the Content-MD5 header (base64), if any.
     @param checksums: from L{requested_checksums}.
     @param content_length: the declared body length on the wire, if any.
+    @param also: algorithms to compute even if the client did not ask for
+        them (a multipart upload's algorithm, and CRC64NVME for combining
+        the parts' checksums into the object's).  Without any requested or
+        extra algorithm, L{DEFAULT_CHECKSUM} is computed.
     """
 
     def __init__(
@@ -177,6 +181,7 @@ class UploadSink:
         content_md5: str | None,
         checksums: Mapping[str, str | None],
         content_length: int | None,
+        also: Sequence[str] = (),
     ) -> None:
         self._staging = staging
         self._plan = plan
@@ -184,7 +189,7 @@ class UploadSink:
         self._sha256 = hashlib.sha256() if plan.content_sha256 else None
         self._content_md5 = content_md5
         self._expected = dict(checksums)
-        algs = list(checksums) or [DEFAULT_CHECKSUM]
+        algs = list(dict.fromkeys([*checksums, *also])) or [DEFAULT_CHECKSUM]
         self._checksums: dict[str, Checksum] = {a: new_checksum(a) for a in algs}
         self._decoder = ChunkedDecoder(plan) if plan.mode == "aws-chunked" else None
         self._received = 0

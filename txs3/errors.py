@@ -137,9 +137,66 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         "The storage class you specified is not valid",
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "NoSuchUpload": (
+        404,
+        "The specified upload does not exist. The upload ID may be invalid, "
+        "or the upload may have been aborted or completed.",
+    ),
+    "InvalidPart": (
+        400,
+        "One or more of the specified parts could not be found.  The part may "
+        "not have been uploaded, or the specified entity tag may not match "
+        "the part's entity tag.",
+    ),
+    "InvalidPartOrder": (
+        400,
+        "The list of parts was not in ascending order. Parts must be ordered "
+        "by part number.",
+    ),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
+    "ConditionalRequestConflict": (
+        409,
+        "A conflicting conditional operation is currently in progress against "
+        "this resource. Try again.",
+    ),
+    "SlowDown": (503, "Please reduce your request rate."),
     "InsufficientStorage": (
         507,
         "The server has no space left to store this object.",
+    ),
+    # Sub-resources without a configuration, ACLs, tagging
+    # (txs3.api.subresources, txs3.api.tagging).
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
+    "BadRequest": (400, "Bad Request"),
+    "InvalidTag": (400, "The TagKey you have provided is invalid"),
+    "MalformedACLError": (
+        400,
+        "The ACL that you provided was not well formed or did not validate "
+        "against our published schema",
+    ),
+    "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "NoSuchLifecycleConfiguration": (
+        404,
+        "The lifecycle configuration does not exist",
+    ),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
+    "UnexpectedContent": (400, "This request does not support content"),
+    "NoSuchWebsiteConfiguration": (
+        404,
+        "The specified bucket does not have a website configuration",
+    ),
+    "ObjectLockConfigurationNotFoundError": (
+        404,
+        "Object Lock configuration does not exist for this bucket",
+    ),
+    "ReplicationConfigurationNotFoundError": (
+        404,
+        "The replication configuration was not found",
+    ),
+    "ServerSideEncryptionConfigurationNotFoundError": (
+        404,
+        "The server side encryption configuration was not found",
     ),
 }
 

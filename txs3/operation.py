@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
 from txs3.errors import S3Error
+from txs3.profile import PROFILE_PATH
 
 MAX_KEY_BYTES = 1024
 
@@ -68,7 +69,7 @@ class Operation:
 
 # Operations whose body is object data, streamed to a staging file.  Every
 # other body (XML documents) is small and read into memory with a cap.
-STREAMED_BODIES = frozenset({"PutObject"})
+STREAMED_BODIES = frozenset({"PutObject", "UploadPart"})
 
 
 def parse_query(raw_query: str) -> dict[str, str]:
@@ -133,6 +134,8 @@ def classify(
     """
     query = parse_query(raw_query)
     host_bucket = bucket_from_host(headers.get("host", ""), domains)
+    if host_bucket is None and raw_path == PROFILE_PATH and method in ("GET", "HEAD"):
+        return Operation("GetConnectionProfile", resource=PROFILE_PATH)
     path = _decode_path(raw_path or "/")
     if host_bucket is not None:
         bucket: str | None = host_bucket
@@ -170,6 +173,7 @@ def _operation_name(
 
 _BUCKET_GET = {
     "location": "GetBucketLocation",
+    "uploads": "ListMultipartUploads",
 }
 
 
@@ -182,13 +186,17 @@ def _bucket_operation(
         for sub, op in _BUCKET_GET.items():
             if sub in subs:
                 return op
-        return "NotImplemented"
+        return _configuration(method, subs, BUCKET_CONFIGURATIONS)
     if method == "HEAD":
         return "HeadBucket"
     if method == "PUT":
-        return "CreateBucket" if not subs else "NotImplemented"
+        if subs:
+            return _configuration(method, subs, BUCKET_CONFIGURATIONS)
+        return "CreateBucket"
     if method == "DELETE":
-        return "DeleteBucket" if not subs else "NotImplemented"
+        if subs:
+            return _configuration(method, subs, BUCKET_CONFIGURATIONS)
+        return "DeleteBucket"
     if method == "POST":
         if "delete" in subs:
             return "DeleteObjects"
@@ -200,23 +208,55 @@ def _object_operation(
     method: str, subs: frozenset[str], headers: Mapping[str, str]
 ) -> str:
     # versionId on an unversioned bucket is answered by the plain operation
-    # (S3 accepts versionId=null); other sub-resources are not built yet.
+    # (S3 accepts versionId=null).  partNumber without uploadId selects one
+    # part of a GET or HEAD.  Other sub-resources are not built yet.
     subs = subs - {"versionId"}
+    copy = "x-amz-copy-source" in headers
     if method in ("GET", "HEAD"):
-        if subs:
-            return "NotImplemented"
+        if method == "GET" and subs == {"uploadId"}:
+            return "ListParts"
+        if subs - {"partNumber"}:
+            return _configuration(method, subs, OBJECT_CONFIGURATIONS)
         return "GetObject" if method == "GET" else "HeadObject"
     if method == "PUT":
+        if subs == {"partNumber", "uploadId"}:
+            return "UploadPartCopy" if copy else "UploadPart"
         if subs:
-            return "NotImplemented"
-        if "x-amz-copy-source" in headers:
-            return "NotImplemented"
-        return "PutObject"
+            return _configuration(method, subs, OBJECT_CONFIGURATIONS)
+        return "CopyObject" if copy else "PutObject"
     if method == "DELETE":
-        return "DeleteObject" if not subs else "NotImplemented"
+        if subs == {"uploadId"}:
+            return "AbortMultipartUpload"
+        if subs:
+            return _configuration(method, subs, OBJECT_CONFIGURATIONS)
+        return "DeleteObject"
     if method == "POST":
+        if subs == {"uploads"}:
+            return "CreateMultipartUpload"
+        if subs == {"uploadId"}:
+            return "CompleteMultipartUpload"
         return "NotImplemented" if subs else _method_not_allowed()
     return _method_not_allowed()
+
+
+MAX_PART_NUMBER = 10_000
+
+
+def part_number(raw: str | None) -> int:
+    """
+    The part number of a C{partNumber} query value: 1 to 10,000.
+
+    @raise S3Error: C{InvalidArgument} otherwise (missing included).
+    """
+    value = raw.strip() if raw is not None else ""
+    if value.isdigit() and 1 <= int(value) <= MAX_PART_NUMBER:
+        return int(value)
+    raise S3Error.of(
+        "InvalidArgument",
+        "Part number must be an integer between 1 and 10000, inclusive",
+        ArgumentName="partNumber",
+        ArgumentValue=raw or "",
+    )
 
 
 def _method_not_allowed() -> str:
@@ -251,3 +291,57 @@ def _is_ip_address(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- configuration sub-resources (txs3.api.subresources, txs3.api.tagging) --
+
+#: (method, sub-resource) -> operation, for bucket requests naming exactly
+#: one sub-resource.  Anything else with a sub-resource is NotImplemented.
+BUCKET_CONFIGURATIONS = {
+    ("GET", "versioning"): "GetBucketVersioning",
+    ("PUT", "versioning"): "PutBucketVersioning",
+    ("GET", "versions"): "ListObjectVersions",
+    ("GET", "logging"): "GetBucketLogging",
+    ("GET", "lifecycle"): "GetBucketLifecycleConfiguration",
+    ("GET", "acl"): "GetBucketAcl",
+    ("PUT", "acl"): "PutBucketAcl",
+    ("GET", "ownershipControls"): "GetBucketOwnershipControls",
+    ("PUT", "ownershipControls"): "PutBucketOwnershipControls",
+    ("DELETE", "ownershipControls"): "DeleteBucketOwnershipControls",
+    ("GET", "policy"): "GetBucketPolicy",
+    ("GET", "cors"): "GetBucketCors",
+    ("GET", "website"): "GetBucketWebsite",
+    ("GET", "encryption"): "GetBucketEncryption",
+    ("GET", "publicAccessBlock"): "GetPublicAccessBlock",
+    ("GET", "requestPayment"): "GetBucketRequestPayment",
+    ("GET", "accelerate"): "GetBucketAccelerateConfiguration",
+    ("GET", "notification"): "GetBucketNotificationConfiguration",
+    ("GET", "object-lock"): "GetObjectLockConfiguration",
+    ("GET", "replication"): "GetBucketReplication",
+    ("GET", "tagging"): "GetBucketTagging",
+    ("PUT", "tagging"): "PutBucketTagging",
+    ("DELETE", "tagging"): "DeleteBucketTagging",
+}
+
+#: The same for object requests (``versionId`` already set aside).
+OBJECT_CONFIGURATIONS = {
+    ("GET", "acl"): "GetObjectAcl",
+    ("PUT", "acl"): "PutObjectAcl",
+    ("GET", "tagging"): "GetObjectTagging",
+    ("PUT", "tagging"): "PutObjectTagging",
+    ("DELETE", "tagging"): "DeleteObjectTagging",
+}
+
+#: Operations answered without authentication: they reveal nothing about
+#: buckets or objects, and their caller may have no credentials yet.
+PUBLIC_OPERATIONS = frozenset({"GetConnectionProfile"})
+
+
+def _configuration(
+    method: str, subs: frozenset[str], table: Mapping[tuple[str, str], str]
+) -> str:
+    """The operation of a request naming one sub-resource of C{table}."""
+    if len(subs) == 1:
+        (sub,) = subs
+        return table.get((method, sub), "NotImplemented")
+    return "NotImplemented"

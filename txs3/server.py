@@ -37,13 +37,21 @@ from twisted.web.http import HTTPChannel
 from twisted.web.http_headers import Headers
 from twisted.web.server import Request, Site
 
+from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.render import error_response
+from txs3.api.writeheaders import check_write_headers
 from txs3.auth import authenticate
 from txs3.auth.types import Identity, RequestHead, Secret
-from txs3.body import BufferSink, DiscardSink, UploadSink, requested_checksums
+from txs3.body import (
+    DEFAULT_CHECKSUM,
+    BufferSink,
+    DiscardSink,
+    UploadSink,
+    requested_checksums,
+)
 from txs3.errors import S3Error
-from txs3.operation import Operation, classify
-from txs3.store.interface import IObjectStore
+from txs3.operation import PUBLIC_OPERATIONS, Operation, classify, part_number
+from txs3.store.interface import IObjectStore, UploadInfo
 
 log = Logger()
 
@@ -106,6 +114,10 @@ def _headers_of(request: Request) -> dict[str, str]:
     return headers
 
 
+#: The identity of a request served without authentication.
+ANONYMOUS = Identity("", "", "anonymous")
+
+
 def prepare(
     config: S3Config,
     request_id: str,
@@ -124,6 +136,9 @@ def prepare(
     operation = classify(method, raw_path, raw_query, headers, config.domains)
     host_bucket = operation.bucket if operation.virtual_host else None
     head = RequestHead(method, raw_path, raw_query, headers, host_bucket)
+    if operation.name in PUBLIC_OPERATIONS:
+        # Answered to anyone, before authentication (see PUBLIC_OPERATIONS).
+        return S3Call(request_id, operation, ANONYMOUS, head, DiscardSink(), config)
     auth = authenticate(head, config.lookup, config.reactor.seconds())
     if auth.identity is None:
         raise S3Error.of("AccessDenied")
@@ -135,14 +150,64 @@ def prepare(
     body: UploadSink | BufferSink | DiscardSink
     if operation.name == "NotImplemented":
         raise S3Error.of("NotImplemented")
+    check_write_headers(operation.name, headers, identity.owner_id)
+    extra: dict[str, Any] = {}
+    also: list[str] = []
+    if operation.name in ("PutObject", "CompleteMultipartUpload"):
+        # Conditional writes: refuse now what would be refused at commit
+        # (412 before the body; the store re-checks atomically).
+        check_write_condition(config.store, operation, write_condition(headers))
+    if operation.name in (
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+    ):
+        extra["upload"] = _upload_of(config, operation, headers, auth.payload)
+        also = _part_checksums(extra["upload"])
     if operation.has_body:
-        body = _upload_sink(config, headers, auth.payload, length)
+        body = _upload_sink(config, headers, auth.payload, length, also)
     elif length:
         body = BufferSink(XML_BODY_LIMIT)
     else:
         body = DiscardSink()
-    call = S3Call(request_id, operation, identity, head, body, config, length)
+    call = S3Call(request_id, operation, identity, head, body, config, length, extra)
     return call
+
+
+def _upload_of(
+    config: S3Config, operation: Operation, headers: dict[str, str], plan: Any
+) -> UploadInfo:
+    """
+    The upload a part or completion request names, checked before the
+    body: C{InvalidArgument} for a bad part number, C{NoSuchUpload}, and
+    C{InvalidRequest} for a part checksum of another algorithm than the
+    upload's.
+    """
+    assert operation.bucket is not None and operation.key is not None
+    if operation.name != "CompleteMultipartUpload":
+        part_number(operation.query.get("partNumber"))
+    upload = config.store.get_upload(
+        operation.bucket, operation.key, operation.query.get("uploadId", "")
+    )
+    if operation.name == "UploadPart" and upload.checksum_algorithm is not None:
+        sent, _ = requested_checksums(headers, plan)
+        for alg in sent:
+            if alg != upload.checksum_algorithm:
+                raise S3Error.of(
+                    "InvalidRequest",
+                    "Checksum Type mismatch occurred, expected checksum Type: "
+                    f"{upload.checksum_algorithm.lower()}, actual checksum "
+                    f"Type: {alg.lower()}",
+                )
+    return upload
+
+
+def _part_checksums(upload: UploadInfo) -> list[str]:
+    # Every part carries the upload's algorithm (for the composite or
+    # full-object checksum) and CRC64NVME (the default full-object checksum
+    # of uploads created without one).
+    algs = [upload.checksum_algorithm] if upload.checksum_algorithm else []
+    return [*algs, DEFAULT_CHECKSUM]
 
 
 def _upload_sink(
@@ -150,6 +215,7 @@ def _upload_sink(
     headers: dict[str, str],
     plan: Any,
     length: int | None,
+    also: list[str],
 ) -> UploadSink:
     size = plan.decoded_length if plan.decoded_length is not None else length
     if size is not None and size > MAX_PUT_SIZE:
@@ -164,7 +230,9 @@ def _upload_sink(
     if error is not None:
         raise error
     staging = config.store.open_staging()
-    return UploadSink(staging, plan, headers.get("content-md5"), checksums, length)
+    return UploadSink(
+        staging, plan, headers.get("content-md5"), checksums, length, also
+    )
 
 
 class S3Request(Request):
@@ -232,7 +300,6 @@ class S3Channel(HTTPChannel):
         # whatever it sends anyway and close once the response is out.
         self.dataReceived = lambda data: None  # type: ignore[method-assign]
         transport.loseConnection()
-
 
     def writeHeaders(
         self, version: bytes, code: bytes, reason: bytes, headers: Any

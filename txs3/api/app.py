@@ -17,7 +17,19 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
-from txs3.api import bucket, listing, multidelete, obj, service
+from txs3.api import (
+    bucket,
+    copy,
+    listing,
+    multidelete,
+    multipart,
+    obj,
+    profile,
+    service,
+    subresources,
+    tagging,
+    versions,
+)
 from txs3.api.render import write_error
 from txs3.errors import S3Error
 from txs3.server import S3Call, S3Config
@@ -39,8 +51,31 @@ HANDLERS: dict[str, Handler] = {
     "GetObject": obj.get_object,
     "HeadObject": obj.head_object,
     "DeleteObject": obj.delete_object,
+    "CopyObject": copy.copy_object,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": copy.upload_part_copy,
+    "CompleteMultipartUpload": multipart.complete_multipart_upload,
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "ListParts": multipart.list_parts,
+    "ListMultipartUploads": multipart.list_multipart_uploads,
 }
 
+# Configuration sub-resources, tagging, ListObjectVersions and the
+# connection profile, each in its own module.
+HANDLERS.update(subresources.SUBRESOURCE_HANDLERS)
+HANDLERS.update(
+    {
+        "ListObjectVersions": versions.list_object_versions,
+        "GetObjectTagging": tagging.get_object_tagging,
+        "PutObjectTagging": tagging.put_object_tagging,
+        "DeleteObjectTagging": tagging.delete_object_tagging,
+        "GetBucketTagging": tagging.get_bucket_tagging,
+        "PutBucketTagging": tagging.put_bucket_tagging,
+        "DeleteBucketTagging": tagging.delete_bucket_tagging,
+        "GetConnectionProfile": profile.get_connection_profile,
+    }
+)
 
 
 class S3Root(Resource):

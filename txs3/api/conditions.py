@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from txs3.api.render import parse_http_date
 from txs3.errors import S3Error
+from txs3.operation import Operation
+from txs3.store.interface import IObjectStore, WriteCondition
 
 
 def _etags(header: str) -> list[str]:
@@ -74,6 +76,53 @@ def evaluate(headers: Mapping[str, str], etag: str, last_modified: float) -> Ver
 def precondition_failed(verdict: Verdict) -> S3Error:
     """The 412 error S3 sends for a failed precondition."""
     return S3Error.of("PreconditionFailed", Condition=verdict.condition)
+
+
+def write_condition(headers: Mapping[str, str]) -> WriteCondition | None:
+    """
+    The conditional write a PutObject or CompleteMultipartUpload asks for:
+    ``If-None-Match: *`` (create only) and/or ``If-Match: "etag"``.
+
+    @raise S3Error: C{NotImplemented} for an If-None-Match other than
+        ``*`` (S3 supports only that on writes).
+    """
+    if_none = headers.get("if-none-match")
+    if_match = headers.get("if-match")
+    if if_none is None and if_match is None:
+        return None
+    if if_none is not None and if_none.strip() != "*":
+        raise S3Error.of(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            Header="If-None-Match",
+        )
+    return WriteCondition(if_match=if_match, if_none_match=if_none is not None)
+
+
+def check_write_condition(
+    store: IObjectStore, operation: Operation, condition: WriteCondition | None
+) -> None:
+    """
+    Refuse a conditional write that cannot succeed, before its body: 412
+    C{PreconditionFailed} when an object exists under If-None-Match or has
+    another ETag than If-Match, C{NoSuchKey} for If-Match on a missing key.
+    The store checks the condition again inside its commit.
+    """
+    if condition is None:
+        return
+    assert operation.bucket is not None and operation.key is not None
+    try:
+        etag: str | None = store.head_object(operation.bucket, operation.key).etag
+    except S3Error as e:
+        if e.code != "NoSuchKey":
+            raise
+        etag = None
+    if condition.holds(etag):
+        return
+    if etag is None:
+        raise S3Error.of("NoSuchKey", Key=operation.key)
+    which = "If-None-Match" if condition.if_none_match else "If-Match"
+    raise S3Error.of("PreconditionFailed", Condition=which)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

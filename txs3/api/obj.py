@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from txs3.api.conditions import evaluate, parse_range, precondition_failed
+from txs3.api.conditions import (
+    evaluate,
+    parse_range,
+    precondition_failed,
+    write_condition,
+)
 from txs3.api.render import http_date
 from txs3.api.streaming import send_range
+from txs3.api.tagging import with_request_tags
 from txs3.auth.checksums import header_name
 from txs3.body import UploadSink
 from txs3.errors import S3Error
+from txs3.operation import part_number
 from txs3.server import S3Call
 from txs3.store.interface import ObjectInfo, ObjectMeta
 
@@ -84,12 +91,22 @@ async def put_object(call: S3Call, request: Any) -> bytes:
     assert isinstance(sink, UploadSink)
     upload = sink.finish()
     try:
-        meta = object_meta(call, upload.checksums)
+        # x-amz-tagging, or no tags: an overwrite drops the old ones, as S3.
+        meta = with_request_tags(call, object_meta(call, upload.checksums))
     except S3Error:
         upload.staging.discard()
         raise
+    # Checked before the body too (412); the store re-checks it in the
+    # commit and answers ConditionalRequestConflict if a racing writer won.
+    condition = write_condition(call.head.headers)
     info = await call.config.store.put_object(
-        bucket, key, upload.staging, upload.etag, meta, call.identity.owner_id
+        bucket,
+        key,
+        upload.staging,
+        upload.etag,
+        meta,
+        call.identity.owner_id,
+        condition,
     )
     request.setHeader("ETag", f'"{info.etag}"')
     for alg, value in _sent_checksums(call, info):
@@ -99,10 +116,19 @@ async def put_object(call: S3Call, request: Any) -> bytes:
 
 
 def _sent_checksums(call: S3Call, info: ObjectInfo) -> list[tuple[str, str]]:
-    # PutObject echoes the checksum the client asked for (header, trailer or
-    # x-amz-sdk-checksum-algorithm), not the server's default one.
-    asked = {a.upper() for a in _asked_algorithms(call)}
-    return [(alg, v) for alg, v in info.meta.checksums if alg in asked]
+    return sent_checksums(call, info.meta.checksums)
+
+
+def sent_checksums(
+    call: S3Call, checksums: tuple[tuple[str, str], ...], *always: str
+) -> list[tuple[str, str]]:
+    """
+    The checksums a write echoes: those the client asked for (header,
+    trailer or x-amz-sdk-checksum-algorithm) and C{always}, not the
+    server's default one.
+    """
+    asked = {a.upper() for a in _asked_algorithms(call)} | set(always)
+    return [(alg, v) for alg, v in checksums if alg in asked]
 
 
 def _asked_algorithms(call: S3Call) -> list[str]:
@@ -129,6 +155,8 @@ def _object_headers(call: S3Call, request: Any, info: ObjectInfo) -> None:
         request.setHeader(name, value)
     for name, value in info.meta.user_metadata:
         request.setHeader(META_PREFIX + name, value)
+    if info.meta.tags:
+        request.setHeader("x-amz-tagging-count", str(len(info.meta.tags)))
 
 
 def _checksum_headers(call: S3Call, request: Any, info: ObjectInfo) -> None:
@@ -136,7 +164,44 @@ def _checksum_headers(call: S3Call, request: Any, info: ObjectInfo) -> None:
         return
     for alg, value in info.meta.checksums:
         request.setHeader(header_name(alg), value)
-        request.setHeader("x-amz-checksum-type", "FULL_OBJECT")
+        request.setHeader("x-amz-checksum-type", info.meta.checksum_type)
+
+
+def _part_span(call: S3Call, request: Any, info: ObjectInfo) -> tuple[int, int] | None:
+    """
+    The byte span (first, last) of ``?partNumber=N``, or None when there
+    is none.  For an object completed from a multipart upload it is that
+    part's bytes and the answer carries ``x-amz-mp-parts-count``; an object
+    uploaded whole is its only part.
+
+    @raise S3Error: C{InvalidArgument} for a bad number, C{InvalidRequest}
+        together with Range, C{InvalidPartNumber} (416) past the last part.
+    """
+    raw = call.operation.query.get("partNumber")
+    if raw is None:
+        return None
+    number = part_number(raw)
+    if call.header("range") is not None:
+        raise S3Error.of(
+            "InvalidRequest",
+            "Cannot specify both Range header and partNumber query parameter",
+        )
+    sizes = info.parts or (info.size,)
+    if number > len(sizes):
+        raise S3Error.of("InvalidPartNumber", PartNumberRequested=str(number))
+    if info.parts:
+        request.setHeader("x-amz-mp-parts-count", str(len(info.parts)))
+    first = sum(sizes[: number - 1])
+    if sizes[number - 1] == 0:
+        return None
+    return first, first + sizes[number - 1] - 1
+
+
+def _span(call: S3Call, request: Any, info: ObjectInfo) -> tuple[int, int] | None:
+    """The span to send: a part, a Range, or None for the whole object."""
+    if "partNumber" in call.operation.query:
+        return _part_span(call, request, info)
+    return parse_range(call.header("range"), info.size)
 
 
 def _preconditions(call: S3Call, request: Any, info: ObjectInfo) -> bool:
@@ -159,7 +224,7 @@ async def head_object(call: S3Call, request: Any) -> bytes:
     if not _preconditions(call, request, info):
         return b""
     _object_headers(call, request, info)
-    span = parse_range(call.header("range"), info.size)
+    span = _span(call, request, info)
     if span is None:
         _checksum_headers(call, request, info)
         request.setHeader("Content-Length", str(info.size))
@@ -178,7 +243,7 @@ async def get_object(call: S3Call, request: Any) -> None:
         if not _preconditions(call, request, info):
             file.close()
             return
-        span = parse_range(call.header("range"), info.size)
+        span = _span(call, request, info)
     except BaseException:
         file.close()
         raise

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from txs3.errors import S3Error
+from txs3.store.interface import UploadInfo, UploadsPage
 
 MAX_KEY_BYTES = 1024
 MAX_KEYS = 1000
@@ -182,3 +183,30 @@ def list_page(
         lo, inclusive = seek, True
         if hi is not None and lo >= hi:
             return Walk(contents, prefixes, False, None, rows)
+
+
+def uploads_page(
+    uploads: list[UploadInfo],
+    common_prefixes: list[bytes],
+    is_truncated: bool,
+    next_marker: bytes | None,
+) -> UploadsPage:
+    """
+    The L{UploadsPage} of a listing walk over uploads (one row per upload,
+    so a key may appear several times): the next upload-id marker is the
+    last upload's id when the page ends with an upload.
+    """
+    last_is_upload = bool(uploads) and (
+        next_marker is not None and uploads[-1].key.encode("utf-8") == next_marker
+    )
+    return UploadsPage(
+        uploads=uploads,
+        common_prefixes=[p.decode("utf-8") for p in common_prefixes],
+        is_truncated=is_truncated,
+        next_key_marker=next_marker.decode("utf-8")
+        if next_marker is not None
+        else None,
+        next_upload_id_marker=(
+            uploads[-1].upload_id if is_truncated and last_is_upload else None
+        ),
+    )

@@ -16,19 +16,46 @@ Data directory layout::
     blobs/ab/<id>                  object bytes, see L{txs3.store.blobs}
     staging/<instance>/            this process's uploads in progress
 
-Schema (version 1; C{schema_version} holds the version for migrations)::
+Schema (version 2; C{schema_version} holds the version for migrations)::
 
     buckets(name TEXT PRIMARY KEY, owner_id, created REAL, region)
     objects(bucket TEXT, key BLOB, size, etag, last_modified REAL,
-            owner_id, meta TEXT (JSON), blob TEXT,
+            owner_id, meta TEXT (JSON), blob TEXT, version TEXT,
             PRIMARY KEY (bucket, key)) WITHOUT ROWID
-    INDEX objects_blob ON objects(blob)
+    object_extents(bucket, key, seq, part, blob, start, length,
+                   PRIMARY KEY (bucket, key, seq)) WITHOUT ROWID
+    uploads(upload_id PRIMARY KEY, bucket, key BLOB, initiated, owner_id,
+            meta, checksum_algorithm, checksum_type) WITHOUT ROWID
+    parts(upload_id, part_number, size, etag, last_modified, checksums,
+          PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID
+    part_extents(upload_id, part_number, seq, blob, start, length,
+                 PRIMARY KEY (upload_id, part_number, seq)) WITHOUT ROWID
+    INDEX on blob of objects, object_extents, part_extents
+    INDEX uploads_key ON uploads(bucket, key, upload_id)
+    bucket_tags(bucket PRIMARY KEY, created REAL, tags TEXT (JSON))
+        WITHOUT ROWID; object tags are in objects.meta
 
 Keys are stored as BLOBs of their UTF-8 bytes, so the primary key orders
-them the way S3 lists (memcmp), and listing is a range scan on it.  An
-object refers to its bytes through the C{blob} column; a multipart object
-(not built yet) will leave it NULL and list its blobs in a parts table, so
-the object row never needs to change shape.
+them the way S3 lists (memcmp), and listing is a range scan on it.
+
+An object's bytes are either one whole blob (the C{blob} column: every
+PutObject) or, when C{blob} is NULL, the concatenation of its
+C{object_extents} rows in C{seq} order (ranges of blobs, grouped by
+C{part}: objects completed from multipart uploads and copies of them).  A
+part of an upload in progress is likewise a list of C{part_extents}.  So
+completing an upload moves rows from C{part_extents} to C{object_extents}
+and copying an object copies rows: no byte is read or written.
+
+Blobs are immutable and may be shared (a copy references its source's
+blobs; a copied part references a range of a blob).  Sharing is tracked by
+reference checking, not counting: a transaction that drops references
+collects the blobs involved and, before committing, keeps those that no
+row of the three tables still names; they are unlinked after the commit.
+This is safe because a blob that no committed row names can never be named
+again: new references are only ever made by copying an existing reference
+inside one transaction (copy, part copy, completion), and transactions are
+serialised (C{BEGIN IMMEDIATE}).  A crash between commit and unlink leaves
+an orphan, which the start-up sweep removes with the same reference check.
 
 Threads:
 
@@ -48,11 +75,13 @@ index and the blob files are the whole state.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, TypeVar, cast
 
@@ -72,6 +101,7 @@ from txs3.store.blobs import (
     insufficient_storage,
     is_disk_full,
 )
+from txs3.store.extents import Extent, ExtentReader, part_sizes, slice_extents
 from txs3.store.interface import (
     BucketInfo,
     IObjectStore,
@@ -79,10 +109,16 @@ from txs3.store.interface import (
     ListPage,
     ObjectInfo,
     ObjectMeta,
+    PartInfo,
+    PartsPage,
+    SourceChanged,
+    UploadInfo,
+    UploadsPage,
+    WriteCondition,
 )
-from txs3.store.namespace import encode_key, encode_text, list_page
+from txs3.store.namespace import encode_key, encode_text, list_page, uploads_page
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -101,27 +137,130 @@ CREATE TABLE IF NOT EXISTS objects (
     owner_id TEXT NOT NULL,
     meta TEXT NOT NULL,
     blob TEXT,
+    version TEXT,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
+CREATE TABLE IF NOT EXISTS object_extents (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    part INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_extents_blob ON object_extents (blob);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT NOT NULL PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    initiated REAL NOT NULL,
+    owner_id TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    checksum_algorithm TEXT,
+    checksum_type TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    checksums TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS part_extents (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS part_extents_blob ON part_extents (blob);
+CREATE TABLE IF NOT EXISTS bucket_tags (
+    bucket TEXT NOT NULL PRIMARY KEY,
+    created REAL NOT NULL,
+    tags TEXT NOT NULL
+) WITHOUT ROWID;
 """
+
+#: Version 1 -> 2: objects gain a version column (the new tables are
+#: created by _SCHEMA's IF NOT EXISTS).
+_MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
 
 # SQL is spelled out literally (no string building) so that no value can
 # ever reach a statement's text.
 _INSERT_OBJECT = (
-    "INSERT OR REPLACE INTO objects"
-    " (bucket, key, size, etag, last_modified, owner_id, meta, blob)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO objects"
+    " (bucket, key, size, etag, last_modified, owner_id, meta, blob, version)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OBJECT_EXTENT = (
+    "INSERT INTO object_extents (bucket, key, seq, part, blob, start, length)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_OBJECT_EXTENTS = (
+    "SELECT blob, start, length, part FROM object_extents"
+    " WHERE bucket = ? AND key = ? ORDER BY seq"
+)
+_INSERT_PART = (
+    "INSERT INTO parts (upload_id, part_number, size, etag, last_modified,"
+    " checksums) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PART_EXTENT = (
+    "INSERT INTO part_extents (upload_id, part_number, seq, blob, start, length)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_PART_EXTENTS = (
+    "SELECT blob, start, length FROM part_extents"
+    " WHERE upload_id = ? AND part_number = ? ORDER BY seq"
+)
+_UPLOAD_SELECT = (
+    "SELECT upload_id, bucket, key, initiated, owner_id, meta,"
+    " checksum_algorithm, checksum_type FROM uploads"
+)
+_GET_UPLOAD = _UPLOAD_SELECT + " WHERE upload_id = ? AND bucket = ? AND key = ?"
+_INSERT_UPLOAD = (
+    "INSERT INTO uploads (upload_id, bucket, key, initiated, owner_id, meta,"
+    " checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Uploads of the key-marker itself after the upload-id-marker.
+_UPLOADS_OF_KEY = (
+    _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?"
+)
+#: (inclusive lower bound, has upper bound) -> range scan on uploads_key.
+_UPLOAD_SCANS = {
+    (True, False): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key >= ? ORDER BY key, upload_id LIMIT ?",
+    (False, False): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key > ? ORDER BY key, upload_id LIMIT ?",
+    (True, True): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, upload_id LIMIT ?",
+    (False, True): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, upload_id LIMIT ?",
+}
+#: Whether anything still names a blob; see "Blobs are immutable" above.
+_BLOB_REFERENCED = (
+    "SELECT 1 FROM objects WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM object_extents WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
+    " LIMIT 1"
 )
 _HEAD_OBJECT = (
     "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
-    " o.meta, o.blob"
+    " o.meta, o.blob, o.version"
     " FROM buckets AS b LEFT JOIN objects AS o"
     " ON o.bucket = b.name AND o.key = ?"
     " WHERE b.name = ?"
 )
 _SCAN_SELECT = (
-    "SELECT key, size, etag, last_modified, owner_id, meta, blob FROM objects"
+    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version FROM objects"
 )
 #: (inclusive lower bound, has upper bound) -> range scan on (bucket, key).
 _SCANS = {
@@ -149,14 +288,17 @@ _log = Logger()
 
 
 def _encode_meta(meta: ObjectMeta) -> str:
-    return json.dumps(
-        {
-            "headers": [list(p) for p in meta.headers],
-            "user": [list(p) for p in meta.user_metadata],
-            "checksums": [list(p) for p in meta.checksums],
-        },
-        separators=(",", ":"),
-    )
+    raw: dict[str, Any] = {
+        "headers": [list(p) for p in meta.headers],
+        "user": [list(p) for p in meta.user_metadata],
+        "checksums": [list(p) for p in meta.checksums],
+    }
+    if meta.checksum_type != "FULL_OBJECT":
+        raw["checksum_type"] = meta.checksum_type
+    if meta.tags:
+        # Optional key: rows written before tagging existed read as untagged.
+        raw["tags"] = [list(p) for p in meta.tags]
+    return json.dumps(raw, separators=(",", ":"))
 
 
 def _decode_meta(text: str) -> ObjectMeta:
@@ -165,11 +307,23 @@ def _decode_meta(text: str) -> ObjectMeta:
         headers=tuple((k, v) for k, v in raw["headers"]),
         user_metadata=tuple((k, v) for k, v in raw["user"]),
         checksums=tuple((k, v) for k, v in raw["checksums"]),
+        checksum_type=raw.get("checksum_type", "FULL_OBJECT"),
+        tags=tuple((k, v) for k, v in raw.get("tags", ())),
     )
 
 
-def _object_info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
-    key, size, etag, last_modified, owner_id, meta, blob = row
+def _encode_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps([list(p) for p in pairs], separators=(",", ":"))
+
+
+def _decode_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in json.loads(text))
+
+
+def _object_info(
+    bucket: str, row: tuple[Any, ...], parts: tuple[int, ...] = ()
+) -> ObjectInfo:
+    key, size, etag, last_modified, owner_id, meta, blob, version = row
     return ObjectInfo(
         bucket=bucket,
         key=bytes(key).decode("utf-8"),
@@ -179,7 +333,154 @@ def _object_info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         meta=_decode_meta(meta),
         owner_id=owner_id,
         blob=blob or "",
+        version=version or "",
+        parts=parts,
     )
+
+
+def _upload_info(row: tuple[Any, ...]) -> UploadInfo:
+    upload_id, bucket, key, initiated, owner_id, meta, algorithm, ctype = row
+    return UploadInfo(
+        upload_id=upload_id,
+        bucket=bucket,
+        key=bytes(key).decode("utf-8"),
+        initiated=initiated,
+        owner_id=owner_id,
+        meta=_decode_meta(meta),
+        checksum_algorithm=algorithm,
+        checksum_type=ctype,
+    )
+
+
+def _part_info(row: tuple[Any, ...]) -> PartInfo:
+    number, size, etag, last_modified, checksums = row
+    return PartInfo(number, size, etag, last_modified, _decode_pairs(checksums))
+
+
+def new_version() -> str:
+    """A fresh object version id (see L{ObjectInfo.version})."""
+    return uuid.uuid4().hex
+
+
+def _conflict() -> S3Error:
+    return S3Error.of("ConditionalRequestConflict")
+
+
+def _no_such_upload(upload_id: str) -> S3Error:
+    return S3Error.of("NoSuchUpload", UploadId=upload_id)
+
+
+def _current_etag(conn: sqlite3.Connection, bucket: str, raw_key: bytes) -> str | None:
+    row = _one(
+        conn, "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, raw_key)
+    )
+    return cast(str, row[0]) if row is not None else None
+
+
+def _check_condition(
+    conn: sqlite3.Connection,
+    bucket: str,
+    raw_key: bytes,
+    condition: WriteCondition | None,
+) -> None:
+    """Raise C{ConditionalRequestConflict} unless C{condition} holds now."""
+    if condition is not None and not condition.holds(
+        _current_etag(conn, bucket, raw_key)
+    ):
+        raise _conflict()
+
+
+def _remove_object(
+    conn: sqlite3.Connection, bucket: str, raw_key: bytes
+) -> set[str] | None:
+    """
+    Delete the object's row and extents; return the blobs they named (to
+    be reference-checked), or None when there was no object.
+    """
+    row = _one(
+        conn,
+        "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob",
+        (bucket, raw_key),
+    )
+    if row is None:
+        return None
+    blobs = {row[0]} if row[0] else set()
+    rows = conn.execute(
+        "DELETE FROM object_extents WHERE bucket = ? AND key = ? RETURNING blob",
+        (bucket, raw_key),
+    ).fetchall()
+    blobs.update(r[0] for r in rows)
+    return blobs
+
+
+def _remove_part(conn: sqlite3.Connection, upload_id: str, number: int) -> set[str]:
+    """Delete one part's rows; return the blobs they named."""
+    conn.execute(
+        "DELETE FROM parts WHERE upload_id = ? AND part_number = ?",
+        (upload_id, number),
+    )
+    rows = conn.execute(
+        "DELETE FROM part_extents WHERE upload_id = ? AND part_number = ?"
+        " RETURNING blob",
+        (upload_id, number),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _remove_upload(conn: sqlite3.Connection, upload_id: str) -> set[str]:
+    """Delete an upload and all its parts; return the blobs they named."""
+    conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+    conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+    rows = conn.execute(
+        "DELETE FROM part_extents WHERE upload_id = ? RETURNING blob", (upload_id,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _unreferenced(conn: sqlite3.Connection, candidates: set[str]) -> list[str]:
+    """Those of C{candidates} that no row names any more (free after commit)."""
+    return [
+        b for b in sorted(candidates) if _one(conn, _BLOB_REFERENCED, (b, b, b)) is None
+    ]
+
+
+def _object_extents(
+    conn: sqlite3.Connection, bucket: str, raw_key: bytes
+) -> list[Extent]:
+    return [
+        Extent(blob, start, length, part)
+        for blob, start, length, part in conn.execute(
+            _OBJECT_EXTENTS, (bucket, raw_key)
+        ).fetchall()
+    ]
+
+
+def _insert_object(
+    conn: sqlite3.Connection,
+    info: ObjectInfo,
+    raw_key: bytes,
+    extents: list[Extent] | None,
+) -> None:
+    """Insert an object row (C{info.blob}) or, with C{extents}, its extents."""
+    conn.execute(
+        _INSERT_OBJECT,
+        (
+            info.bucket,
+            raw_key,
+            info.size,
+            info.etag,
+            info.last_modified,
+            info.owner_id,
+            _encode_meta(info.meta),
+            info.blob or None,
+            info.version,
+        ),
+    )
+    for seq, e in enumerate(extents or ()):
+        conn.execute(
+            _INSERT_OBJECT_EXTENT,
+            (info.bucket, raw_key, seq, e.part, e.blob, e.offset, e.length),
+        )
 
 
 def _is_full(error: BaseException) -> bool:
@@ -210,6 +511,15 @@ def _one(
 
 def _no_such_bucket(name: str) -> S3Error:
     return S3Error.of("NoSuchBucket", BucketName=name)
+
+
+def new_upload_id(now: float) -> str:
+    """
+    A fresh upload id: 32 hex digits, the first 14 the initiation time in
+    microseconds, so that ids order one key's uploads by initiation time
+    (the order ListMultipartUploads reports them in).
+    """
+    return f"{int(now * 1_000_000) & ((1 << 56) - 1):014x}" + uuid.uuid4().hex[:18]
 
 
 @implementer(IObjectStore)
@@ -345,6 +655,11 @@ class SQLiteStore:
                     "INSERT INTO schema_version (version) VALUES (?)",
                     (SCHEMA_VERSION,),
                 )
+            elif version == 1:
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
+                if "version" not in columns:
+                    conn.execute(_MIGRATE_1_2)
+                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
             elif version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"{self._index_path} has schema version {version}; "
@@ -448,25 +763,63 @@ class SQLiteStore:
 
     def delete_bucket(self, name: str) -> Deferred[None]:
         """
-        See L{IObjectStore.delete_bucket}.  Only an empty bucket is deleted,
-        so no blob can be left behind; a put racing with the deletion finds
-        the bucket gone inside its own transaction and removes its blob.
+        See L{IObjectStore.delete_bucket}.  Only a bucket without objects is
+        deleted; its uploads in progress go with it, in the same
+        transaction, and their blobs are freed after the commit.  A put
+        racing with the deletion finds the bucket gone inside its own
+        transaction and removes its blob.
         """
 
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: sqlite3.Connection) -> list[str]:
             if not self._bucket_exists(conn, name):
                 raise _no_such_bucket(name)
             if _one(conn, "SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)):
                 raise S3Error.of("BucketNotEmpty", BucketName=name)
+            uploads = conn.execute(
+                "SELECT upload_id FROM uploads WHERE bucket = ?", (name,)
+            ).fetchall()
+            candidates: set[str] = set()
+            for (upload_id,) in uploads:
+                candidates |= _remove_upload(conn, upload_id)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            return _unreferenced(conn, candidates)
 
-        return self._in_writer(self._write_txn, txn)
+        return self._in_writer(self._commit_and_free, txn)
+
+    def _commit_and_free(self, f: Callable[[sqlite3.Connection], list[str]]) -> None:
+        """Run C{f} in a write transaction, then free the blobs it returns."""
+        for blob_id in self._write_txn(f):
+            self._free_blob(blob_id)
 
     # -- objects ------------------------------------------------------------
 
     def open_staging(self) -> IStagingFile:
         """See L{IObjectStore.open_staging}: a file in C{staging/<instance>/}."""
         return self._staging.open()
+
+    def _take_staging(self, staging: IStagingFile) -> StagingFile:
+        """
+        Check that C{staging} is an open staging file of this store and
+        take it over.
+
+        @raise ValueError: if it is not.
+        """
+        if not (
+            isinstance(staging, StagingFile)
+            and os.path.dirname(staging.path) == self._staging.path
+        ):
+            raise ValueError("staging file does not belong to this store")
+        staging.hand_over()
+        return staging
+
+    def _publish(self, staging: StagingFile) -> str:
+        """fsync and rename C{staging} into the blobs; return its blob id."""
+        try:
+            return self._blobs.publish(staging)
+        except OSError as e:
+            if is_disk_full(e):
+                raise insufficient_storage() from e
+            raise
 
     def put_object(
         self,
@@ -476,6 +829,7 @@ class SQLiteStore:
         etag: str,
         meta: ObjectMeta,
         owner_id: str,
+        condition: WriteCondition | None = None,
     ) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.put_object}.
@@ -483,21 +837,16 @@ class SQLiteStore:
         @raise ValueError: (synchronously) if C{staging} is not an open
             staging file of this store.
         """
-        if not (
-            isinstance(staging, StagingFile)
-            and os.path.dirname(staging.path) == self._staging.path
-        ):
-            raise ValueError("staging file does not belong to this store")
-        staging.hand_over()
+        file = self._take_staging(staging)
         try:
             raw_key = encode_key(key)
             if self._closed:
                 raise ValueError("store is closed")
         except (S3Error, ValueError) as e:
-            staging.discard()
+            file.discard()
             return fail(e)
         return self._in_writer(
-            self._put, bucket, raw_key, staging, etag, meta, owner_id
+            self._put, bucket, raw_key, file, etag, meta, owner_id, condition
         )
 
     def _put(
@@ -508,15 +857,11 @@ class SQLiteStore:
         etag: str,
         meta: ObjectMeta,
         owner_id: str,
+        condition: WriteCondition | None,
     ) -> ObjectInfo:
         """The write thread's half of put_object: publish, commit, free."""
         size = staging.size()
-        try:
-            blob_id = self._blobs.publish(staging)
-        except OSError as e:
-            if is_disk_full(e):
-                raise insufficient_storage() from e
-            raise
+        blob_id = self._publish(staging)
         try:
             info = ObjectInfo(
                 bucket=bucket,
@@ -527,39 +872,25 @@ class SQLiteStore:
                 meta=meta,
                 owner_id=owner_id,
                 blob=blob_id,
+                version=new_version(),
             )
 
-            def txn(conn: sqlite3.Connection) -> str | None:
+            def txn(conn: sqlite3.Connection) -> list[str]:
                 if not self._bucket_exists(conn, bucket):
                     raise _no_such_bucket(bucket)
-                row = _one(
-                    conn,
-                    "SELECT blob FROM objects WHERE bucket = ? AND key = ?",
-                    (bucket, raw_key),
-                )
-                conn.execute(
-                    _INSERT_OBJECT,
-                    (
-                        bucket,
-                        raw_key,
-                        info.size,
-                        info.etag,
-                        info.last_modified,
-                        info.owner_id,
-                        _encode_meta(meta),
-                        blob_id,
-                    ),
-                )
-                return row[0] if row is not None else None
+                _check_condition(conn, bucket, raw_key, condition)
+                replaced = _remove_object(conn, bucket, raw_key) or set()
+                _insert_object(conn, info, raw_key, None)
+                return _unreferenced(conn, replaced)
 
-            replaced = self._write_txn(txn)
+            freed = self._write_txn(txn)
         except BaseException:
             # Not committed: the previous object (if any) is untouched and
             # the new blob must not linger.
             self._blobs.unlink(blob_id)
             raise
-        if replaced:
-            self._free_blob(replaced)
+        for old in freed:
+            self._free_blob(old)
         return info
 
     def _free_blob(self, blob_id: str) -> None:
@@ -567,35 +898,67 @@ class SQLiteStore:
         try:
             self._blobs.unlink(blob_id)
         except OSError:
-            # The object is already committed; an orphan blob only costs
+            # The index is already committed; an orphan blob only costs
             # space until the next sweep.
-            _log.failure("could not unlink replaced blob {blob}", blob=blob_id)
+            _log.failure("could not unlink unreferenced blob {blob}", blob=blob_id)
+
+    def _read_object(
+        self, conn: sqlite3.Connection, bucket: str, key: str
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        """
+        The entry of C{bucket}/C{key} and, for an object made of extents,
+        its extents (None for a single-blob object), from one snapshot.
+        """
+        raw_key = encode_key(key)
+        conn.execute("BEGIN")  # deferred: one read snapshot, no lock
+        try:
+            row = _one(conn, _HEAD_OBJECT, (raw_key, bucket))
+            if row is None:
+                raise _no_such_bucket(bucket)
+            if row[1] is None:
+                raise S3Error.of("NoSuchKey", Key=key)
+            extents = None if row[7] else _object_extents(conn, bucket, raw_key)
+        finally:
+            conn.execute("COMMIT")
+        parts = part_sizes(extents) if extents is not None else ()
+        return _object_info(bucket, row[1:], parts), extents
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """See L{IObjectStore.head_object}."""
-        raw_key = encode_key(key)
-        # One statement: the bucket check and the row come from one snapshot.
-        row = _one(self._connection(), _HEAD_OBJECT, (raw_key, bucket))
-        if row is None:
-            raise _no_such_bucket(bucket)
-        if row[1] is None:
-            raise S3Error.of("NoSuchKey", Key=key)
-        return _object_info(bucket, row[1:])
+        return self._read_object(self._connection(), bucket, key)[0]
 
     def open_object(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
         """
-        See L{IObjectStore.open_object}.  If the blob vanished between
-        reading the row and opening it (a concurrent replace or delete
-        committed and unlinked it), read the row again.
+        See L{IObjectStore.open_object}.  Every blob of the object is opened
+        before returning, so the file reads the version described by the
+        entry even if that version is replaced and its blobs unlinked.  If
+        a blob vanished between reading the entry and opening it (a
+        concurrent replace or delete committed and unlinked it), read the
+        entry again.
 
         @raise S3Error: C{InternalError} if an indexed blob stays missing.
         """
+        conn = self._connection()
         for _ in range(_OPEN_ATTEMPTS):
-            info = self.head_object(bucket, key)
+            info, extents = self._read_object(conn, bucket, key)
+            if extents is None:
+                try:
+                    return info, self._blobs.open(info.blob)
+                except FileNotFoundError:
+                    continue
+            files: dict[str, BinaryIO] = {}
             try:
-                return info, self._blobs.open(info.blob)
+                for e in extents:
+                    if e.blob not in files:
+                        files[e.blob] = self._blobs.open(e.blob)
             except FileNotFoundError:
+                for f in files.values():
+                    f.close()
                 continue
+            reader = ExtentReader(
+                [(files[e.blob], e.offset, e.length) for e in extents]
+            )
+            return info, cast(BinaryIO, reader)
         raise S3Error.of("InternalError", "The object's data is missing.", Key=key)
 
     def delete_object(self, bucket: str, key: str) -> Deferred[bool]:
@@ -605,26 +968,19 @@ class SQLiteStore:
         except S3Error as e:
             return fail(e)
 
-        def txn(conn: sqlite3.Connection) -> str | None:
+        def txn(conn: sqlite3.Connection) -> tuple[bool, list[str]]:
             if not self._bucket_exists(conn, bucket):
                 raise _no_such_bucket(bucket)
-            row = _one(
-                conn,
-                "SELECT blob FROM objects WHERE bucket = ? AND key = ?",
-                (bucket, raw_key),
-            )
-            if row is None:
-                return None
-            conn.execute(
-                "DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw_key)
-            )
-            return cast(str, row[0] or "")
+            removed = _remove_object(conn, bucket, raw_key)
+            if removed is None:
+                return False, []
+            return True, _unreferenced(conn, removed)
 
         def work() -> bool:
-            blob_id = self._write_txn(txn)
-            if blob_id:
+            existed, freed = self._write_txn(txn)
+            for blob_id in freed:
                 self._free_blob(blob_id)
-            return blob_id is not None
+            return existed
 
         return self._in_writer(work)
 
@@ -639,17 +995,12 @@ class SQLiteStore:
             if not self._bucket_exists(conn, bucket):
                 raise _no_such_bucket(bucket)
             existed: dict[str, bool] = {}
-            freed: list[str] = []
+            candidates: set[str] = set()
             for key, raw_key in zip(keys, raw_keys, strict=True):
-                row = _one(
-                    conn,
-                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob",
-                    (bucket, raw_key),
-                )
-                existed[key] = existed.get(key, False) or row is not None
-                if row is not None and row[0]:
-                    freed.append(cast(str, row[0]))
-            return existed, freed
+                removed = _remove_object(conn, bucket, raw_key)
+                existed[key] = existed.get(key, False) or removed is not None
+                candidates |= removed or set()
+            return existed, _unreferenced(conn, candidates)
 
         def work() -> dict[str, bool]:
             existed, freed = self._write_txn(txn)
@@ -658,6 +1009,446 @@ class SQLiteStore:
             return existed
 
         return self._in_writer(work)
+
+    def copy_object(
+        self,
+        source: ObjectInfo,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.copy_object}: one transaction that checks the
+        source's version and writes the new row (and extent rows) naming
+        the source's blobs.
+        """
+        try:
+            raw_key = encode_key(key)
+            src_key = encode_key(source.key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            blob, extents = self._source_body(conn, source, src_key)
+            _check_condition(conn, bucket, raw_key, condition)
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=source.size,
+                etag=source.etag,
+                last_modified=self._now(),
+                meta=meta,
+                owner_id=owner_id,
+                blob=blob,
+                version=new_version(),
+                parts=part_sizes(extents) if extents is not None else (),
+            )
+            # Copying onto itself: the old row's blobs are named again by
+            # the new row, so the reference check keeps them.
+            replaced = _remove_object(conn, bucket, raw_key) or set()
+            _insert_object(conn, info, raw_key, extents)
+            return info, _unreferenced(conn, replaced)
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def _commit_info_and_free(
+        self, f: Callable[[sqlite3.Connection], tuple[_T, list[str]]]
+    ) -> _T:
+        result, freed = self._write_txn(f)
+        for blob_id in freed:
+            self._free_blob(blob_id)
+        return result
+
+    @staticmethod
+    def _source_body(
+        conn: sqlite3.Connection, source: ObjectInfo, src_key: bytes
+    ) -> tuple[str, list[Extent] | None]:
+        """
+        The body of copy source C{source} as it is now: its blob id, or ""
+        and its extents.
+
+        @raise SourceChanged: if it is not the version C{source} describes.
+        """
+        row = _one(
+            conn,
+            "SELECT blob, version FROM objects WHERE bucket = ? AND key = ?",
+            (source.bucket, src_key),
+        )
+        if row is None or (row[1] or "") != source.version:
+            raise SourceChanged(f"{source.bucket}/{source.key}")
+        if row[0]:
+            return cast(str, row[0]), None
+        return "", _object_extents(conn, source.bucket, src_key)
+
+    # -- multipart uploads --------------------------------------------------
+
+    def create_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+    ) -> Deferred[UploadInfo]:
+        """See L{IObjectStore.create_multipart_upload}."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> UploadInfo:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            now = self._now()
+            info = UploadInfo(
+                upload_id=new_upload_id(now),
+                bucket=bucket,
+                key=key,
+                initiated=now,
+                owner_id=owner_id,
+                meta=meta,
+                checksum_algorithm=checksum_algorithm,
+                checksum_type=checksum_type,
+            )
+            conn.execute(
+                _INSERT_UPLOAD,
+                (
+                    info.upload_id,
+                    bucket,
+                    raw_key,
+                    now,
+                    owner_id,
+                    _encode_meta(meta),
+                    checksum_algorithm,
+                    checksum_type,
+                ),
+            )
+            return info
+
+        return self._in_writer(self._write_txn, txn)
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        """See L{IObjectStore.get_upload}."""
+        raw_key = encode_key(key)
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            row = _one(conn, _GET_UPLOAD, (upload_id, bucket, raw_key))
+        finally:
+            conn.execute("COMMIT")
+        if row is None:
+            raise _no_such_upload(upload_id)
+        return _upload_info(row)
+
+    @staticmethod
+    def _upload_row(
+        conn: sqlite3.Connection, bucket: str, raw_key: bytes, upload_id: str
+    ) -> UploadInfo:
+        row = _one(conn, _GET_UPLOAD, (upload_id, bucket, raw_key))
+        if row is None:
+            raise _no_such_upload(upload_id)
+        return _upload_info(row)
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        staging: IStagingFile,
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+    ) -> Deferred[PartInfo]:
+        """See L{IObjectStore.upload_part}; published like L{put_object}."""
+        file = self._take_staging(staging)
+        try:
+            raw_key = encode_key(key)
+            if self._closed:
+                raise ValueError("store is closed")
+        except (S3Error, ValueError) as e:
+            file.discard()
+            return fail(e)
+
+        def work() -> PartInfo:
+            size = file.size()
+            blob_id = self._publish(file)
+            part = PartInfo(part_number, size, etag, self._now(), checksums)
+            try:
+
+                def txn(conn: sqlite3.Connection) -> list[str]:
+                    self._upload_row(conn, bucket, raw_key, upload_id)
+                    replaced = _remove_part(conn, upload_id, part_number)
+                    self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
+                    return _unreferenced(conn, replaced)
+
+                freed = self._write_txn(txn)
+            except BaseException:
+                self._blobs.unlink(blob_id)
+                raise
+            for old in freed:
+                self._free_blob(old)
+            return part
+
+        return self._in_writer(work)
+
+    @staticmethod
+    def _insert_part(
+        conn: sqlite3.Connection,
+        upload_id: str,
+        part: PartInfo,
+        extents: list[Extent],
+    ) -> None:
+        conn.execute(
+            _INSERT_PART,
+            (
+                upload_id,
+                part.part_number,
+                part.size,
+                part.etag,
+                part.last_modified,
+                _encode_pairs(part.checksums),
+            ),
+        )
+        for seq, e in enumerate(extents):
+            conn.execute(
+                _INSERT_PART_EXTENT,
+                (upload_id, part.part_number, seq, e.blob, e.offset, e.length),
+            )
+
+    def upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        source: ObjectInfo,
+        offset: int,
+        length: int,
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+    ) -> Deferred[PartInfo]:
+        """See L{IObjectStore.upload_part_copy}: index rows only."""
+        try:
+            raw_key = encode_key(key)
+            src_key = encode_key(source.key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[PartInfo, list[str]]:
+            self._upload_row(conn, bucket, raw_key, upload_id)
+            blob, extents = self._source_body(conn, source, src_key)
+            whole = [Extent(blob, 0, source.size)] if extents is None else extents
+            piece = slice_extents(whole, offset, length)
+            part = PartInfo(part_number, length, etag, self._now(), checksums)
+            replaced = _remove_part(conn, upload_id, part_number)
+            self._insert_part(conn, upload_id, part, piece)
+            return part, _unreferenced(conn, replaced)
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number_marker: int,
+        max_parts: int,
+    ) -> Deferred[PartsPage]:
+        """See L{IObjectStore.list_parts}; one read snapshot in the list pool."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def read() -> PartsPage:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                if not self._bucket_exists(conn, bucket):
+                    raise _no_such_bucket(bucket)
+                upload = self._upload_row(conn, bucket, raw_key, upload_id)
+                rows = conn.execute(
+                    "SELECT part_number, size, etag, last_modified, checksums"
+                    " FROM parts WHERE upload_id = ? AND part_number > ?"
+                    " ORDER BY part_number LIMIT ?",
+                    (upload_id, part_number_marker, max(max_parts, 0) + 1),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            parts = [_part_info(r) for r in rows[: max(max_parts, 0)]]
+            truncated = len(rows) > len(parts)
+            marker = parts[-1].part_number if truncated and parts else None
+            return PartsPage(upload, parts, truncated, marker)
+
+        return self._in_lister(read)
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        key_marker: str,
+        upload_id_marker: str,
+        max_uploads: int,
+    ) -> Deferred[UploadsPage]:
+        """
+        See L{IObjectStore.list_multipart_uploads}: the listing walk of
+        L{txs3.store.namespace} over the C{uploads_key} index, one row per
+        upload.
+        """
+        try:
+            args = (
+                encode_text(prefix, "prefix"),
+                encode_text(delimiter, "delimiter"),
+                encode_text(key_marker, "key-marker"),
+            )
+        except S3Error as e:
+            return fail(e)
+        return self._in_lister(
+            self._list_uploads, bucket, *args, upload_id_marker, max_uploads
+        )
+
+    def _list_uploads(
+        self,
+        bucket: str,
+        prefix: bytes,
+        delimiter: bytes,
+        key_marker: bytes,
+        upload_id_marker: str,
+        max_uploads: int,
+    ) -> UploadsPage:
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+
+            def rows(sql: str, params: list[Any]) -> Iterator[tuple[bytes, Any]]:
+                cursor = conn.execute(sql, params)
+                try:
+                    for row in cursor:
+                        yield bytes(row[2]), row
+                finally:
+                    cursor.close()
+
+            def scan(
+                lo: bytes, inclusive: bool, hi: bytes | None, limit: int
+            ) -> Iterator[tuple[bytes, Any]]:
+                given = 0
+                if upload_id_marker and not inclusive and lo == key_marker:
+                    # The marker key's own later uploads come before any
+                    # greater key.
+                    for item in rows(
+                        _UPLOADS_OF_KEY, [bucket, lo, upload_id_marker, limit]
+                    ):
+                        given += 1
+                        yield item
+                params: list[Any] = [bucket, lo]
+                if hi is not None:
+                    params.append(hi)
+                params.append(limit - given)
+                if limit - given > 0:
+                    yield from rows(_UPLOAD_SCANS[inclusive, hi is not None], params)
+
+            walk = list_page(scan, prefix, delimiter, key_marker, max_uploads)
+        finally:
+            conn.execute("COMMIT")
+        uploads = [_upload_info(row) for row in walk.contents]
+        return uploads_page(
+            uploads, walk.common_prefixes, walk.is_truncated, walk.next_marker
+        )
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+        checksum_type: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.complete_multipart_upload}: one transaction that
+        turns the listed parts' extents into the object's, in part order.
+        """
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            upload = self._upload_row(conn, bucket, raw_key, upload_id)
+            _check_condition(conn, bucket, raw_key, condition)
+            stored = dict(
+                conn.execute(
+                    "SELECT part_number, etag FROM parts WHERE upload_id = ?",
+                    (upload_id,),
+                ).fetchall()
+            )
+            extents: list[Extent] = []
+            for position, (number, part_etag) in enumerate(parts, 1):
+                if stored.get(number) != part_etag:
+                    raise S3Error.of(
+                        "InvalidPart",
+                        UploadId=upload_id,
+                        PartNumber=str(number),
+                        ETag=part_etag,
+                    )
+                extents += [
+                    Extent(blob, start, length, position)
+                    for blob, start, length in conn.execute(
+                        _PART_EXTENTS, (upload_id, number)
+                    ).fetchall()
+                ]
+            meta = ObjectMeta(
+                upload.meta.headers,
+                upload.meta.user_metadata,
+                checksums,
+                checksum_type,
+            )
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=sum(e.length for e in extents),
+                etag=etag,
+                last_modified=self._now(),
+                meta=meta,
+                owner_id=upload.owner_id,
+                version=new_version(),
+                parts=part_sizes(extents),
+            )
+            replaced = _remove_object(conn, bucket, raw_key) or set()
+            replaced |= _remove_upload(conn, upload_id)
+            _insert_object(conn, info, raw_key, extents)
+            return info, _unreferenced(conn, replaced)
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def abort_multipart_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> Deferred[None]:
+        """See L{IObjectStore.abort_multipart_upload}."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> list[str]:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            self._upload_row(conn, bucket, raw_key, upload_id)
+            return _unreferenced(conn, _remove_upload(conn, upload_id))
+
+        return self._in_writer(self._commit_and_free, txn)
 
     def list_objects(
         self,
@@ -739,7 +1530,7 @@ class SQLiteStore:
         conn = self._connection()
 
         def is_referenced(blob_id: str) -> bool:
-            row = _one(conn, "SELECT 1 FROM objects WHERE blob = ? LIMIT 1", (blob_id,))
+            row = _one(conn, _BLOB_REFERENCED, (blob_id, blob_id, blob_id))
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
@@ -777,3 +1568,69 @@ class SQLiteStore:
         for pool in (self._write_pool, self._list_pool):
             if not pool.joined:
                 pool.stop()
+
+    # -- tagging --------------------------------------------------------------
+    #
+    # Object tags live in the entry's meta JSON (ObjectMeta.tags), so every
+    # write that replaces or deletes the entry replaces or deletes them.
+    # Bucket tags live in bucket_tags, stamped with the bucket's creation
+    # time: a row whose stamp differs belongs to a deleted bucket of the
+    # same name and is ignored (and overwritten by the next put), so
+    # delete_bucket needs no tagging knowledge.
+
+    def put_object_tagging(
+        self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
+    ) -> Deferred[None]:
+        """See L{IObjectStore.put_object_tagging}: one UPDATE of the meta."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> None:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            row = _one(
+                conn,
+                "SELECT meta FROM objects WHERE bucket = ? AND key = ?",
+                (bucket, raw_key),
+            )
+            if row is None:
+                raise S3Error.of("NoSuchKey", Key=key)
+            meta = dataclasses.replace(_decode_meta(row[0]), tags=tuple(tags))
+            conn.execute(
+                "UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?",
+                (_encode_meta(meta), bucket, raw_key),
+            )
+
+        return self._in_writer(self._write_txn, txn)
+
+    def get_bucket_tagging(self, bucket: str) -> tuple[tuple[str, str], ...]:
+        """See L{IObjectStore.get_bucket_tagging}."""
+        row = _one(
+            self._connection(),
+            "SELECT t.tags FROM buckets AS b LEFT JOIN bucket_tags AS t"
+            " ON t.bucket = b.name AND t.created = b.created WHERE b.name = ?",
+            (bucket,),
+        )
+        if row is None:
+            raise _no_such_bucket(bucket)
+        return _decode_pairs(row[0]) if row[0] else ()
+
+    def put_bucket_tagging(
+        self, bucket: str, tags: tuple[tuple[str, str], ...]
+    ) -> Deferred[None]:
+        """See L{IObjectStore.put_bucket_tagging}."""
+
+        def txn(conn: sqlite3.Connection) -> None:
+            row = _one(conn, "SELECT created FROM buckets WHERE name = ?", (bucket,))
+            if row is None:
+                raise _no_such_bucket(bucket)
+            conn.execute("DELETE FROM bucket_tags WHERE bucket = ?", (bucket,))
+            if tags:
+                conn.execute(
+                    "INSERT INTO bucket_tags (bucket, created, tags) VALUES (?, ?, ?)",
+                    (bucket, row[0], _encode_pairs(tuple(tags))),
+                )
+
+        return self._in_writer(self._write_txn, txn)

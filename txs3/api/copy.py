@@ -1,0 +1,328 @@
+"""
+Server-side copies: CopyObject and UploadPartCopy.
+
+A copy never moves object bytes through the server: the store makes the
+destination's index entry name the source's immutable blobs (copy on
+write; see L{txs3.store.sqlite}).  Copying a 1 GiB object is one index
+transaction and no extra disk.  UploadPartCopy of a byte range must report
+the range's MD5 (the part's ETag) and checksums, so it reads the range once
+(in a thread, in bounded chunks) to hash it, but still writes nothing.
+
+The source is read from one snapshot: its entry and open file come
+together from L{IObjectStore.open_object} / C{head_object}, the
+``x-amz-copy-source-if-*`` conditions are evaluated against that entry,
+and the store refuses the copy (L{SourceChanged}) if the source was
+replaced in the meantime, in which case the copy starts over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, BinaryIO
+from urllib.parse import unquote_to_bytes
+
+from twisted.internet.threads import deferToThread
+
+from txs3 import xml
+from txs3.api.obj import object_meta
+from txs3.api.render import parse_http_date, send_xml
+from txs3.auth.checksums import new_checksum
+from txs3.body import DEFAULT_CHECKSUM
+from txs3.errors import S3Error
+from txs3.operation import MAX_KEY_BYTES, part_number
+from txs3.server import MAX_PUT_SIZE, S3Call
+from txs3.store.interface import ObjectInfo, SourceChanged, UploadInfo
+
+#: How often a copy starts over when its source keeps being replaced.
+COPY_ATTEMPTS = 5
+HASH_CHUNK = 1024 * 1024
+
+SELF_COPY_MESSAGE = (
+    "This copy request is illegal because it is trying to copy an object to "
+    "itself without changing the object's metadata, storage class, website "
+    "redirect location or encryption attributes."
+)
+
+
+def parse_copy_source(value: str) -> tuple[str, str]:
+    """
+    The (bucket, key) of an ``x-amz-copy-source`` header: ``bucket/key`` or
+    ``/bucket/key``, percent-encoded, optionally ending in
+    ``?versionId=null`` (the only version an unversioned bucket has).
+
+    @raise S3Error: C{InvalidArgument} when it names no bucket and key, is
+        not UTF-8, or names another version.
+    """
+    path, _, query = value.partition("?")
+    if query:
+        name, _, version = query.partition("=")
+        if name != "versionId" or version != "null":
+            raise S3Error.of(
+                "InvalidArgument",
+                "Invalid version id specified",
+                ArgumentName="x-amz-copy-source",
+                ArgumentValue=value,
+            )
+    try:
+        decoded = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = ""
+    bucket, _, key = decoded.removeprefix("/").partition("/")
+    if not bucket or not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise S3Error.of(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: "
+            "sourcebucket/sourcekey",
+            ArgumentName="x-amz-copy-source",
+            ArgumentValue=value,
+        )
+    return bucket, key
+
+
+def _etag_listed(header: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def check_source_conditions(headers: Mapping[str, str], info: ObjectInfo) -> None:
+    """
+    Apply the ``x-amz-copy-source-if-*`` headers to the source, as S3 does:
+    if-match, or when absent if-unmodified-since; if-none-match, or when
+    absent if-modified-since.  Any that fails is 412 C{PreconditionFailed}.
+    """
+    modified = int(info.last_modified)
+    prefix = "x-amz-copy-source-"
+    if_match = headers.get(prefix + "if-match")
+    if if_match is not None:
+        if not _etag_listed(if_match, info.etag):
+            raise _failed(prefix + "If-Match")
+    else:
+        ius = headers.get(prefix + "if-unmodified-since")
+        since = parse_http_date(ius) if ius else None
+        if since is not None and modified > since:
+            raise _failed(prefix + "If-Unmodified-Since")
+    if_none = headers.get(prefix + "if-none-match")
+    if if_none is not None:
+        if _etag_listed(if_none, info.etag):
+            raise _failed(prefix + "If-None-Match")
+    else:
+        ims = headers.get(prefix + "if-modified-since")
+        since = parse_http_date(ims) if ims else None
+        if since is not None and modified <= since:
+            raise _failed(prefix + "If-Modified-Since")
+
+
+def _failed(condition: str) -> S3Error:
+    return S3Error.of("PreconditionFailed", Condition=condition)
+
+
+def _source(call: S3Call) -> tuple[str, str]:
+    """The copy source, after checking the caller may read its bucket."""
+    bucket, key = parse_copy_source(call.header("x-amz-copy-source") or "")
+    info = call.config.store.get_bucket(bucket)  # NoSuchBucket
+    if info.owner_id != call.identity.owner_id:
+        raise S3Error.of("AccessDenied")
+    return bucket, key
+
+
+def _directive(call: S3Call, name: str) -> str:
+    value = (call.header(name) or "COPY").strip().upper()
+    if value not in ("COPY", "REPLACE"):
+        kind = "metadata" if "metadata" in name else "tagging"
+        raise S3Error.of(
+            "InvalidArgument",
+            f"Unknown {kind} directive.",
+            ArgumentName=name,
+            ArgumentValue=call.header(name) or "",
+        )
+    return value
+
+
+async def copy_object(call: S3Call, request: Any) -> bytes:
+    """
+    CopyObject: the destination shares the source's blobs.  Metadata is
+    the source's (``x-amz-metadata-directive: COPY``, the default) or the
+    request's (``REPLACE``); copying onto itself needs REPLACE.
+    """
+    bucket, key = call.operation.bucket, call.operation.key
+    assert bucket is not None and key is not None
+    src_bucket, src_key = _source(call)
+    directive = _directive(call, "x-amz-metadata-directive")
+    if _directive(call, "x-amz-tagging-directive") == "REPLACE" and call.header(
+        "x-amz-tagging"
+    ):
+        raise S3Error.of("NotImplemented", Header="x-amz-tagging")
+    if (src_bucket, src_key) == (bucket, key) and directive == "COPY":
+        raise S3Error.of("InvalidRequest", SELF_COPY_MESSAGE)
+    store = call.config.store
+    for _ in range(COPY_ATTEMPTS):
+        source = store.head_object(src_bucket, src_key)
+        check_source_conditions(call.head.headers, source)
+        if directive == "COPY":
+            meta = source.meta
+        else:
+            replaced = object_meta(call, {})
+            meta = type(source.meta)(
+                replaced.headers,
+                replaced.user_metadata,
+                source.meta.checksums,
+                source.meta.checksum_type,
+            )
+        try:
+            info = await store.copy_object(
+                source, bucket, key, meta, call.identity.owner_id
+            )
+        except SourceChanged:
+            continue
+        break
+    else:
+        raise S3Error.of("SlowDown")
+    children: list[xml.Node] = [
+        ("ETag", f'"{info.etag}"'),
+        ("LastModified", xml.iso8601(info.last_modified)),
+    ]
+    if info.meta.checksums:
+        children.append(("ChecksumType", info.meta.checksum_type))
+        children += [("Checksum" + alg, v) for alg, v in info.meta.checksums]
+    return send_xml(request, xml.document("CopyObjectResult", children))
+
+
+def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
+    """
+    The (offset, length) an ``x-amz-copy-source-range: bytes=first-last``
+    selects of a C{size}-byte source; the whole source without the header.
+
+    @raise S3Error: C{InvalidArgument} for a malformed range or one outside
+        the source.
+    """
+    if header is None:
+        return 0, size
+    unit, _, spec = header.strip().partition("=")
+    first_s, dash, last_s = spec.partition("-")
+    if unit != "bytes" or not dash or not first_s.isdigit() or not last_s.isdigit():
+        raise S3Error.of(
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form "
+            "bytes=first-last where first and last are the zero-based offsets "
+            "of the first and last bytes to copy",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=header,
+        )
+    first, last = int(first_s), int(last_s)
+    if first > last or last >= size:
+        raise S3Error.of(
+            "InvalidArgument",
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=header,
+        )
+    return first, last - first + 1
+
+
+def hash_range(
+    file: BinaryIO, offset: int, length: int, algorithms: Sequence[str]
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """
+    The hex MD5 and the C{algorithms} checksums of C{length} bytes of
+    C{file} from C{offset}, read in bounded chunks (blocking: run it in a
+    thread).  Closes C{file}.
+
+    @raise OSError: if the file ends early.
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    sums = {alg: new_checksum(alg) for alg in algorithms}
+    with file:
+        file.seek(offset)
+        remaining = length
+        while remaining:
+            data = file.read(min(HASH_CHUNK, remaining))
+            if not data:
+                raise OSError(f"source ended {remaining} bytes early")
+            remaining -= len(data)
+            md5.update(data)
+            for c in sums.values():
+                c.update(data)
+    return md5.hexdigest(), tuple(sorted((a, c.b64digest()) for a, c in sums.items()))
+
+
+def _reusable(
+    source: ObjectInfo, offset: int, length: int, algorithms: Sequence[str]
+) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """
+    The part's ETag and checksums straight from the source's entry, when
+    the part is the whole of a source uploaded in one piece whose stored
+    checksums cover C{algorithms}: no need to read it.
+    """
+    stored = dict(source.meta.checksums)
+    whole = offset == 0 and length == source.size and not source.parts
+    plain_md5 = len(source.etag) == 32 and "-" not in source.etag
+    if whole and plain_md5 and source.meta.checksum_type == "FULL_OBJECT":
+        if all(a in stored for a in algorithms):
+            return source.etag, tuple(sorted((a, stored[a]) for a in algorithms))
+    return None
+
+
+async def upload_part_copy(call: S3Call, request: Any) -> bytes:
+    """
+    UploadPartCopy: part N of the upload becomes a byte range of the
+    source, sharing its blobs; the range is hashed for the part's ETag.
+    """
+    bucket, key = call.operation.bucket, call.operation.key
+    assert bucket is not None and key is not None
+    upload: UploadInfo = call.extra["upload"]
+    number = part_number(call.operation.query.get("partNumber"))
+    src_bucket, src_key = _source(call)
+    algorithms = [upload.checksum_algorithm] if upload.checksum_algorithm else []
+    algorithms = list(dict.fromkeys([*algorithms, DEFAULT_CHECKSUM]))
+    store = call.config.store
+    for _ in range(COPY_ATTEMPTS):
+        source, file = store.open_object(src_bucket, src_key)
+        try:
+            check_source_conditions(call.head.headers, source)
+            offset, length = parse_copy_range(
+                call.header("x-amz-copy-source-range"), source.size
+            )
+            if length > MAX_PUT_SIZE:
+                raise S3Error.of(
+                    "InvalidRequest",
+                    "The specified copy source is larger than the maximum "
+                    f"allowable size for a copy source: {MAX_PUT_SIZE}",
+                )
+            known = _reusable(source, offset, length, algorithms)
+        except BaseException:
+            file.close()
+            raise
+        if known is not None:
+            file.close()
+            etag, checksums = known
+        else:
+            etag, checksums = await deferToThread(
+                hash_range, file, offset, length, algorithms
+            )
+        try:
+            part = await store.upload_part_copy(
+                bucket,
+                key,
+                upload.upload_id,
+                number,
+                source,
+                offset,
+                length,
+                etag,
+                checksums,
+            )
+        except SourceChanged:
+            continue
+        break
+    else:
+        raise S3Error.of("SlowDown")
+    children: list[xml.Node] = [
+        ("ETag", f'"{part.etag}"'),
+        ("LastModified", xml.iso8601(part.last_modified)),
+    ]
+    if upload.checksum_algorithm is not None:
+        value = part.checksum(upload.checksum_algorithm)
+        if value is not None:
+            children.append(("Checksum" + upload.checksum_algorithm, value))
+    return send_xml(request, xml.document("CopyPartResult", children))
