@@ -315,6 +315,32 @@ class StoreContract:
         assert await error_code(store.delete_objects("nope", ["k"])) == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
+    async def test_tagging(self, store: IObjectStore, bucket: str) -> None:
+        """Object and bucket tags are replaced in place, cleared by an overwrite, and checked for existence."""
+        await put(store, bucket, "k", b"bytes")
+        before = store.head_object(bucket, "k")
+        await store.put_object_tagging(bucket, "k", (("a", "1"),))
+        after = store.head_object(bucket, "k")
+        assert after.meta.tags == (("a", "1"),)
+        assert (after.etag, after.size, after.last_modified) == (
+            before.etag,
+            before.size,
+            before.last_modified,
+        )
+        assert read(store, bucket, "k") == b"bytes"
+        await put(store, bucket, "k", b"new")
+        assert store.head_object(bucket, "k").meta.tags == ()
+        code = await error_code(store.put_object_tagging(bucket, "missing", ()))
+        assert code == "NoSuchKey"
+        assert store.get_bucket_tagging(bucket) == ()
+        await store.put_bucket_tagging(bucket, (("team", "x"),))
+        assert store.get_bucket_tagging(bucket) == (("team", "x"),)
+        await store.put_bucket_tagging(bucket, ())
+        assert store.get_bucket_tagging(bucket) == ()
+        with pytest.raises(S3Error):
+            store.get_bucket_tagging("nope")
+
+    @pytest_twisted.ensureDeferred
     async def test_staging_discard_idempotent(self, store: IObjectStore) -> None:
         """discard may be called twice, and writing after it is refused."""
         staging = store.open_staging()

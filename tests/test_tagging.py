@@ -228,3 +228,47 @@ async def test_tags_are_durable(tmp_path: Path) -> None:
         assert store.get_bucket_tagging("b") == (("t", "u"),)
     finally:
         await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_tags_follow_copy_and_multipart(server: Server) -> None:
+    """CopyObject keeps or replaces tags per x-amz-tagging-directive; multipart uploads keep x-amz-tagging."""
+    s = server
+    await s.client.request("PUT", "/bucket")
+    await s.client.request("PUT", "/bucket/src", headers={"x-amz-tagging": "a=1&b=2"}, body=b"x")
+    r = await s.client.request("PUT", "/bucket/kept", headers={"x-amz-copy-source": "/bucket/src"})
+    assert r.code == 200, r.body
+    r = await s.client.request("GET", "/bucket/kept", "tagging")
+    assert _tags(r.body) == [("a", "1"), ("b", "2")]
+    r = await s.client.request(
+        "PUT",
+        "/bucket/replaced",
+        headers={
+            "x-amz-copy-source": "/bucket/src",
+            "x-amz-tagging-directive": "REPLACE",
+            "x-amz-tagging": "c=3",
+        },
+    )
+    assert r.code == 200, r.body
+    r = await s.client.request("GET", "/bucket/replaced", "tagging")
+    assert _tags(r.body) == [("c", "3")]
+    r = await s.client.request(
+        "POST", "/bucket/mp", "uploads", headers={"x-amz-tagging": "m=p"}
+    )
+    upload_id = ElementTree.fromstring(r.body).findtext(
+        "{http://s3.amazonaws.com/doc/2006-03-01/}UploadId"
+    )
+    r = await s.client.request(
+        "PUT", "/bucket/mp", f"partNumber=1&uploadId={upload_id}", body=b"part"
+    )
+    etag = r.header("etag")
+    body = (
+        f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>"
+        "</Part></CompleteMultipartUpload>"
+    ).encode()
+    r = await s.client.request("POST", "/bucket/mp", f"uploadId={upload_id}", body=body)
+    assert r.code == 200, r.body
+    r = await s.client.request("GET", "/bucket/mp", "tagging")
+    assert _tags(r.body) == [("m", "p")]
+    r = await s.client.request("HEAD", "/bucket/mp")
+    assert r.header("x-amz-tagging-count") == "1"

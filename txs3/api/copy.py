@@ -17,6 +17,7 @@ replaced in the meantime, in which case the copy starts over.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
@@ -27,6 +28,7 @@ from twisted.internet.threads import deferToThread
 from txs3 import xml
 from txs3.api.obj import object_meta
 from txs3.api.render import parse_http_date, send_xml
+from txs3.api.tagging import copy_tags
 from txs3.auth.checksums import new_checksum
 from txs3.body import DEFAULT_CHECKSUM
 from txs3.errors import S3Error
@@ -149,10 +151,6 @@ async def copy_object(call: S3Call, request: Any) -> bytes:
     assert bucket is not None and key is not None
     src_bucket, src_key = _source(call)
     directive = _directive(call, "x-amz-metadata-directive")
-    if _directive(call, "x-amz-tagging-directive") == "REPLACE" and call.header(
-        "x-amz-tagging"
-    ):
-        raise S3Error.of("NotImplemented", Header="x-amz-tagging")
     if (src_bucket, src_key) == (bucket, key) and directive == "COPY":
         raise S3Error.of("InvalidRequest", SELF_COPY_MESSAGE)
     store = call.config.store
@@ -163,12 +161,12 @@ async def copy_object(call: S3Call, request: Any) -> bytes:
             meta = source.meta
         else:
             replaced = object_meta(call, {})
-            meta = type(source.meta)(
-                replaced.headers,
-                replaced.user_metadata,
-                source.meta.checksums,
-                source.meta.checksum_type,
+            meta = dataclasses.replace(
+                source.meta,
+                headers=replaced.headers,
+                user_metadata=replaced.user_metadata,
             )
+        meta = dataclasses.replace(meta, tags=copy_tags(call, source.meta))
         try:
             info = await store.copy_object(
                 source, bucket, key, meta, call.identity.owner_id

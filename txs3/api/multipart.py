@@ -37,6 +37,7 @@ from txs3 import xml
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
 from txs3.api.render import send_xml
+from txs3.api.tagging import with_request_tags
 from txs3.auth.checksums import ALGORITHMS, header_name, new_checksum
 from txs3.body import DEFAULT_CHECKSUM, UploadSink
 from txs3.errors import S3Error
@@ -129,7 +130,7 @@ async def create_multipart_upload(call: S3Call, request: Any) -> bytes:
     alg, ctype = checksum_settings(
         call.header("x-amz-checksum-algorithm"), call.header("x-amz-checksum-type")
     )
-    meta = object_meta(call, {})
+    meta = with_request_tags(call, object_meta(call, {}))
     info = await call.config.store.create_multipart_upload(
         bucket, key, meta, call.identity.owner_id, alg, ctype
     )

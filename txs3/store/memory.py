@@ -532,7 +532,9 @@ class MemoryStore:
             size=sum(e.length for e in extents),
             etag=etag,
             last_modified=self._now(),
-            meta=ObjectMeta(meta.headers, meta.user_metadata, checksums, checksum_type),
+            meta=dataclasses.replace(
+                meta, checksums=checksums, checksum_type=checksum_type
+            ),
             owner_id=upload.info.owner_id,
             version=uuid.uuid4().hex,
             parts=part_sizes(extents),

@@ -1409,11 +1409,10 @@ class SQLiteStore:
                         _PART_EXTENTS, (upload_id, number)
                     ).fetchall()
                 ]
-            meta = ObjectMeta(
-                upload.meta.headers,
-                upload.meta.user_metadata,
-                checksums,
-                checksum_type,
+            # Everything CreateMultipartUpload stored (headers, metadata,
+            # tags), with the completed object's checksums.
+            meta = dataclasses.replace(
+                upload.meta, checksums=checksums, checksum_type=checksum_type
             )
             info = ObjectInfo(
                 bucket=bucket,
