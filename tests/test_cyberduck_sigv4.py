@@ -409,3 +409,52 @@ async def test_multipart_upload(server: Server) -> None:
     assert ElementTree.fromstring(body).findtext(NS + "ETag") == f'"{digest}-2"'
     status, _, body = await duck.send("GET", "/duck/big.bin")
     assert status == 200 and body == b"".join(parts)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rename_large_by_part_copy(server: Server) -> None:
+    """Cyberduck's rename of a large file (multipart copy by x-amz-copy-source-range, then delete) keeps every byte."""
+    duck = Cyberduck(server)
+    await duck.send("PUT", "/duck")
+    data = os.urandom(5 * 1024 * 1024) + os.urandom(3 * 1024 * 1024 + 5)
+    status, _, body = await duck.send(
+        "PUT", "/duck/large%20file.bin", data, expect=True
+    )
+    assert status == 200, body
+    status, _, body = await duck.send(
+        "POST", "/duck/renamed.bin?uploads", b"", {"x-amz-acl": "private"}
+    )
+    assert status == 200, body
+    upload_id = ElementTree.fromstring(body).findtext(NS + "UploadId")
+    ranges = [(0, 5 * 1024 * 1024 - 1), (5 * 1024 * 1024, len(data) - 1)]
+    etags = []
+    for n, (first, last) in enumerate(ranges, 1):
+        status, _, body = await duck.send(
+            "PUT",
+            f"/duck/renamed.bin?partNumber={n}&uploadId={upload_id}",
+            b"",
+            {
+                "x-amz-copy-source": "/duck/large%20file.bin",
+                "x-amz-copy-source-range": f"bytes={first}-{last}",
+            },
+        )
+        assert status == 200, body
+        result = ElementTree.fromstring(body)
+        assert result.tag == NS + "CopyPartResult"
+        etags.append(result.findtext(NS + "ETag"))
+    complete = (
+        "<CompleteMultipartUpload>"
+        + "".join(
+            f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>"
+            for n, e in enumerate(etags, 1)
+        )
+        + "</CompleteMultipartUpload>"
+    )
+    status, _, body = await duck.send(
+        "POST", f"/duck/renamed.bin?uploadId={upload_id}", complete.encode()
+    )
+    assert status == 200, body
+    status, _, _ = await duck.send("DELETE", "/duck/large%20file.bin")
+    assert status == 204
+    status, _, body = await duck.send("GET", "/duck/renamed.bin")
+    assert status == 200 and body == data
