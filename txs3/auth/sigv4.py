@@ -16,7 +16,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
@@ -561,30 +561,33 @@ def _lookup(lookup: Lookup, access_key: str) -> Secret:
     return secret
 
 
-def _uri_candidates(raw_path: str) -> list[str]:
+def _uri_candidates(raw_path: str) -> Iterator[str]:
     """
     Canonical URIs to try: the raw path as sent (what S3 signs), then the
     same path re-encoded the AWS way, for clients that send characters such
     as ``(`` or ``!`` literally but sign them percent-encoded.  Both stand
-    for the same key, so accepting either grants nothing more.
+    for the same key, so accepting either grants nothing more.  Lazy: the
+    alternative is computed only when the first form fails.
     """
     raw = raw_path or "/"
+    yield raw
     reencoded = uri_encode(unquote_to_bytes(raw), keep_slash=True)
-    return _unique([raw, reencoded])
+    if reencoded != raw:
+        yield reencoded
 
 
-def _query_candidates(raw_query: str, exclude: Sequence[str]) -> list[str]:
+def _query_candidates(raw_query: str, exclude: Sequence[str]) -> Iterator[str]:
     """
     Canonical query strings to try: with ``+`` read as a space (form
     encoding, as S3 reads queries), then as a literal plus.  Only a query
-    with a bare ``+`` has two.
+    with a bare ``+`` has two.  Lazy, like L{_uri_candidates}.
     """
-    return _unique(
-        [
-            canonical_query_string(raw_query, exclude=exclude, plus_is_space=True),
-            canonical_query_string(raw_query, exclude=exclude, plus_is_space=False),
-        ]
-    )
+    first = canonical_query_string(raw_query, exclude=exclude, plus_is_space=True)
+    yield first
+    if "+" in raw_query:
+        second = canonical_query_string(raw_query, exclude=exclude, plus_is_space=False)
+        if second != first:
+            yield second
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -910,6 +910,11 @@ class SQLiteStore:
         its extents (None for a single-blob object), from one snapshot.
         """
         raw_key = encode_key(key)
+        # One statement is its own snapshot: a single-blob object (the
+        # common case, and the small-GET hot path) needs nothing more.
+        row = _one(conn, _HEAD_OBJECT, (raw_key, bucket))
+        if row is not None and row[1] is not None and row[7]:
+            return _object_info(bucket, row[1:], ()), None
         conn.execute("BEGIN")  # deferred: one read snapshot, no lock
         try:
             row = _one(conn, _HEAD_OBJECT, (raw_key, bucket))
