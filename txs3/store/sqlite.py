@@ -862,36 +862,45 @@ class SQLiteStore:
         """The write thread's half of put_object: publish, commit, free."""
         size = staging.size()
         blob_id = self._publish(staging)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=raw_key.decode("utf-8"),
+            size=size,
+            etag=etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=blob_id,
+            version=new_version(),
+        )
+
+        def txn(conn: sqlite3.Connection) -> list[str]:
+            if not self._bucket_exists(conn, bucket):
+                raise _no_such_bucket(bucket)
+            _check_condition(conn, bucket, raw_key, condition)
+            replaced = _remove_object(conn, bucket, raw_key) or set()
+            _insert_object(conn, info, raw_key, None)
+            return _unreferenced(conn, replaced)
+
+        self._commit_new_blob(blob_id, txn)
+        return info
+
+    def _commit_new_blob(
+        self, blob_id: str, txn: Callable[[sqlite3.Connection], list[str]]
+    ) -> None:
+        """
+        Run C{txn}, which makes the index reference the just-published
+        C{blob_id} and returns the blobs it may have left unreferenced; free
+        those after the commit.  If the commit fails, the previous state is
+        untouched and the new blob must not linger: unlink it.
+        """
         try:
-            info = ObjectInfo(
-                bucket=bucket,
-                key=raw_key.decode("utf-8"),
-                size=size,
-                etag=etag,
-                last_modified=self._now(),
-                meta=meta,
-                owner_id=owner_id,
-                blob=blob_id,
-                version=new_version(),
-            )
-
-            def txn(conn: sqlite3.Connection) -> list[str]:
-                if not self._bucket_exists(conn, bucket):
-                    raise _no_such_bucket(bucket)
-                _check_condition(conn, bucket, raw_key, condition)
-                replaced = _remove_object(conn, bucket, raw_key) or set()
-                _insert_object(conn, info, raw_key, None)
-                return _unreferenced(conn, replaced)
-
             freed = self._write_txn(txn)
         except BaseException:
-            # Not committed: the previous object (if any) is untouched and
-            # the new blob must not linger.
             self._blobs.unlink(blob_id)
             raise
         for old in freed:
             self._free_blob(old)
-        return info
 
     def _free_blob(self, blob_id: str) -> None:
         """Unlink a blob the index no longer references (after the commit)."""
@@ -1185,20 +1194,14 @@ class SQLiteStore:
             size = file.size()
             blob_id = self._publish(file)
             part = PartInfo(part_number, size, etag, self._now(), checksums)
-            try:
 
-                def txn(conn: sqlite3.Connection) -> list[str]:
-                    self._upload_row(conn, bucket, raw_key, upload_id)
-                    replaced = _remove_part(conn, upload_id, part_number)
-                    self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
-                    return _unreferenced(conn, replaced)
+            def txn(conn: sqlite3.Connection) -> list[str]:
+                self._upload_row(conn, bucket, raw_key, upload_id)
+                replaced = _remove_part(conn, upload_id, part_number)
+                self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
+                return _unreferenced(conn, replaced)
 
-                freed = self._write_txn(txn)
-            except BaseException:
-                self._blobs.unlink(blob_id)
-                raise
-            for old in freed:
-                self._free_blob(old)
+            self._commit_new_blob(blob_id, txn)
             return part
 
         return self._in_writer(work)
