@@ -41,7 +41,7 @@ from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.render import error_response
 from txs3.api.writeheaders import check_write_headers
 from txs3.auth import authenticate
-from txs3.auth.types import Identity, RequestHead, Secret
+from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.body import (
     DEFAULT_CHECKSUM,
     BufferSink,
@@ -175,7 +175,10 @@ def prepare(
 
 
 def _upload_of(
-    config: S3Config, operation: Operation, headers: dict[str, str], plan: Any
+    config: S3Config,
+    operation: Operation,
+    headers: dict[str, str],
+    plan: PayloadPlan,
 ) -> UploadInfo:
     """
     The upload a part or completion request names, checked before the
@@ -213,7 +216,7 @@ def _part_checksums(upload: UploadInfo) -> list[str]:
 def _upload_sink(
     config: S3Config,
     headers: dict[str, str],
-    plan: Any,
+    plan: PayloadPlan,
     length: int | None,
     also: list[str],
 ) -> UploadSink:
