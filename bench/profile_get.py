@@ -73,7 +73,7 @@ _STAGES = [
     ("  object metadata lookup (SQLite)",
      r"^SQLiteStore\.(open_object|head_object) "),
     ("  body out (streaming.send_range)", r"^send_range "),
-    ("all SQLite (txs3/store/sqlite.py)", r"\(.*txs3/store/sqlite\.py"),
+    ("all SQLite (txs3/store/sqlite*.py)", r"\(.*txs3/store/sqlite(_index)?\.py"),
     ("access log (HTTPFactory.log + log observers)",
      r"^(HTTPFactory\.log|FileLogObserver|LogPublisher\.__call__|LoggingFile\.write) "),
 ]  # fmt: skip

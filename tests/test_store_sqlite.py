@@ -128,10 +128,10 @@ async def test_schema_from_the_future(store: SQLiteStore, data: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_list_uses_primary_key(store: SQLiteStore) -> None:
     """The listing query is a range search on the (bucket, key) primary key."""
-    from txs3.store.sqlite import _SCANS
+    from txs3.store.sqlite_index import SCANS
 
     conn = store._connection()
-    for sql in _SCANS.values():
+    for sql in SCANS.values():
         args = [1] * sql.count("?")
         plan = " ".join(
             str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args)

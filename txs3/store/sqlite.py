@@ -16,7 +16,8 @@ Data directory layout::
     blobs/ab/<id>                  object bytes, see L{txs3.store.blobs}
     staging/<instance>/            this process's uploads in progress
 
-Schema (version 2; C{schema_version} holds the version for migrations)::
+Schema (version 2; C{schema_version} holds the version for migrations;
+the statements and row helpers live in L{txs3.store.sqlite_index})::
 
     buckets(name TEXT PRIMARY KEY, owner_id, created REAL, region)
     objects(bucket TEXT, key BLOB, size, etag, last_modified REAL,
@@ -76,13 +77,11 @@ index and the blob files are the whole state.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -117,160 +116,41 @@ from txs3.store.interface import (
     WriteCondition,
 )
 from txs3.store.namespace import encode_key, encode_text, list_page, uploads_page
-
-SCHEMA_VERSION = 2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (
-    name TEXT NOT NULL PRIMARY KEY,
-    owner_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    region TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS objects (
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified REAL NOT NULL,
-    owner_id TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    blob TEXT,
-    version TEXT,
-    PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
-CREATE TABLE IF NOT EXISTS object_extents (
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    part INTEGER NOT NULL,
-    blob TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (bucket, key, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS object_extents_blob ON object_extents (blob);
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id TEXT NOT NULL PRIMARY KEY,
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    initiated REAL NOT NULL,
-    owner_id TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    checksum_algorithm TEXT,
-    checksum_type TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS uploads_key ON uploads (bucket, key, upload_id);
-CREATE TABLE IF NOT EXISTS parts (
-    upload_id TEXT NOT NULL,
-    part_number INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified REAL NOT NULL,
-    checksums TEXT NOT NULL,
-    PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS part_extents (
-    upload_id TEXT NOT NULL,
-    part_number INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    blob TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (upload_id, part_number, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS part_extents_blob ON part_extents (blob);
-CREATE TABLE IF NOT EXISTS bucket_tags (
-    bucket TEXT NOT NULL PRIMARY KEY,
-    created REAL NOT NULL,
-    tags TEXT NOT NULL
-) WITHOUT ROWID;
-"""
-
-#: Version 1 -> 2: objects gain a version column (the new tables are
-#: created by _SCHEMA's IF NOT EXISTS).
-_MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
-
-# SQL is spelled out literally (no string building) so that no value can
-# ever reach a statement's text.
-_INSERT_OBJECT = (
-    "INSERT INTO objects"
-    " (bucket, key, size, etag, last_modified, owner_id, meta, blob, version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+from txs3.store.sqlite_index import (
+    BLOB_REFERENCED,
+    GET_UPLOAD,
+    HEAD_OBJECT,
+    INSERT_PART,
+    INSERT_PART_EXTENT,
+    INSERT_UPLOAD,
+    MIGRATE_1_2,
+    PART_EXTENTS,
+    SCANS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    UPLOAD_SCANS,
+    UPLOADS_OF_KEY,
+    check_condition,
+    decode_meta,
+    decode_pairs,
+    encode_meta,
+    encode_pairs,
+    insert_object,
+    is_full,
+    new_upload_id,
+    new_version,
+    no_such_bucket,
+    no_such_upload,
+    object_extents,
+    object_info,
+    one,
+    part_info,
+    remove_object,
+    remove_part,
+    remove_upload,
+    unreferenced,
+    upload_info,
 )
-_INSERT_OBJECT_EXTENT = (
-    "INSERT INTO object_extents (bucket, key, seq, part, blob, start, length)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_OBJECT_EXTENTS = (
-    "SELECT blob, start, length, part FROM object_extents"
-    " WHERE bucket = ? AND key = ? ORDER BY seq"
-)
-_INSERT_PART = (
-    "INSERT INTO parts (upload_id, part_number, size, etag, last_modified,"
-    " checksums) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_PART_EXTENT = (
-    "INSERT INTO part_extents (upload_id, part_number, seq, blob, start, length)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-_PART_EXTENTS = (
-    "SELECT blob, start, length FROM part_extents"
-    " WHERE upload_id = ? AND part_number = ? ORDER BY seq"
-)
-_UPLOAD_SELECT = (
-    "SELECT upload_id, bucket, key, initiated, owner_id, meta,"
-    " checksum_algorithm, checksum_type FROM uploads"
-)
-_GET_UPLOAD = _UPLOAD_SELECT + " WHERE upload_id = ? AND bucket = ? AND key = ?"
-_INSERT_UPLOAD = (
-    "INSERT INTO uploads (upload_id, bucket, key, initiated, owner_id, meta,"
-    " checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-#: Uploads of the key-marker itself after the upload-id-marker.
-_UPLOADS_OF_KEY = (
-    _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?"
-)
-#: (inclusive lower bound, has upper bound) -> range scan on uploads_key.
-_UPLOAD_SCANS = {
-    (True, False): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key >= ? ORDER BY key, upload_id LIMIT ?",
-    (False, False): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key > ? ORDER BY key, upload_id LIMIT ?",
-    (True, True): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, upload_id LIMIT ?",
-    (False, True): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, upload_id LIMIT ?",
-}
-#: Whether anything still names a blob; see "Blobs are immutable" above.
-_BLOB_REFERENCED = (
-    "SELECT 1 FROM objects WHERE blob = ?"
-    " UNION ALL SELECT 1 FROM object_extents WHERE blob = ?"
-    " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
-    " LIMIT 1"
-)
-_HEAD_OBJECT = (
-    "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
-    " o.meta, o.blob, o.version"
-    " FROM buckets AS b LEFT JOIN objects AS o"
-    " ON o.bucket = b.name AND o.key = ?"
-    " WHERE b.name = ?"
-)
-_SCAN_SELECT = (
-    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version FROM objects"
-)
-#: (inclusive lower bound, has upper bound) -> range scan on (bucket, key).
-_SCANS = {
-    (True, False): _SCAN_SELECT + " WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?",
-    (False, False): _SCAN_SELECT + " WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?",
-    (True, True): _SCAN_SELECT
-    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?",
-    (False, True): _SCAN_SELECT
-    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?",
-}
 
 #: How long a blob may sit unreferenced before the sweep deletes it: far
 #: longer than any rename-to-commit gap of a live process.
@@ -285,241 +165,6 @@ _OPEN_ATTEMPTS = 8
 _T = TypeVar("_T")
 
 _log = Logger()
-
-
-def _encode_meta(meta: ObjectMeta) -> str:
-    raw: dict[str, Any] = {
-        "headers": [list(p) for p in meta.headers],
-        "user": [list(p) for p in meta.user_metadata],
-        "checksums": [list(p) for p in meta.checksums],
-    }
-    if meta.checksum_type != "FULL_OBJECT":
-        raw["checksum_type"] = meta.checksum_type
-    if meta.tags:
-        # Optional key: rows written before tagging existed read as untagged.
-        raw["tags"] = [list(p) for p in meta.tags]
-    return json.dumps(raw, separators=(",", ":"))
-
-
-def _decode_meta(text: str) -> ObjectMeta:
-    raw = json.loads(text)
-    return ObjectMeta(
-        headers=tuple((k, v) for k, v in raw["headers"]),
-        user_metadata=tuple((k, v) for k, v in raw["user"]),
-        checksums=tuple((k, v) for k, v in raw["checksums"]),
-        checksum_type=raw.get("checksum_type", "FULL_OBJECT"),
-        tags=tuple((k, v) for k, v in raw.get("tags", ())),
-    )
-
-
-def _encode_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
-    return json.dumps([list(p) for p in pairs], separators=(",", ":"))
-
-
-def _decode_pairs(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in json.loads(text))
-
-
-def _object_info(
-    bucket: str, row: tuple[Any, ...], parts: tuple[int, ...] = ()
-) -> ObjectInfo:
-    key, size, etag, last_modified, owner_id, meta, blob, version = row
-    return ObjectInfo(
-        bucket=bucket,
-        key=bytes(key).decode("utf-8"),
-        size=size,
-        etag=etag,
-        last_modified=last_modified,
-        meta=_decode_meta(meta),
-        owner_id=owner_id,
-        blob=blob or "",
-        version=version or "",
-        parts=parts,
-    )
-
-
-def _upload_info(row: tuple[Any, ...]) -> UploadInfo:
-    upload_id, bucket, key, initiated, owner_id, meta, algorithm, ctype = row
-    return UploadInfo(
-        upload_id=upload_id,
-        bucket=bucket,
-        key=bytes(key).decode("utf-8"),
-        initiated=initiated,
-        owner_id=owner_id,
-        meta=_decode_meta(meta),
-        checksum_algorithm=algorithm,
-        checksum_type=ctype,
-    )
-
-
-def _part_info(row: tuple[Any, ...]) -> PartInfo:
-    number, size, etag, last_modified, checksums = row
-    return PartInfo(number, size, etag, last_modified, _decode_pairs(checksums))
-
-
-def new_version() -> str:
-    """A fresh object version id (see L{ObjectInfo.version})."""
-    return uuid.uuid4().hex
-
-
-def _conflict() -> S3Error:
-    return S3Error.of("ConditionalRequestConflict")
-
-
-def _no_such_upload(upload_id: str) -> S3Error:
-    return S3Error.of("NoSuchUpload", UploadId=upload_id)
-
-
-def _current_etag(conn: sqlite3.Connection, bucket: str, raw_key: bytes) -> str | None:
-    row = _one(
-        conn, "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, raw_key)
-    )
-    return cast(str, row[0]) if row is not None else None
-
-
-def _check_condition(
-    conn: sqlite3.Connection,
-    bucket: str,
-    raw_key: bytes,
-    condition: WriteCondition | None,
-) -> None:
-    """Raise C{ConditionalRequestConflict} unless C{condition} holds now."""
-    if condition is not None and not condition.holds(
-        _current_etag(conn, bucket, raw_key)
-    ):
-        raise _conflict()
-
-
-def _remove_object(
-    conn: sqlite3.Connection, bucket: str, raw_key: bytes
-) -> set[str] | None:
-    """
-    Delete the object's row and extents; return the blobs they named (to
-    be reference-checked), or None when there was no object.
-    """
-    row = _one(
-        conn,
-        "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob",
-        (bucket, raw_key),
-    )
-    if row is None:
-        return None
-    blobs = {row[0]} if row[0] else set()
-    rows = conn.execute(
-        "DELETE FROM object_extents WHERE bucket = ? AND key = ? RETURNING blob",
-        (bucket, raw_key),
-    ).fetchall()
-    blobs.update(r[0] for r in rows)
-    return blobs
-
-
-def _remove_part(conn: sqlite3.Connection, upload_id: str, number: int) -> set[str]:
-    """Delete one part's rows; return the blobs they named."""
-    conn.execute(
-        "DELETE FROM parts WHERE upload_id = ? AND part_number = ?",
-        (upload_id, number),
-    )
-    rows = conn.execute(
-        "DELETE FROM part_extents WHERE upload_id = ? AND part_number = ?"
-        " RETURNING blob",
-        (upload_id, number),
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def _remove_upload(conn: sqlite3.Connection, upload_id: str) -> set[str]:
-    """Delete an upload and all its parts; return the blobs they named."""
-    conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-    conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
-    rows = conn.execute(
-        "DELETE FROM part_extents WHERE upload_id = ? RETURNING blob", (upload_id,)
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def _unreferenced(conn: sqlite3.Connection, candidates: set[str]) -> list[str]:
-    """Those of C{candidates} that no row names any more (free after commit)."""
-    return [
-        b for b in sorted(candidates) if _one(conn, _BLOB_REFERENCED, (b, b, b)) is None
-    ]
-
-
-def _object_extents(
-    conn: sqlite3.Connection, bucket: str, raw_key: bytes
-) -> list[Extent]:
-    return [
-        Extent(blob, start, length, part)
-        for blob, start, length, part in conn.execute(
-            _OBJECT_EXTENTS, (bucket, raw_key)
-        ).fetchall()
-    ]
-
-
-def _insert_object(
-    conn: sqlite3.Connection,
-    info: ObjectInfo,
-    raw_key: bytes,
-    extents: list[Extent] | None,
-) -> None:
-    """Insert an object row (C{info.blob}) or, with C{extents}, its extents."""
-    conn.execute(
-        _INSERT_OBJECT,
-        (
-            info.bucket,
-            raw_key,
-            info.size,
-            info.etag,
-            info.last_modified,
-            info.owner_id,
-            _encode_meta(info.meta),
-            info.blob or None,
-            info.version,
-        ),
-    )
-    for seq, e in enumerate(extents or ()):
-        conn.execute(
-            _INSERT_OBJECT_EXTENT,
-            (info.bucket, raw_key, seq, e.part, e.blob, e.offset, e.length),
-        )
-
-
-def _is_full(error: BaseException) -> bool:
-    """Whether C{error} (OS or SQLite) means the disk is full."""
-    if is_disk_full(error):
-        return True
-    return (
-        isinstance(error, sqlite3.Error)
-        and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-    )
-
-
-def _one(
-    conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
-) -> tuple[Any, ...] | None:
-    """
-    The first row of C{sql}, with the statement finished before returning:
-    a statement left half-read would keep its read snapshot open, and later
-    reads on the connection would not see other processes' commits.
-    """
-    cursor = conn.execute(sql, params)
-    try:
-        row: tuple[Any, ...] | None = cursor.fetchone()
-        return row
-    finally:
-        cursor.close()
-
-
-def _no_such_bucket(name: str) -> S3Error:
-    return S3Error.of("NoSuchBucket", BucketName=name)
-
-
-def new_upload_id(now: float) -> str:
-    """
-    A fresh upload id: 32 hex digits, the first 14 the initiation time in
-    microseconds, so that ids order one key's uploads by initiation time
-    (the order ListMultipartUploads reports them in).
-    """
-    return f"{int(now * 1_000_000) & ((1 << 56) - 1):014x}" + uuid.uuid4().hex[:18]
 
 
 @implementer(IObjectStore)
@@ -638,17 +283,17 @@ class SQLiteStore:
     def _init_schema(self) -> None:
         conn = self._connection()
         # WAL is persistent in the file; setting it again is a no-op.
-        row = _one(conn, "PRAGMA journal_mode = WAL")
+        row = one(conn, "PRAGMA journal_mode = WAL")
         mode = row[0] if row else None
         if str(mode).lower() != "wal":
             raise RuntimeError(f"cannot put {self._index_path} in WAL mode: {mode}")
         # IMMEDIATE: processes starting together create the schema once.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            row = _one(conn, "SELECT max(version) FROM schema_version")
+            row = one(conn, "SELECT max(version) FROM schema_version")
             version = row[0] if row else None
             if version is None:
                 conn.execute(
@@ -658,7 +303,7 @@ class SQLiteStore:
             elif version == 1:
                 columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
                 if "version" not in columns:
-                    conn.execute(_MIGRATE_1_2)
+                    conn.execute(MIGRATE_1_2)
                 conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
             elif version > SCHEMA_VERSION:
                 raise RuntimeError(
@@ -701,14 +346,14 @@ class SQLiteStore:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as e:
-            if _is_full(e):
+            if is_full(e):
                 raise insufficient_storage() from e
             raise
         return result
 
     @staticmethod
     def _bucket_exists(conn: sqlite3.Connection, name: str) -> bool:
-        row = _one(conn, "SELECT 1 FROM buckets WHERE name = ?", (name,))
+        row = one(conn, "SELECT 1 FROM buckets WHERE name = ?", (name,))
         return row is not None
 
     # -- buckets ------------------------------------------------------------
@@ -719,7 +364,7 @@ class SQLiteStore:
         """See L{IObjectStore.create_bucket}."""
 
         def txn(conn: sqlite3.Connection) -> BucketInfo:
-            row = _one(conn, "SELECT owner_id FROM buckets WHERE name = ?", (name,))
+            row = one(conn, "SELECT owner_id FROM buckets WHERE name = ?", (name,))
             if row is not None:
                 code = (
                     "BucketAlreadyOwnedByYou"
@@ -739,13 +384,13 @@ class SQLiteStore:
 
     def get_bucket(self, name: str) -> BucketInfo:
         """See L{IObjectStore.get_bucket}."""
-        row = _one(
+        row = one(
             self._connection(),
             "SELECT name, owner_id, created, region FROM buckets WHERE name = ?",
             (name,),
         )
         if row is None:
-            raise _no_such_bucket(name)
+            raise no_such_bucket(name)
         return BucketInfo(*row)
 
     def list_buckets(self, owner_id: str) -> list[BucketInfo]:
@@ -772,17 +417,17 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> list[str]:
             if not self._bucket_exists(conn, name):
-                raise _no_such_bucket(name)
-            if _one(conn, "SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)):
+                raise no_such_bucket(name)
+            if one(conn, "SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)):
                 raise S3Error.of("BucketNotEmpty", BucketName=name)
             uploads = conn.execute(
                 "SELECT upload_id FROM uploads WHERE bucket = ?", (name,)
             ).fetchall()
             candidates: set[str] = set()
             for (upload_id,) in uploads:
-                candidates |= _remove_upload(conn, upload_id)
+                candidates |= remove_upload(conn, upload_id)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
-            return _unreferenced(conn, candidates)
+            return unreferenced(conn, candidates)
 
         return self._in_writer(self._commit_and_free, txn)
 
@@ -876,11 +521,11 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> list[str]:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
-            _check_condition(conn, bucket, raw_key, condition)
-            replaced = _remove_object(conn, bucket, raw_key) or set()
-            _insert_object(conn, info, raw_key, None)
-            return _unreferenced(conn, replaced)
+                raise no_such_bucket(bucket)
+            check_condition(conn, bucket, raw_key, condition)
+            replaced = remove_object(conn, bucket, raw_key) or set()
+            insert_object(conn, info, raw_key, None)
+            return unreferenced(conn, replaced)
 
         self._commit_new_blob(blob_id, txn)
         return info
@@ -921,21 +566,21 @@ class SQLiteStore:
         raw_key = encode_key(key)
         # One statement is its own snapshot: a single-blob object (the
         # common case, and the small-GET hot path) needs nothing more.
-        row = _one(conn, _HEAD_OBJECT, (raw_key, bucket))
+        row = one(conn, HEAD_OBJECT, (raw_key, bucket))
         if row is not None and row[1] is not None and row[7]:
-            return _object_info(bucket, row[1:], ()), None
+            return object_info(bucket, row[1:], ()), None
         conn.execute("BEGIN")  # deferred: one read snapshot, no lock
         try:
-            row = _one(conn, _HEAD_OBJECT, (raw_key, bucket))
+            row = one(conn, HEAD_OBJECT, (raw_key, bucket))
             if row is None:
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             if row[1] is None:
                 raise S3Error.of("NoSuchKey", Key=key)
-            extents = None if row[7] else _object_extents(conn, bucket, raw_key)
+            extents = None if row[7] else object_extents(conn, bucket, raw_key)
         finally:
             conn.execute("COMMIT")
         parts = part_sizes(extents) if extents is not None else ()
-        return _object_info(bucket, row[1:], parts), extents
+        return object_info(bucket, row[1:], parts), extents
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """See L{IObjectStore.head_object}."""
@@ -984,11 +629,11 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> tuple[bool, list[str]]:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
-            removed = _remove_object(conn, bucket, raw_key)
+                raise no_such_bucket(bucket)
+            removed = remove_object(conn, bucket, raw_key)
             if removed is None:
                 return False, []
-            return True, _unreferenced(conn, removed)
+            return True, unreferenced(conn, removed)
 
         def work() -> bool:
             existed, freed = self._write_txn(txn)
@@ -1007,14 +652,14 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> tuple[dict[str, bool], list[str]]:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             existed: dict[str, bool] = {}
             candidates: set[str] = set()
             for key, raw_key in zip(keys, raw_keys, strict=True):
-                removed = _remove_object(conn, bucket, raw_key)
+                removed = remove_object(conn, bucket, raw_key)
                 existed[key] = existed.get(key, False) or removed is not None
                 candidates |= removed or set()
-            return existed, _unreferenced(conn, candidates)
+            return existed, unreferenced(conn, candidates)
 
         def work() -> dict[str, bool]:
             existed, freed = self._write_txn(txn)
@@ -1046,9 +691,9 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             blob, extents = self._source_body(conn, source, src_key)
-            _check_condition(conn, bucket, raw_key, condition)
+            check_condition(conn, bucket, raw_key, condition)
             info = ObjectInfo(
                 bucket=bucket,
                 key=key,
@@ -1063,9 +708,9 @@ class SQLiteStore:
             )
             # Copying onto itself: the old row's blobs are named again by
             # the new row, so the reference check keeps them.
-            replaced = _remove_object(conn, bucket, raw_key) or set()
-            _insert_object(conn, info, raw_key, extents)
-            return info, _unreferenced(conn, replaced)
+            replaced = remove_object(conn, bucket, raw_key) or set()
+            insert_object(conn, info, raw_key, extents)
+            return info, unreferenced(conn, replaced)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -1087,7 +732,7 @@ class SQLiteStore:
 
         @raise SourceChanged: if it is not the version C{source} describes.
         """
-        row = _one(
+        row = one(
             conn,
             "SELECT blob, version FROM objects WHERE bucket = ? AND key = ?",
             (source.bucket, src_key),
@@ -1096,7 +741,7 @@ class SQLiteStore:
             raise SourceChanged(f"{source.bucket}/{source.key}")
         if row[0]:
             return cast(str, row[0]), None
-        return "", _object_extents(conn, source.bucket, src_key)
+        return "", object_extents(conn, source.bucket, src_key)
 
     # -- multipart uploads --------------------------------------------------
 
@@ -1117,7 +762,7 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> UploadInfo:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             now = self._now()
             info = UploadInfo(
                 upload_id=new_upload_id(now),
@@ -1130,14 +775,14 @@ class SQLiteStore:
                 checksum_type=checksum_type,
             )
             conn.execute(
-                _INSERT_UPLOAD,
+                INSERT_UPLOAD,
                 (
                     info.upload_id,
                     bucket,
                     raw_key,
                     now,
                     owner_id,
-                    _encode_meta(meta),
+                    encode_meta(meta),
                     checksum_algorithm,
                     checksum_type,
                 ),
@@ -1153,22 +798,22 @@ class SQLiteStore:
         conn.execute("BEGIN")
         try:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
-            row = _one(conn, _GET_UPLOAD, (upload_id, bucket, raw_key))
+                raise no_such_bucket(bucket)
+            row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
         finally:
             conn.execute("COMMIT")
         if row is None:
-            raise _no_such_upload(upload_id)
-        return _upload_info(row)
+            raise no_such_upload(upload_id)
+        return upload_info(row)
 
     @staticmethod
     def _upload_row(
         conn: sqlite3.Connection, bucket: str, raw_key: bytes, upload_id: str
     ) -> UploadInfo:
-        row = _one(conn, _GET_UPLOAD, (upload_id, bucket, raw_key))
+        row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
         if row is None:
-            raise _no_such_upload(upload_id)
-        return _upload_info(row)
+            raise no_such_upload(upload_id)
+        return upload_info(row)
 
     def upload_part(
         self,
@@ -1197,9 +842,9 @@ class SQLiteStore:
 
             def txn(conn: sqlite3.Connection) -> list[str]:
                 self._upload_row(conn, bucket, raw_key, upload_id)
-                replaced = _remove_part(conn, upload_id, part_number)
+                replaced = remove_part(conn, upload_id, part_number)
                 self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
-                return _unreferenced(conn, replaced)
+                return unreferenced(conn, replaced)
 
             self._commit_new_blob(blob_id, txn)
             return part
@@ -1214,19 +859,19 @@ class SQLiteStore:
         extents: list[Extent],
     ) -> None:
         conn.execute(
-            _INSERT_PART,
+            INSERT_PART,
             (
                 upload_id,
                 part.part_number,
                 part.size,
                 part.etag,
                 part.last_modified,
-                _encode_pairs(part.checksums),
+                encode_pairs(part.checksums),
             ),
         )
         for seq, e in enumerate(extents):
             conn.execute(
-                _INSERT_PART_EXTENT,
+                INSERT_PART_EXTENT,
                 (upload_id, part.part_number, seq, e.blob, e.offset, e.length),
             )
 
@@ -1255,9 +900,9 @@ class SQLiteStore:
             whole = [Extent(blob, 0, source.size)] if extents is None else extents
             piece = slice_extents(whole, offset, length)
             part = PartInfo(part_number, length, etag, self._now(), checksums)
-            replaced = _remove_part(conn, upload_id, part_number)
+            replaced = remove_part(conn, upload_id, part_number)
             self._insert_part(conn, upload_id, part, piece)
-            return part, _unreferenced(conn, replaced)
+            return part, unreferenced(conn, replaced)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -1280,7 +925,7 @@ class SQLiteStore:
             conn.execute("BEGIN")
             try:
                 if not self._bucket_exists(conn, bucket):
-                    raise _no_such_bucket(bucket)
+                    raise no_such_bucket(bucket)
                 upload = self._upload_row(conn, bucket, raw_key, upload_id)
                 rows = conn.execute(
                     "SELECT part_number, size, etag, last_modified, checksums"
@@ -1290,7 +935,7 @@ class SQLiteStore:
                 ).fetchall()
             finally:
                 conn.execute("COMMIT")
-            parts = [_part_info(r) for r in rows[: max(max_parts, 0)]]
+            parts = [part_info(r) for r in rows[: max(max_parts, 0)]]
             truncated = len(rows) > len(parts)
             marker = parts[-1].part_number if truncated and parts else None
             return PartsPage(upload, parts, truncated, marker)
@@ -1336,7 +981,7 @@ class SQLiteStore:
         conn.execute("BEGIN")
         try:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
 
             def rows(sql: str, params: list[Any]) -> Iterator[tuple[bytes, Any]]:
                 cursor = conn.execute(sql, params)
@@ -1354,7 +999,7 @@ class SQLiteStore:
                     # The marker key's own later uploads come before any
                     # greater key.
                     for item in rows(
-                        _UPLOADS_OF_KEY, [bucket, lo, upload_id_marker, limit]
+                        UPLOADS_OF_KEY, [bucket, lo, upload_id_marker, limit]
                     ):
                         given += 1
                         yield item
@@ -1363,12 +1008,12 @@ class SQLiteStore:
                     params.append(hi)
                 params.append(limit - given)
                 if limit - given > 0:
-                    yield from rows(_UPLOAD_SCANS[inclusive, hi is not None], params)
+                    yield from rows(UPLOAD_SCANS[inclusive, hi is not None], params)
 
             walk = list_page(scan, prefix, delimiter, key_marker, max_uploads)
         finally:
             conn.execute("COMMIT")
-        uploads = [_upload_info(row) for row in walk.contents]
+        uploads = [upload_info(row) for row in walk.contents]
         return uploads_page(
             uploads, walk.common_prefixes, walk.is_truncated, walk.next_marker
         )
@@ -1395,7 +1040,7 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
             upload = self._upload_row(conn, bucket, raw_key, upload_id)
-            _check_condition(conn, bucket, raw_key, condition)
+            check_condition(conn, bucket, raw_key, condition)
             stored = dict(
                 conn.execute(
                     "SELECT part_number, etag FROM parts WHERE upload_id = ?",
@@ -1414,7 +1059,7 @@ class SQLiteStore:
                 extents += [
                     Extent(blob, start, length, position)
                     for blob, start, length in conn.execute(
-                        _PART_EXTENTS, (upload_id, number)
+                        PART_EXTENTS, (upload_id, number)
                     ).fetchall()
                 ]
             # Everything CreateMultipartUpload stored (headers, metadata,
@@ -1433,10 +1078,10 @@ class SQLiteStore:
                 version=new_version(),
                 parts=part_sizes(extents),
             )
-            replaced = _remove_object(conn, bucket, raw_key) or set()
-            replaced |= _remove_upload(conn, upload_id)
-            _insert_object(conn, info, raw_key, extents)
-            return info, _unreferenced(conn, replaced)
+            replaced = remove_object(conn, bucket, raw_key) or set()
+            replaced |= remove_upload(conn, upload_id)
+            insert_object(conn, info, raw_key, extents)
+            return info, unreferenced(conn, replaced)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -1451,9 +1096,9 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> list[str]:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             self._upload_row(conn, bucket, raw_key, upload_id)
-            return _unreferenced(conn, _remove_upload(conn, upload_id))
+            return unreferenced(conn, remove_upload(conn, upload_id))
 
         return self._in_writer(self._commit_and_free, txn)
 
@@ -1492,7 +1137,7 @@ class SQLiteStore:
         conn.execute("BEGIN")  # deferred: a read snapshot, no lock
         try:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
 
             def scan(
                 lo: bytes, inclusive: bool, hi: bytes | None, limit: int
@@ -1501,7 +1146,7 @@ class SQLiteStore:
                 if hi is not None:
                     params.append(hi)
                 params.append(limit)
-                cursor = conn.execute(_SCANS[inclusive, hi is not None], params)
+                cursor = conn.execute(SCANS[inclusive, hi is not None], params)
                 try:
                     for row in cursor:
                         yield bytes(row[0]), row
@@ -1512,7 +1157,7 @@ class SQLiteStore:
         finally:
             conn.execute("COMMIT")
         return ListPage(
-            contents=[_object_info(bucket, row) for row in walk.contents],
+            contents=[object_info(bucket, row) for row in walk.contents],
             common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
             is_truncated=walk.is_truncated,
             next_marker=(
@@ -1537,7 +1182,7 @@ class SQLiteStore:
         conn = self._connection()
 
         def is_referenced(blob_id: str) -> bool:
-            row = _one(conn, _BLOB_REFERENCED, (blob_id, blob_id, blob_id))
+            row = one(conn, BLOB_REFERENCED, (blob_id, blob_id, blob_id))
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
@@ -1596,33 +1241,33 @@ class SQLiteStore:
 
         def txn(conn: sqlite3.Connection) -> None:
             if not self._bucket_exists(conn, bucket):
-                raise _no_such_bucket(bucket)
-            row = _one(
+                raise no_such_bucket(bucket)
+            row = one(
                 conn,
                 "SELECT meta FROM objects WHERE bucket = ? AND key = ?",
                 (bucket, raw_key),
             )
             if row is None:
                 raise S3Error.of("NoSuchKey", Key=key)
-            meta = dataclasses.replace(_decode_meta(row[0]), tags=tuple(tags))
+            meta = dataclasses.replace(decode_meta(row[0]), tags=tuple(tags))
             conn.execute(
                 "UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?",
-                (_encode_meta(meta), bucket, raw_key),
+                (encode_meta(meta), bucket, raw_key),
             )
 
         return self._in_writer(self._write_txn, txn)
 
     def get_bucket_tagging(self, bucket: str) -> tuple[tuple[str, str], ...]:
         """See L{IObjectStore.get_bucket_tagging}."""
-        row = _one(
+        row = one(
             self._connection(),
             "SELECT t.tags FROM buckets AS b LEFT JOIN bucket_tags AS t"
             " ON t.bucket = b.name AND t.created = b.created WHERE b.name = ?",
             (bucket,),
         )
         if row is None:
-            raise _no_such_bucket(bucket)
-        return _decode_pairs(row[0]) if row[0] else ()
+            raise no_such_bucket(bucket)
+        return decode_pairs(row[0]) if row[0] else ()
 
     def put_bucket_tagging(
         self, bucket: str, tags: tuple[tuple[str, str], ...]
@@ -1630,14 +1275,14 @@ class SQLiteStore:
         """See L{IObjectStore.put_bucket_tagging}."""
 
         def txn(conn: sqlite3.Connection) -> None:
-            row = _one(conn, "SELECT created FROM buckets WHERE name = ?", (bucket,))
+            row = one(conn, "SELECT created FROM buckets WHERE name = ?", (bucket,))
             if row is None:
-                raise _no_such_bucket(bucket)
+                raise no_such_bucket(bucket)
             conn.execute("DELETE FROM bucket_tags WHERE bucket = ?", (bucket,))
             if tags:
                 conn.execute(
                     "INSERT INTO bucket_tags (bucket, created, tags) VALUES (?, ?, ?)",
-                    (bucket, row[0], _encode_pairs(tuple(tags))),
+                    (bucket, row[0], encode_pairs(tuple(tags))),
                 )
 
         return self._in_writer(self._write_txn, txn)
