@@ -39,7 +39,8 @@ def etag_matches(header: str, etag: str) -> bool:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of preconditions: 200 (go on), 304 or 412 (with condition)."""
+    """The outcome of preconditions: 200 (go on), 304 or 412, and the
+    condition that decided it."""
 
     status: int
     condition: str = ""
@@ -64,12 +65,12 @@ def evaluate(headers: Mapping[str, str], etag: str, last_modified: float) -> Ver
     if_none = headers.get("if-none-match")
     if if_none is not None:
         if etag_matches(if_none, etag):
-            return Verdict(304)
+            return Verdict(304, "If-None-Match")
     else:
         ims = headers.get("if-modified-since")
         since = parse_http_date(ims) if ims else None
         if since is not None and modified <= since:
-            return Verdict(304)
+            return Verdict(304, "If-Modified-Since")
     return Verdict(200)
 
 

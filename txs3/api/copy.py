@@ -26,8 +26,9 @@ from urllib.parse import unquote_to_bytes
 from twisted.internet.threads import deferToThread
 
 from txs3 import xml
+from txs3.api.conditions import evaluate
 from txs3.api.obj import object_meta
-from txs3.api.render import parse_http_date, send_xml
+from txs3.api.render import send_xml
 from txs3.api.tagging import copy_tags
 from txs3.auth.checksums import new_checksum
 from txs3.body import DEFAULT_CHECKSUM
@@ -82,41 +83,23 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _etag_listed(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
-    return "*" in tags or etag in tags
-
-
 def check_source_conditions(headers: Mapping[str, str], info: ObjectInfo) -> None:
     """
-    Apply the ``x-amz-copy-source-if-*`` headers to the source, as S3 does:
+    Apply the ``x-amz-copy-source-if-*`` headers to the source with the same
+    precedence as GET's preconditions (L{txs3.api.conditions.evaluate}):
     if-match, or when absent if-unmodified-since; if-none-match, or when
-    absent if-modified-since.  Any that fails is 412 C{PreconditionFailed}.
+    absent if-modified-since.  Where GET would answer 304, a copy fails
+    too: any failed condition is 412 C{PreconditionFailed}.
     """
-    modified = int(info.last_modified)
     prefix = "x-amz-copy-source-"
-    if_match = headers.get(prefix + "if-match")
-    if if_match is not None:
-        if not _etag_listed(if_match, info.etag):
-            raise _failed(prefix + "If-Match")
-    else:
-        ius = headers.get(prefix + "if-unmodified-since")
-        since = parse_http_date(ius) if ius else None
-        if since is not None and modified > since:
-            raise _failed(prefix + "If-Unmodified-Since")
-    if_none = headers.get(prefix + "if-none-match")
-    if if_none is not None:
-        if _etag_listed(if_none, info.etag):
-            raise _failed(prefix + "If-None-Match")
-    else:
-        ims = headers.get(prefix + "if-modified-since")
-        since = parse_http_date(ims) if ims else None
-        if since is not None and modified <= since:
-            raise _failed(prefix + "If-Modified-Since")
-
-
-def _failed(condition: str) -> S3Error:
-    return S3Error.of("PreconditionFailed", Condition=condition)
+    conditions = {
+        name.removeprefix(prefix): value
+        for name, value in headers.items()
+        if name.startswith(prefix + "if-")
+    }
+    verdict = evaluate(conditions, info.etag, info.last_modified)
+    if verdict.status != 200:
+        raise S3Error.of("PreconditionFailed", Condition=prefix + verdict.condition)
 
 
 def _source(call: S3Call) -> tuple[str, str]:
