@@ -22,7 +22,7 @@ import pytest
 
 from tests.interop.conftest import Txs3Server
 from tests.interop.test_clients import AWS_V1, AWS_V2, S3CMD, run, s3cmd_config
-from tests.interop.test_transfer_tools import rclone_env
+from tests.interop.test_transfer_tools import minio_client, rclone_env
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -194,20 +194,7 @@ def test_rclone_multipart(
 
 def test_minio_multipart(txs3_server: Txs3Server, tmp_path: Path) -> None:
     """The MinIO client's fput_object (multipart for this size) and fget_object round-trip 100 MiB."""
-    import urllib3
-    from minio import Minio
-
-    http = urllib3.PoolManager(
-        cert_reqs="CERT_REQUIRED", ca_certs=str(txs3_server.ca_file)
-    )
-    client = Minio(
-        f"{txs3_server.host}:{txs3_server.port}",
-        access_key=txs3_server.access_key,
-        secret_key=txs3_server.secret_key,
-        secure=True,
-        region=txs3_server.region,
-        http_client=http,
-    )
+    client = minio_client(txs3_server)
     bucket = txs3_server.bucket_name("miniobig")
     client.make_bucket(bucket)
     source = write_big_file(tmp_path / "hundred.bin", 100 * MiB + 7)

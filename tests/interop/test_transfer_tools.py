@@ -149,6 +149,22 @@ def test_rclone_copy_sync_check(txs3_server: Txs3Server, tmp_path: Path) -> None
     run([*rclone, "purge", f"txs3:{bucket}"], env)
 
 
+def minio_client(server: Txs3Server) -> Any:
+    """The MinIO Python client for C{server}, verifying its certificate."""
+    import urllib3
+    from minio import Minio
+
+    http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(server.ca_file))
+    return Minio(
+        f"{server.host}:{server.port}",
+        access_key=server.access_key,
+        secret_key=server.secret_key,
+        secure=True,
+        region=server.region,
+        http_client=http,
+    )
+
+
 def test_minio_client(txs3_server: Txs3Server, tmp_path: Path) -> None:
     """The MinIO Python client's fput_object / fget_object round-trip a file."""
     import urllib3
