@@ -171,21 +171,12 @@ def _operation_name(
     return _object_operation(method, subs, headers)
 
 
-_BUCKET_GET = {
-    "location": "GetBucketLocation",
-    "uploads": "ListMultipartUploads",
-}
-
-
 def _bucket_operation(
     method: str, subs: frozenset[str], query: Mapping[str, str]
 ) -> str:
     if method == "GET":
         if not subs:
             return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
-        for sub, op in _BUCKET_GET.items():
-            if sub in subs:
-                return op
         return _configuration(method, subs, BUCKET_CONFIGURATIONS)
     if method == "HEAD":
         return "HeadBucket"
@@ -293,11 +284,13 @@ def _is_ip_address(name: str) -> bool:
     return True
 
 
-# -- configuration sub-resources (txs3.api.subresources, txs3.api.tagging) --
+# -- bucket and object sub-resources --
 
 #: (method, sub-resource) -> operation, for bucket requests naming exactly
 #: one sub-resource.  Anything else with a sub-resource is NotImplemented.
 BUCKET_CONFIGURATIONS = {
+    ("GET", "location"): "GetBucketLocation",
+    ("GET", "uploads"): "ListMultipartUploads",
     ("GET", "versioning"): "GetBucketVersioning",
     ("PUT", "versioning"): "PutBucketVersioning",
     ("GET", "versions"): "ListObjectVersions",
