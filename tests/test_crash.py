@@ -92,7 +92,7 @@ def test_sigkill_mid_upload_keeps_old_object(
                 tls.sendall(chunk)
             # Wait until the server has staged some of it, so the kill lands
             # mid-upload rather than before the body.
-            for _ in range(100):
+            for _ in range(400):
                 if staged_bytes(data_dir) > 0:
                     break
                 time.sleep(0.05)
