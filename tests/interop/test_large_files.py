@@ -21,7 +21,12 @@ from typing import Any
 import pytest
 
 from tests.interop.conftest import Txs3Server
-from tests.interop.test_clients import AWS_V1, AWS_V2, S3CMD, run, s3cmd_config
+from tests.interop.test_clients import (
+    S3CMD,
+    aws_clis,
+    run,
+    s3cmd_config,
+)
 from tests.interop.test_transfer_tools import minio_client, rclone_env
 
 MiB = 1024 * 1024
@@ -52,18 +57,6 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def same(a: Path, b: Path) -> bool:
     return filecmp.cmp(a, b, shallow=False)
-
-
-def aws_clis() -> list[Any]:
-    marks = (
-        []
-        if AWS_V2.exists()
-        else [pytest.mark.skip(reason="Debian awscli not installed")]
-    )
-    return [
-        pytest.param(AWS_V1, id="aws-cli-v1"),
-        pytest.param(AWS_V2, id="aws-cli-v2", marks=marks),
-    ]
 
 
 @pytest.mark.parametrize("aws", aws_clis())

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.interop.conftest import Txs3Server
-from tests.interop.test_clients import AWS_V1, AWS_V2, payload, run
+from tests.interop.test_clients import aws_clis, payload, run
 
 TREE_FILES = 1000
 
@@ -38,18 +38,6 @@ def assert_same_tree(a: Path, b: Path) -> None:
     assert files_a == files_b
     for rel in files_a:
         assert filecmp.cmp(a / rel, b / rel, shallow=False), rel
-
-
-def aws_clis() -> list[Any]:
-    marks = (
-        []
-        if AWS_V2.exists()
-        else [pytest.mark.skip(reason="Debian awscli not installed")]
-    )
-    return [
-        pytest.param(AWS_V1, id="aws-cli-v1"),
-        pytest.param(AWS_V2, id="aws-cli-v2", marks=marks),
-    ]
 
 
 @pytest.mark.parametrize("aws", aws_clis())
