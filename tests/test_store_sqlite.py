@@ -222,11 +222,22 @@ async def test_disk_full_on_write(
         return real_write(fd, payload)
 
     monkeypatch.setattr(blobs_module.os, "write", full_write)
-    with pytest.raises(S3Error) as info:
-        staging.write(b"more")
+    monkeypatch.setattr(blobs_module, "_last_full_log", -1e9)
+    logged: list[dict[str, Any]] = []
+    from twisted.logger import globalLogPublisher
+
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        with pytest.raises(S3Error) as info:
+            staging.write(b"more")
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
     monkeypatch.undo()
     assert info.value.code == "InsufficientStorage"
     assert info.value.status == 507
+    # The operator is told, in one line naming where.
+    [event] = [e for e in logged if "is full" in e.get("log_format", "")]
+    assert event["where"].startswith(str(data))
     assert staging_files(data) == []
     staging.discard()
     assert read(store, "bkt", "k") == b"old"

@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from txs3.errors import S3Error
@@ -48,8 +49,26 @@ def is_disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in _FULL_ERRNOS
 
 
-def insufficient_storage() -> S3Error:
-    """The error a client sees when the disk is full."""
+_log = Logger()
+_FULL_LOG_INTERVAL = 60.0
+_last_full_log = -_FULL_LOG_INTERVAL
+
+
+def insufficient_storage(where: str) -> S3Error:
+    """
+    The error a client sees when the disk is full (507).  The operator
+    learns it from one log line naming the place, at most once a minute so
+    that a full disk under load does not flood the log.
+    """
+    global _last_full_log
+    now = time.monotonic()
+    if now - _last_full_log >= _FULL_LOG_INTERVAL:
+        _last_full_log = now
+        _log.error(
+            "The disk holding {where} is full: uploads are refused with 507 "
+            "InsufficientStorage until space is freed.",
+            where=where,
+        )
     return S3Error.of("InsufficientStorage")
 
 
@@ -109,7 +128,7 @@ class StagingFile:
         except OSError as e:
             self.discard()
             if is_disk_full(e):
-                raise insufficient_storage() from e
+                raise insufficient_storage(os.path.dirname(self.path)) from e
             raise
 
     def size(self) -> int:

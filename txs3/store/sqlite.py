@@ -347,7 +347,7 @@ class SQLiteStore:
                 raise
         except sqlite3.Error as e:
             if is_full(e):
-                raise insufficient_storage() from e
+                raise insufficient_storage(self.data_dir) from e
             raise
         return result
 
@@ -463,7 +463,7 @@ class SQLiteStore:
             return self._blobs.publish(staging)
         except OSError as e:
             if is_disk_full(e):
-                raise insufficient_storage() from e
+                raise insufficient_storage(self.data_dir) from e
             raise
 
     def put_object(
