@@ -157,3 +157,42 @@ def test_amz_header_names_lower_case() -> None:
     assert b"\r\nx-amz-meta-mtime: 17\r\n" in out
     assert b"\r\nx-amz-request-id: " in out
     assert b"\r\nETag: " in out
+
+
+def unsigned_payload_head(path: str, length_header: str) -> bytes:
+    """A SigV4 PUT head with UNSIGNED-PAYLOAD and the given length header line."""
+    req = AWSRequest(
+        method="PUT",
+        url=f"https://{HOST}{path}",
+        headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD", "Expect": "100-continue"},
+    )
+    S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(req)
+    lines = [f"PUT {path} HTTP/1.1", f"Host: {HOST}", length_header]
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_put_over_five_gib_refused_before_body() -> None:
+    """A PutObject declaring more than 5 GiB is EntityTooLarge before any body byte."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    too_big = 5 * 1024**3 + 1
+    proto.dataReceived(
+        unsigned_payload_head("/bucket/huge", f"Content-Length: {too_big}")
+    )  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 400 "), out
+    assert b"<Code>EntityTooLarge</Code>" in out
+    assert b"100 Continue" not in out
+    assert store.staging_count() == 0
+
+
+def test_put_without_length_refused() -> None:
+    """A PutObject with neither Content-Length nor x-amz-decoded-content-length is 411 MissingContentLength."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(unsigned_payload_head("/bucket/k", "Transfer-Encoding: chunked"))  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 411 "), out
+    assert b"<Code>MissingContentLength</Code>" in out
+    assert store.staging_count() == 0
