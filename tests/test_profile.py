@@ -6,9 +6,11 @@ credentials.
 
 from __future__ import annotations
 
+import os
 import plistlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -97,3 +99,17 @@ async def test_download_without_credentials(server: Server) -> None:
     # Nothing else is anonymous.
     r = await server.client.request("GET", "/", signed=False)
     assert r.code == 403
+
+
+def test_installed_command() -> None:
+    """The installed txs3-profile script prints the same profile (checked where the project is installed, as in CI)."""
+    script = Path(sys.executable).parent / "txs3-profile"
+    if not script.exists():
+        assert not os.environ.get("CI"), (
+            "CI installs the project: txs3-profile must exist"
+        )
+        pytest.skip("project not installed in this environment")
+    out = subprocess.run(
+        [str(script), "--host", "nas.local"], capture_output=True, check=True
+    ).stdout
+    assert out == cyberduck_profile("nas.local", 443, "us-east-1")

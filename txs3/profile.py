@@ -83,7 +83,7 @@ def cyberduck_profile(
 def main(argv: Sequence[str] | None = None) -> int:
     """Print a profile for C{--host}/C{--port}/C{--region} to stdout."""
     parser = argparse.ArgumentParser(
-        prog="python -m txs3.profile",
+        prog="txs3-profile",
         description="Write a Cyberduck connection profile for a txs3 server.",
     )
     parser.add_argument("--host", required=True, help="server host name or address")
