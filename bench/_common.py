@@ -228,8 +228,16 @@ def start_txs3(
             "--credentials", str(creds),
         ]  # fmt: skip
         name = "twistd txs3"
+    proc = _spawn(cmd, log)
+    server = Server(name, proc, port, log)
+    wait_until_listening(server, cert)
+    return server
+
+
+def _spawn(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a benchmark server from the repository, its output going to C{log}."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             cmd,
             cwd=REPO,
             env=server_env(),
@@ -237,9 +245,6 @@ def start_txs3(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    server = Server(name, proc, port, log)
-    wait_until_listening(server, cert)
-    return server
 
 
 def start_static(workdir: Path, cert: CertFiles, *, port: int = 0) -> Server:
@@ -256,15 +261,7 @@ def start_static(workdir: Path, cert: CertFiles, *, port: int = 0) -> Server:
         "--cert", str(cert.cert),
         "--key", str(cert.key),
     ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=server_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    proc = _spawn(cmd, log)
     server = Server("twisted.web (bench/static_server.py)", proc, port, log)
     wait_until_listening(server, cert)
     return server

@@ -29,6 +29,7 @@ from botocore.credentials import Credentials
 from twisted.internet.threads import deferToThread
 
 from tests.functional import CYBERDUCK_KEY, CYBERDUCK_SECRET, Server, server  # noqa: F401
+from tests.test_multipart import complete_body
 from txs3.store.interface import ObjectMeta
 
 USER_AGENT = "Cyberduck/9.1.2.42722 (Mac OS X/15.2) (aarch64)"
@@ -390,18 +391,11 @@ async def test_multipart_upload(server: Server) -> None:
     assert [u.findtext(NS + "UploadId") for u in root.findall(NS + "Upload")] == [
         upload_id
     ]
-    complete = (
-        "<CompleteMultipartUpload>"
-        + "".join(
-            f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>"
-            for n, e in enumerate(etags, 1)
-        )
-        + "</CompleteMultipartUpload>"
-    )
+    complete = complete_body(list(enumerate(etags, 1)))
     status, _, body = await duck.send(
         "POST",
         f"/duck/big.bin?uploadId={upload_id}",
-        complete.encode(),
+        complete,
         {"Content-Type": "application/xml"},
     )
     assert status == 200, body
@@ -442,16 +436,9 @@ async def test_rename_large_by_part_copy(server: Server) -> None:
         result = ElementTree.fromstring(body)
         assert result.tag == NS + "CopyPartResult"
         etags.append(result.findtext(NS + "ETag"))
-    complete = (
-        "<CompleteMultipartUpload>"
-        + "".join(
-            f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>"
-            for n, e in enumerate(etags, 1)
-        )
-        + "</CompleteMultipartUpload>"
-    )
+    complete = complete_body(list(enumerate(etags, 1)))
     status, _, body = await duck.send(
-        "POST", f"/duck/renamed.bin?uploadId={upload_id}", complete.encode()
+        "POST", f"/duck/renamed.bin?uploadId={upload_id}", complete
     )
     assert status == 200, body
     status, _, _ = await duck.send("DELETE", "/duck/large%20file.bin")
