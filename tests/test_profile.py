@@ -20,7 +20,8 @@ from tests.functional import Server, server  # noqa: F401
 from tests.s3client import exchange
 from txs3.api.profile import host_and_port
 from txs3.errors import S3Error
-from txs3.operation import classify, validate_bucket_name
+from txs3.classify import classify
+from txs3.operation import validate_bucket_name
 from txs3.profile import PROFILE_PATH, cyberduck_profile
 
 
@@ -46,10 +47,12 @@ def test_profile_path_cannot_be_a_bucket() -> None:
     """The profile's path is classified before any bucket: its first segment is not a valid bucket name, and virtual-host requests keep it as a key."""
     with pytest.raises(S3Error):
         validate_bucket_name(PROFILE_PATH.split("/")[1])
-    assert classify("GET", PROFILE_PATH, "", {}).name == "GetConnectionProfile"
-    vhost = classify("GET", PROFILE_PATH, "", {"host": "b.s3.test"}, ("s3.test",))
+    assert classify("GET", PROFILE_PATH, "", {}).operation.name == "GetConnectionProfile"
+    vhost = classify(
+        "GET", PROFILE_PATH, "", {"host": "b.s3.test"}, ("s3.test",)
+    ).operation
     assert vhost.name == "GetObject" and vhost.key == PROFILE_PATH[1:]
-    assert classify("PUT", PROFILE_PATH, "", {}).name != "GetConnectionProfile"
+    assert classify("PUT", PROFILE_PATH, "", {}).operation.name != "GetConnectionProfile"
 
 
 def test_host_and_port() -> None:

@@ -15,7 +15,7 @@ import pytest_twisted
 from tests.functional import Server, server  # noqa: F401
 from txs3.api.acl import access_control_policy, check_acl_body, check_acl_headers
 from txs3.errors import S3Error
-from txs3.operation import classify
+from txs3.classify import classify
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
@@ -42,7 +42,7 @@ def test_classifier_names() -> None:
         ("HEAD", "/b/k", "acl"): "NotImplemented",
     }
     for (method, path, query), name in cases.items():
-        assert classify(method, path, query, {}).name == name, (method, path, query)
+        assert classify(method, path, query, {}).operation.name == name, (method, path, query)
 
 
 def test_acl_document() -> None:

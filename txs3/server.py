@@ -1,13 +1,12 @@
 """
-The HTTP side of txs3: Site, request, channel, and the gate every request
-passes before its body.
+The HTTP side of txs3: Site, request and channel, the Twisted plumbing
+around the gate (L{txs3.gate}) and the application (L{txs3.api.app}).
 
 Twisted calls L{S3Request.gotLength} once all request headers are in and
 before any body byte is read (and before it would answer
-``Expect: 100-continue``).  That is where txs3 classifies the request
-(L{txs3.operation.classify}), authenticates it, checks that the caller may
-touch the bucket, and picks the sink for the body (L{txs3.body}).  A request
-refused there:
+``Expect: 100-continue``).  That is where the request passes the gate
+(L{txs3.gate.prepare}): classified, authenticated, checked, and given the
+sink for its body (L{txs3.body}).  A request refused there:
 
   - with ``Expect: 100-continue``: gets its final error response at once,
     no ``100 Continue``, and the connection is closed (L{S3Channel}), so the
@@ -16,7 +15,8 @@ refused there:
     then the error is answered.
 
 Either way nothing reaches the disk.  Accepted requests go on to the Klein
-application (L{txs3.api.app.S3Application}) with an L{S3Call} attached.
+application (L{txs3.api.app.S3Application}) with their L{Prepared} entry
+and call attached.
 
 This module leans on two private names of C{twisted.web.http.HTTPChannel}:
 C{_command}/C{_path} (the request line, which Twisted stores on the channel
@@ -26,83 +26,25 @@ C{tests/test_server_channel.py} pin the behaviour they provide.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
-from twisted.web.http import HTTPChannel
+from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import Headers
 from twisted.web.server import Request, Site
 
-from txs3.api.conditions import check_write_condition, write_condition
+from txs3.api.app import S3Application
 from txs3.api.render import error_response
-from txs3.api.writeheaders import check_write_headers
-from txs3.auth import authenticate
-from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
-from txs3.body import (
-    DEFAULT_CHECKSUM,
-    BufferSink,
-    DiscardSink,
-    UploadSink,
-    requested_checksums,
-)
+from txs3.auth.types import Secret
+from txs3.body import DiscardSink
+from txs3.call import Connection, S3Config, new_request_id
 from txs3.errors import S3Error
-from txs3.operation import PUBLIC_OPERATIONS, Operation, classify, part_number
-from txs3.store.interface import IObjectStore, UploadInfo
+from txs3.gate import Prepared, prepare
+from txs3.store.interface import IObjectStore
 
 log = Logger()
-
-# XML request bodies (DeleteObjects with 1,000 keys of 1,024 bytes, escaped)
-# stay well below this.
-XML_BODY_LIMIT = 8 * 1024 * 1024
-MAX_PUT_SIZE = 5 * 1024**3
-
-
-def new_request_id() -> str:
-    """A fresh S3-style request id: 16 upper-case hex digits."""
-    return os.urandom(8).hex().upper()
-
-
-@dataclass
-class S3Config:
-    """Site-wide settings and collaborators shared by every request."""
-
-    store: IObjectStore
-    lookup: Callable[[str], Secret | None]
-    reactor: IReactorTime
-    domains: Sequence[str] = ()
-    region: str = "us-east-1"
-
-
-@dataclass
-class S3Call:
-    """
-    One authenticated, classified request on its way to a handler.
-
-    @ivar body: the sink the body went to.
-    """
-
-    request_id: str
-    operation: Operation
-    identity: Identity
-    head: RequestHead
-    body: UploadSink | BufferSink | DiscardSink
-    config: S3Config
-    content_length: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def header(self, name: str) -> str | None:
-        """Request header C{name} (lower case), if present."""
-        return self.head.headers.get(name)
-
-    def xml_body(self) -> bytes:
-        """The whole (small) request body.  @raise S3Error: if over the cap."""
-        if isinstance(self.body, BufferSink):
-            return self.body.body()
-        return b""
 
 
 def _headers_of(request: Request) -> dict[str, str]:
@@ -114,127 +56,13 @@ def _headers_of(request: Request) -> dict[str, str]:
     return headers
 
 
-#: The identity of a request served without authentication.
-ANONYMOUS = Identity("", "", "anonymous")
-
-
-def prepare(
-    config: S3Config,
-    request_id: str,
-    method: str,
-    target: str,
-    headers: dict[str, str],
-    length: int | None,
-) -> S3Call:
-    """
-    Everything that happens between the headers and the body: classify,
-    authenticate, authorise, and choose the body sink.
-
-    @raise S3Error: when the request is refused.
-    """
-    raw_path, _, raw_query = target.partition("?")
-    operation = classify(method, raw_path, raw_query, headers, config.domains)
-    host_bucket = operation.bucket if operation.virtual_host else None
-    head = RequestHead(method, raw_path, raw_query, headers, host_bucket)
-    if operation.name in PUBLIC_OPERATIONS:
-        # Answered to anyone, before authentication (see PUBLIC_OPERATIONS).
-        return S3Call(request_id, operation, ANONYMOUS, head, DiscardSink(), config)
-    auth = authenticate(head, config.lookup, config.reactor.seconds())
-    if auth.identity is None:
-        raise S3Error.of("AccessDenied")
-    identity = auth.identity
-    if operation.bucket is not None and operation.name != "CreateBucket":
-        bucket = config.store.get_bucket(operation.bucket)
-        if bucket.owner_id != identity.owner_id:
-            raise S3Error.of("AccessDenied")
-    body: UploadSink | BufferSink | DiscardSink
-    if operation.name == "NotImplemented":
-        raise S3Error.of("NotImplemented")
-    check_write_headers(operation.name, headers, identity.owner_id)
-    extra: dict[str, Any] = {}
-    also: list[str] = []
-    if operation.name in ("PutObject", "CompleteMultipartUpload"):
-        # Conditional writes: refuse now what would be refused at commit
-        # (412 before the body; the store re-checks atomically).
-        check_write_condition(config.store, operation, write_condition(headers))
-    if operation.name in (
-        "UploadPart",
-        "UploadPartCopy",
-        "CompleteMultipartUpload",
-    ):
-        extra["upload"] = _upload_of(config, operation, headers, auth.payload)
-        also = _part_checksums(extra["upload"])
-    if operation.has_body:
-        body = _upload_sink(config, headers, auth.payload, length, also)
-    elif length:
-        body = BufferSink(XML_BODY_LIMIT)
-    else:
-        body = DiscardSink()
-    call = S3Call(request_id, operation, identity, head, body, config, length, extra)
-    return call
-
-
-def _upload_of(
-    config: S3Config,
-    operation: Operation,
-    headers: dict[str, str],
-    plan: PayloadPlan,
-) -> UploadInfo:
-    """
-    The upload a part or completion request names, checked before the
-    body: C{InvalidArgument} for a bad part number, C{NoSuchUpload}, and
-    C{InvalidRequest} for a part checksum of another algorithm than the
-    upload's.
-    """
-    assert operation.bucket is not None and operation.key is not None
-    if operation.name != "CompleteMultipartUpload":
-        part_number(operation.query.get("partNumber"))
-    upload = config.store.get_upload(
-        operation.bucket, operation.key, operation.query.get("uploadId", "")
-    )
-    if operation.name == "UploadPart" and upload.checksum_algorithm is not None:
-        sent, _ = requested_checksums(headers, plan)
-        for alg in sent:
-            if alg != upload.checksum_algorithm:
-                raise S3Error.of(
-                    "InvalidRequest",
-                    "Checksum Type mismatch occurred, expected checksum Type: "
-                    f"{upload.checksum_algorithm.lower()}, actual checksum "
-                    f"Type: {alg.lower()}",
-                )
-    return upload
-
-
-def _part_checksums(upload: UploadInfo) -> list[str]:
-    # Every part carries the upload's algorithm (for the composite or
-    # full-object checksum) and CRC64NVME (the default full-object checksum
-    # of uploads created without one).
-    algs = [upload.checksum_algorithm] if upload.checksum_algorithm else []
-    return [*algs, DEFAULT_CHECKSUM]
-
-
-def _upload_sink(
-    config: S3Config,
-    headers: dict[str, str],
-    plan: PayloadPlan,
-    length: int | None,
-    also: list[str],
-) -> UploadSink:
-    size = plan.decoded_length if plan.decoded_length is not None else length
-    if size is not None and size > MAX_PUT_SIZE:
-        raise S3Error.of(
-            "EntityTooLarge",
-            ProposedSize=str(size),
-            MaxSizeAllowed=str(MAX_PUT_SIZE),
-        )
-    if length is None and plan.decoded_length is None:
-        raise S3Error.of("MissingContentLength")
-    checksums, error = requested_checksums(headers, plan)
-    if error is not None:
-        raise error
-    staging = config.store.open_staging()
-    return UploadSink(
-        staging, plan, headers.get("content-md5"), checksums, length, also
+def _connection_of(request: Request) -> Connection:
+    host: Any = request.getHost()
+    peer: Any = request.getClientAddress()
+    return Connection(
+        secure=bool(request.isSecure()),
+        local_port=int(getattr(host, "port", 0) or 0),
+        peer=str(getattr(peer, "host", "") or ""),
     )
 
 
@@ -243,11 +71,12 @@ class S3Request(Request):
     A request that is classified and authenticated as soon as its headers
     are complete (L{gotLength}), before its body is read.
 
-    @ivar call: the prepared call, when the request was accepted.
+    @ivar prepared: the catalogue entry and call, when the request was
+        accepted.
     @ivar refusal: the error, when it was refused before the body.
     """
 
-    call: S3Call | None = None
+    prepared: Prepared | None = None
     refusal: S3Error | None = None
     request_id: str = ""
     resource_path: str = "/"
@@ -260,15 +89,16 @@ class S3Request(Request):
         method = channel._command.decode("latin-1").upper()
         target = channel._path.decode("latin-1")
         try:
-            self.call = prepare(
+            self.prepared = prepare(
                 site.config,
                 self.request_id,
                 method,
                 target,
                 _headers_of(self),
                 length,
+                _connection_of(self),
             )
-            self.content = self.call.body
+            self.content = self.prepared.call.body
         except S3Error as e:
             self.refusal = e
             self.content = DiscardSink()
@@ -292,9 +122,11 @@ class S3Channel(HTTPChannel):
             super()._send100Continue()
             return
         resource = getattr(request, "resource_path", "/")
-        status, headers, body = error_response(refusal, request.request_id, resource)
+        response = error_response(refusal, request.request_id, resource)
+        status, body = response.status, response.body
+        assert isinstance(body, bytes)
         lines = [f"HTTP/1.1 {status} {_reason(status)}"]
-        for name, value in headers:
+        for name, value in response.headers.items():
             lines.append(f"{name}: {value}")
         lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
         transport: Any = self.transport
@@ -328,8 +160,6 @@ class S3Channel(HTTPChannel):
 
 
 def _reason(status: int) -> str:
-    from twisted.web.http import RESPONSES
-
     return RESPONSES.get(status, b"Unknown").decode("ascii")
 
 
@@ -374,7 +204,5 @@ def build_site(
     The txs3 web site over C{store}, authenticating with C{lookup}.
     C{access_log} as for L{S3Site}.
     """
-    from txs3.api.app import S3Application
-
     config = S3Config(store, lookup, reactor, tuple(domains), region)
     return S3Site(config, S3Application(config).resource(), access_log)

@@ -1,15 +1,22 @@
 """
-The Klein application: one route, thin.
+The Klein application: one branch route, one error handler, and the one
+place a L{Response} is written to Twisted's request.
 
-The request was classified and authenticated before its body
-(L{txs3.server.S3Request.gotLength}); here it is dispatched by operation
-name to a handler of the resource family's module, and any L{S3Error} is
-rendered as S3's XML by one error handler.
+The request was classified, authenticated and checked before its body
+(L{txs3.gate.prepare}, from L{txs3.server.S3Request.gotLength}); its
+catalogue entry and call ride on the request.  Here the entry's handler is
+awaited, and what it returns is written by L{write_response}.  Any
+L{S3Error} is rendered as S3's XML by one error handler.
+
+Klein routes nothing by path here: werkzeug cannot route S3 (the operation
+depends on query sub-resources and headers, the bucket may come from the
+Host header, and keys must come from the raw path, which werkzeug would
+decode and whose ``//`` it would merge).  Klein gives the application its
+coroutine handling, cancellation on disconnect, and error handlers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from klein import Klein
@@ -17,65 +24,40 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
-from txs3.api import (
-    bucket,
-    copy,
-    listing,
-    multidelete,
-    multipart,
-    obj,
-    profile,
-    service,
-    subresources,
-    tagging,
-    versions,
-)
-from txs3.api.render import write_error
+from txs3.api.render import error_response
+from txs3.api.streaming import send_range
+from txs3.call import S3Config
 from txs3.errors import S3Error
-from txs3.server import S3Call, S3Config
+from txs3.response import Response, StoredBytes
 
 log = Logger()
 
-Handler = Callable[[S3Call, Any], Awaitable[bytes | None]]
+SERVER = "txs3"
 
-HANDLERS: dict[str, Handler] = {
-    "ListBuckets": service.list_buckets,
-    "CreateBucket": bucket.create_bucket,
-    "HeadBucket": bucket.head_bucket,
-    "DeleteBucket": bucket.delete_bucket,
-    "GetBucketLocation": bucket.get_bucket_location,
-    "ListObjects": listing.list_objects,
-    "ListObjectsV2": listing.list_objects_v2,
-    "DeleteObjects": multidelete.delete_objects,
-    "PutObject": obj.put_object,
-    "GetObject": obj.get_object,
-    "HeadObject": obj.head_object,
-    "DeleteObject": obj.delete_object,
-    "CopyObject": copy.copy_object,
-    "CreateMultipartUpload": multipart.create_multipart_upload,
-    "UploadPart": multipart.upload_part,
-    "UploadPartCopy": copy.upload_part_copy,
-    "CompleteMultipartUpload": multipart.complete_multipart_upload,
-    "AbortMultipartUpload": multipart.abort_multipart_upload,
-    "ListParts": multipart.list_parts,
-    "ListMultipartUploads": multipart.list_multipart_uploads,
-}
 
-# Configuration sub-resources, tagging, ListObjectVersions and the
-# connection profile, each in its own module.
-HANDLERS.update(subresources.SUBRESOURCE_HANDLERS)
-HANDLERS.update(
-    {
-        "ListObjectVersions": versions.list_object_versions,
-        "GetObjectTagging": tagging.get_object_tagging,
-        "PutObjectTagging": tagging.put_object_tagging,
-        "DeleteObjectTagging": tagging.delete_object_tagging,
-        "GetBucketTagging": tagging.get_bucket_tagging,
-        "PutBucketTagging": tagging.put_bucket_tagging,
-        "DeleteBucketTagging": tagging.delete_bucket_tagging,
-        "GetConnectionProfile": profile.get_connection_profile,
-    }
-)
+async def write_response(request: Any, response: Response) -> bytes | None:
+    """
+    Write C{response} to Twisted's C{request}: status, headers (with
+    ``Content-Length`` from the body unless the handler set it) and body.
+    Bytes are returned for Twisted to write; stored bytes are streamed
+    with backpressure, and the coroutine returns once they are sent.  No
+    body is sent for HEAD.
+    """
+    request.setResponseCode(response.status)
+    request.setHeader("x-amz-request-id", request.request_id)
+    request.setHeader("Server", SERVER)
+    for name, value in response.headers.items():
+        request.setHeader(name, value)
+    body = response.body
+    if response.header("Content-Length") is None and response.status != 304:
+        request.setHeader("Content-Length", str(response.content_length()))
+    if isinstance(body, StoredBytes):
+        if request.method == b"HEAD" or body.length == 0:
+            body.close()
+            return b""
+        await send_range(request, body.file, body.offset, body.length)
+        return None
+    return b"" if request.method == b"HEAD" else body
 
 
 class S3Root(Resource):
@@ -93,8 +75,7 @@ class S3Root(Resource):
     def render(self, request: Any) -> Any:
         refusal = getattr(request, "refusal", None)
         if refusal is not None:
-            request.setHeader("Server", "txs3")
-            return write_error(request, refusal, request.resource_path)
+            return _write_error(request, refusal, request.resource_path)
         return self._klein.render(request)
 
 
@@ -113,30 +94,38 @@ class S3Application:
 
     @app.route("/", branch=True, strict_slashes=False)
     async def dispatch(self, request: Any) -> bytes | None:
-        request.setHeader("x-amz-request-id", request.request_id)
-        request.setHeader("Server", "txs3")
-        call: S3Call | None = request.call
-        if call is None:
+        prepared = request.prepared
+        if prepared is None:
             raise S3Error.of("InternalError")
-        handler = HANDLERS.get(call.operation.name)
-        if handler is None:
-            raise S3Error.of("NotImplemented")
-        return await handler(call, request)
+        response = await prepared.entry.handler(prepared.call)
+        return await write_response(request, response)
 
     @app.handle_errors(S3Error)
     def s3_error(self, request: Any, failure: Failure) -> bytes:
         error = failure.value
         assert isinstance(error, S3Error)
-        return write_error(request, error, _resource(request))
+        return _write_error(request, error, _resource(request))
 
     @app.handle_errors(Exception)
     def internal_error(self, request: Any, failure: Failure) -> bytes:
         log.failure("handling {uri}", failure, uri=request.uri)
-        return write_error(request, S3Error.of("InternalError"), _resource(request))
+        return _write_error(request, S3Error.of("InternalError"), _resource(request))
+
+
+def _write_error(request: Any, error: S3Error, resource: str) -> bytes:
+    """Set C{request}'s status and headers for C{error}; return its body."""
+    response = error_response(error, request.request_id, resource)
+    request.setResponseCode(response.status)
+    request.setHeader("Server", SERVER)
+    for name, value in response.headers.items():
+        request.setHeader(name, value)
+    assert isinstance(response.body, bytes)
+    request.setHeader("Content-Length", str(len(response.body)))
+    return b"" if request.method == b"HEAD" else response.body
 
 
 def _resource(request: Any) -> str:
-    call = getattr(request, "call", None)
-    if call is not None:
-        return str(call.operation.resource)
+    prepared = getattr(request, "prepared", None)
+    if prepared is not None:
+        return str(prepared.call.operation.resource)
     return str(getattr(request, "resource_path", "/"))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from txs3 import xml
-from txs3.api.render import send_xml
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import validate_bucket_name
-from txs3.server import S3Call
+from txs3.response import Response, no_content, xml_response
 
 
 def _bucket(call: S3Call) -> str:
@@ -17,7 +15,7 @@ def _bucket(call: S3Call) -> str:
     return name
 
 
-async def create_bucket(call: S3Call, request: Any) -> bytes:
+async def create_bucket(call: S3Call) -> Response:
     """
     Create the bucket, optionally with a C{CreateBucketConfiguration} body
     naming its region (any region is accepted: txs3 serves them all from one
@@ -35,27 +33,22 @@ async def create_bucket(call: S3Call, request: Any) -> bytes:
         if constraint:
             region = constraint
     await call.config.store.create_bucket(name, call.identity.owner_id, region)
-    request.setHeader("Location", "/" + name)
-    request.setHeader("Content-Length", "0")
-    return b""
+    return Response(200, {"Location": "/" + name})
 
 
-async def head_bucket(call: S3Call, request: Any) -> bytes:
+async def head_bucket(call: S3Call) -> Response:
     """200 with the bucket's region; access was checked before the body."""
     info = call.config.store.get_bucket(_bucket(call))
-    request.setHeader("x-amz-bucket-region", info.region)
-    request.setHeader("Content-Length", "0")
-    return b""
+    return Response(200, {"x-amz-bucket-region": info.region})
 
 
-async def delete_bucket(call: S3Call, request: Any) -> bytes:
+async def delete_bucket(call: S3Call) -> Response:
     """204 once the (empty) bucket is gone."""
     await call.config.store.delete_bucket(_bucket(call))
-    request.setResponseCode(204)
-    return b""
+    return no_content()
 
 
-async def get_bucket_location(call: S3Call, request: Any) -> bytes:
+async def get_bucket_location(call: S3Call) -> Response:
     """The bucket's region; empty for us-east-1, as S3 answers."""
     info = call.config.store.get_bucket(_bucket(call))
     region = None if info.region == "us-east-1" else info.region
@@ -68,4 +61,4 @@ async def get_bucket_location(call: S3Call, request: Any) -> bytes:
             f"</LocationConstraint>".encode()
         )
     )
-    return send_xml(request, body)
+    return xml_response(body)

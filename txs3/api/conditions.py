@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from txs3.api.render import parse_http_date
+from txs3.auth.canonical import parse_http_date
 from txs3.errors import S3Error
 from txs3.operation import Operation
 from txs3.store.interface import IObjectStore, WriteCondition

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import unquote_to_bytes
 
 from twisted.internet.threads import deferToThread
@@ -28,14 +28,14 @@ from twisted.internet.threads import deferToThread
 from txs3 import xml
 from txs3.api.conditions import evaluate
 from txs3.api.obj import object_meta
-from txs3.api.render import send_xml
 from txs3.api.tagging import copy_tags
 from txs3.auth.checksums import new_checksum
 from txs3.body import DEFAULT_CHECKSUM
+from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.operation import MAX_KEY_BYTES, part_number
-from txs3.server import MAX_PUT_SIZE, S3Call
-from txs3.store.interface import ObjectInfo, SourceChanged, UploadInfo
+from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, part_number
+from txs3.response import Response, xml_response
+from txs3.store.interface import ObjectInfo, SourceChanged
 
 #: How often a copy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
@@ -124,7 +124,7 @@ def _directive(call: S3Call, name: str) -> str:
     return value
 
 
-async def copy_object(call: S3Call, request: Any) -> bytes:
+async def copy_object(call: S3Call) -> Response:
     """
     CopyObject: the destination shares the source's blobs.  Metadata is
     the source's (``x-amz-metadata-directive: COPY``, the default) or the
@@ -166,7 +166,7 @@ async def copy_object(call: S3Call, request: Any) -> bytes:
     if info.meta.checksums:
         children.append(("ChecksumType", info.meta.checksum_type))
         children += [("Checksum" + alg, v) for alg, v in info.meta.checksums]
-    return send_xml(request, xml.document("CopyObjectResult", children))
+    return xml_response(xml.document("CopyObjectResult", children))
 
 
 def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
@@ -244,14 +244,14 @@ def _reusable(
     return None
 
 
-async def upload_part_copy(call: S3Call, request: Any) -> bytes:
+async def upload_part_copy(call: S3Call) -> Response:
     """
     UploadPartCopy: part N of the upload becomes a byte range of the
     source, sharing its blobs; the range is hashed for the part's ETag.
     """
-    bucket, key = call.operation.bucket, call.operation.key
-    assert bucket is not None and key is not None
-    upload: UploadInfo = call.extra["upload"]
+    bucket, key = call.bucket, call.key
+    upload = call.upload
+    assert upload is not None, "the gate found the upload"
     number = part_number(call.operation.query.get("partNumber"))
     src_bucket, src_key = _source(call)
     algorithms = [upload.checksum_algorithm] if upload.checksum_algorithm else []
@@ -306,4 +306,4 @@ async def upload_part_copy(call: S3Call, request: Any) -> bytes:
         value = part.checksum(upload.checksum_algorithm)
         if value is not None:
             children.append(("Checksum" + upload.checksum_algorithm, value))
-    return send_xml(request, xml.document("CopyPartResult", children))
+    return xml_response(xml.document("CopyPartResult", children))

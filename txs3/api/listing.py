@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 from txs3 import xml
-from txs3.api.render import send_xml
+from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.server import S3Call
+from txs3.response import Response, xml_response
 from txs3.store.interface import ListPage, ObjectInfo
 
 MAX_KEYS = 1000
@@ -80,7 +80,7 @@ async def _page(
     )
 
 
-async def list_objects(call: S3Call, request: Any) -> bytes:
+async def list_objects(call: S3Call) -> Response:
     """ListObjects (v1): paged by C{marker}; C{NextMarker} when truncated."""
     q = call.operation.query
     prefix = q.get("prefix", "")
@@ -107,7 +107,7 @@ async def list_objects(call: S3Call, request: Any) -> bytes:
         children.append(("EncodingType", "url"))
     children += [_contents(i, enc, owner) for i in page.contents]
     children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
-    return send_xml(request, xml.document("ListBucketResult", children))
+    return xml_response(xml.document("ListBucketResult", children))
 
 
 def _encode_token(marker: str) -> str:
@@ -128,7 +128,7 @@ def _decode_token(token: str) -> str:
         ) from e
 
 
-async def list_objects_v2(call: S3Call, request: Any) -> bytes:
+async def list_objects_v2(call: S3Call) -> Response:
     """ListObjectsV2: C{continuation-token}, C{start-after}, C{fetch-owner}."""
     q = call.operation.query
     prefix = q.get("prefix", "")
@@ -165,4 +165,4 @@ async def list_objects_v2(call: S3Call, request: Any) -> bytes:
         children.append(("EncodingType", "url"))
     children += [_contents(i, enc, owner) for i in page.contents]
     children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
-    return send_xml(request, xml.document("ListBucketResult", children))
+    return xml_response(xml.document("ListBucketResult", children))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 
 from txs3 import xml
-from txs3.api.render import send_xml
 from txs3.auth.checksums import ALGORITHMS, header_name, new_checksum
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_KEY_BYTES
-from txs3.server import S3Call
+from txs3.response import Response, xml_response
 
 MAX_OBJECTS = 1000
 
@@ -49,7 +48,7 @@ def _verify_integrity(call: S3Call, body: bytes) -> None:
         )
 
 
-async def delete_objects(call: S3Call, request: Any) -> bytes:
+async def delete_objects(call: S3Call) -> Response:
     """
     Delete each listed key; report each as Deleted (unless C{Quiet}) or as a
     per-key Error.  Missing keys count as deleted, as in S3.
@@ -85,7 +84,7 @@ async def delete_objects(call: S3Call, request: Any) -> bytes:
             if version:
                 entry.append(("VersionId", version))
             results.append(("Deleted", entry))
-    return send_xml(request, xml.document("DeleteResult", results))
+    return xml_response(xml.document("DeleteResult", results))
 
 
 def _error(key: str, code: str, message: str | None = None) -> xml.Node:

@@ -3,67 +3,56 @@ Multipart uploads: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 AbortMultipartUpload, ListParts, ListMultipartUploads.  (UploadPartCopy is
 in L{txs3.api.copy}.)
 
-Parts stream to disk exactly like PutObject bodies (the gate in
-L{txs3.server.prepare} checks the upload exists and installs an
+Parts stream to disk exactly like PutObject bodies (the gate,
+L{txs3.gate.prepare}, finds the upload and installs an
 L{txs3.body.UploadSink}), and completing an upload is an index transaction
 that makes the parts' blobs the object's extents: no byte is copied.  The
 rules S3 applies at completion (ascending part numbers, ETags that match,
 5 MiB minimum for every part but the last, 5 TiB maximum, checksums) are
 checked here against the stored parts, and the store re-checks the parts'
-ETags inside its transaction.
-
-Checksums follow S3's definitions:
-
-  - COMPOSITE: the algorithm over the concatenated binary checksums of the
-    parts, base64, with ``-N`` appended (N parts);
-  - FULL_OBJECT: the CRC of the whole object, combined from the parts' CRCs
-    without reading bytes (C{awscrt.checksums.combine_*}).  Uploads created
-    without an algorithm get a FULL_OBJECT CRC64NVME, as S3 does.
+ETags inside its transaction.  The checksum rules themselves are
+L{txs3.auth.multipart_checksums}.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import itertools
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
-
-from awscrt import checksums as crt
 
 from txs3 import xml
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
-from txs3.api.render import send_xml
 from txs3.api.tagging import with_request_tags
-from txs3.auth.checksums import ALGORITHMS, header_name, new_checksum
+from txs3.auth.checksums import ALGORITHMS, header_name
+from txs3.auth.multipart_checksums import (
+    COMPOSITE,
+    FULL_OBJECT,
+    checksum_settings,
+    composite_checksum,
+    full_object_crc,
+    multipart_etag,
+)
 from txs3.body import DEFAULT_CHECKSUM, UploadSink
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_PART_NUMBER, part_number
-from txs3.server import S3Call
+from txs3.response import Response, no_content, xml_response
 from txs3.store.interface import PartInfo, UploadInfo
 
 MIN_PART_SIZE = 5 * 1024**2
 MAX_OBJECT_SIZE = 5 * 1024**4
 MAX_LISTED = 1000
 
-COMPOSITE = "COMPOSITE"
-FULL_OBJECT = "FULL_OBJECT"
-
-# awscrt's combine functions and digest widths, per CRC algorithm.
-_COMBINE: dict[str, tuple[Callable[[int, int, int], int], int]] = {
-    "CRC32": (crt.combine_crc32, 4),
-    "CRC32C": (crt.combine_crc32c, 4),
-    "CRC64NVME": (crt.combine_crc64nvme, 8),
-}
-
 
 def _where(call: S3Call) -> tuple[str, str]:
-    bucket, key = call.operation.bucket, call.operation.key
-    assert bucket is not None and key is not None
-    return bucket, key
+    return call.bucket, call.key
+
+
+def _upload(call: S3Call) -> UploadInfo:
+    # Found before the body by the multipart_upload pre-check.
+    assert call.upload is not None, "the gate found the upload"
+    return call.upload
 
 
 def _upload_id(call: S3Call) -> str:
@@ -75,56 +64,7 @@ def _owner(call: S3Call, owner_id: str) -> list[xml.Node]:
     return [("ID", owner_id), ("DisplayName", name or owner_id)]
 
 
-def checksum_settings(
-    algorithm: str | None, checksum_type: str | None
-) -> tuple[str | None, str | None]:
-    """
-    Validate CreateMultipartUpload's ``x-amz-checksum-algorithm`` and
-    ``x-amz-checksum-type``; return them upper-cased, the type defaulted
-    as S3 does (FULL_OBJECT for CRC64NVME, COMPOSITE otherwise).
-
-    @raise S3Error: C{InvalidRequest} for an unknown value or a combination
-        S3 refuses (FULL_OBJECT with a SHA, COMPOSITE with CRC64NVME, a
-        type without an algorithm).
-    """
-    alg = algorithm.strip().upper() if algorithm else None
-    ctype = checksum_type.strip().upper() if checksum_type else None
-    if alg is not None and alg not in ALGORITHMS:
-        raise S3Error.of(
-            "InvalidRequest",
-            "Checksum algorithm provided is unsupported. Please try again with "
-            "any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]",
-        )
-    if ctype is not None and ctype not in (COMPOSITE, FULL_OBJECT):
-        raise S3Error.of(
-            "InvalidRequest", "Value for x-amz-checksum-type header is invalid."
-        )
-    if alg is None:
-        if ctype is not None:
-            raise S3Error.of(
-                "InvalidRequest",
-                "The x-amz-checksum-type header can only be used with the "
-                "x-amz-checksum-algorithm header.",
-            )
-        return None, None
-    if ctype is None:
-        ctype = FULL_OBJECT if alg == "CRC64NVME" else COMPOSITE
-    if ctype == FULL_OBJECT and alg not in _COMBINE:
-        raise S3Error.of(
-            "InvalidRequest",
-            f"The FULL_OBJECT checksum type cannot be used with the {alg.lower()} "
-            "checksum algorithm.",
-        )
-    if ctype == COMPOSITE and alg == "CRC64NVME":
-        raise S3Error.of(
-            "InvalidRequest",
-            "The COMPOSITE checksum type cannot be used with the crc64nvme "
-            "checksum algorithm.",
-        )
-    return alg, ctype
-
-
-async def create_multipart_upload(call: S3Call, request: Any) -> bytes:
+async def create_multipart_upload(call: S3Call) -> Response:
     """Start an upload; the metadata headers are stored now, as PutObject's are."""
     bucket, key = _where(call)
     alg, ctype = checksum_settings(
@@ -134,24 +74,24 @@ async def create_multipart_upload(call: S3Call, request: Any) -> bytes:
     info = await call.config.store.create_multipart_upload(
         bucket, key, meta, call.identity.owner_id, alg, ctype
     )
+    headers = {}
     if alg is not None and ctype is not None:
-        request.setHeader("x-amz-checksum-algorithm", alg)
-        request.setHeader("x-amz-checksum-type", ctype)
+        headers = {"x-amz-checksum-algorithm": alg, "x-amz-checksum-type": ctype}
     body = xml.document(
         "InitiateMultipartUploadResult",
         [("Bucket", bucket), ("Key", key), ("UploadId", info.upload_id)],
     )
-    return send_xml(request, body)
+    return xml_response(body, headers=headers)
 
 
-async def upload_part(call: S3Call, request: Any) -> bytes:
+async def upload_part(call: S3Call) -> Response:
     """
     Verify the streamed part and publish it (replacing a part with the same
     number).  The upload was found and the part number checked before the
-    body (L{txs3.server.prepare}).
+    body (L{txs3.gate.prepare}).
     """
     bucket, key = _where(call)
-    upload: UploadInfo = call.extra["upload"]
+    upload = _upload(call)
     number = part_number(call.operation.query.get("partNumber"))
     sink = call.body
     assert isinstance(sink, UploadSink)
@@ -166,12 +106,11 @@ async def upload_part(call: S3Call, request: Any) -> bytes:
         finished.etag,
         checksums,
     )
-    request.setHeader("ETag", f'"{part.etag}"')
+    headers = {"ETag": f'"{part.etag}"'}
     always = [upload.checksum_algorithm] if upload.checksum_algorithm else []
     for alg, value in sent_checksums(call, part.checksums, *always):
-        request.setHeader(header_name(alg), value)
-    request.setHeader("Content-Length", "0")
-    return b""
+        headers[header_name(alg)] = value
+    return Response(200, headers)
 
 
 def _requested_parts(body: bytes) -> list[tuple[int, str, dict[str, str]]]:
@@ -211,45 +150,6 @@ def _requested_parts(body: bytes) -> list[tuple[int, str, dict[str, str]]]:
         if b <= a:
             raise S3Error.of("InvalidPartOrder")
     return out
-
-
-def multipart_etag(parts: Sequence[PartInfo]) -> str:
-    """S3's ETag of a multipart object: MD5 of the parts' binary MD5s, ``-N``."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for part in parts:
-        try:
-            digest.update(bytes.fromhex(part.etag))
-        except ValueError:
-            digest.update(part.etag.encode())
-    return f"{digest.hexdigest()}-{len(parts)}"
-
-
-def _decode(value: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return b""
-
-
-def composite_checksum(algorithm: str, values: Sequence[str]) -> str:
-    """C{algorithm} over the concatenated binary part checksums, ``-N``."""
-    checksum = new_checksum(algorithm)
-    for value in values:
-        checksum.update(_decode(value))
-    return f"{checksum.b64digest()}-{len(values)}"
-
-
-def full_object_crc(algorithm: str, parts: Sequence[tuple[str, int]]) -> str:
-    """
-    The CRC of the concatenation of parts given as (base64 CRC, length),
-    combined without the bytes.
-    """
-    combine, width = _COMBINE[algorithm]
-    value = 0
-    for i, (b64, length) in enumerate(parts):
-        crc = int.from_bytes(_decode(b64), "big")
-        value = crc if i == 0 else combine(value, crc, length)
-    return base64.b64encode(value.to_bytes(width, "big")).decode("ascii")
 
 
 def _object_checksum(
@@ -300,13 +200,13 @@ def _object_checksum(
     return ((alg, composite_checksum(alg, [v or "" for v in values])),), COMPOSITE
 
 
-async def complete_multipart_upload(call: S3Call, request: Any) -> bytes:
+async def complete_multipart_upload(call: S3Call) -> Response:
     """
     Check the listed parts against the stored ones with S3's rules, then
     publish them as the object in one index transaction (no bytes move).
     """
     bucket, key = _where(call)
-    upload: UploadInfo = call.extra["upload"]
+    upload = _upload(call)
     requested = _requested_parts(call.xml_body())
     store = call.config.store
     page = await store.list_parts(bucket, key, upload.upload_id, 0, MAX_PART_NUMBER)
@@ -350,7 +250,7 @@ async def complete_multipart_upload(call: S3Call, request: Any) -> bytes:
         key,
         upload.upload_id,
         [(p.part_number, p.etag) for p in parts],
-        multipart_etag(parts),
+        multipart_etag([p.etag for p in parts]),
         checksums,
         ctype,
         condition,
@@ -365,7 +265,7 @@ async def complete_multipart_upload(call: S3Call, request: Any) -> bytes:
     if upload.checksum_algorithm is not None:
         children += [("Checksum" + alg, value) for alg, value in checksums]
         children.append(("ChecksumType", ctype))
-    return send_xml(request, xml.document("CompleteMultipartUploadResult", children))
+    return xml_response(xml.document("CompleteMultipartUploadResult", children))
 
 
 def _verify_whole_checksum(
@@ -388,15 +288,14 @@ def _verify_whole_checksum(
             )
 
 
-async def abort_multipart_upload(call: S3Call, request: Any) -> bytes:
+async def abort_multipart_upload(call: S3Call) -> Response:
     """204 once the upload and its parts are gone (their blobs freed)."""
     bucket, key = _where(call)
     await call.config.store.abort_multipart_upload(bucket, key, _upload_id(call))
-    request.setResponseCode(204)
-    return b""
+    return no_content()
 
 
-def _int_param(query: Any, name: str, default: int) -> int:
+def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -410,7 +309,7 @@ def _int_param(query: Any, name: str, default: int) -> int:
     return int(raw)
 
 
-async def list_parts(call: S3Call, request: Any) -> bytes:
+async def list_parts(call: S3Call) -> Response:
     """ListParts, paged by C{part-number-marker} and C{max-parts} (up to 1000)."""
     bucket, key = _where(call)
     q = call.operation.query
@@ -449,17 +348,16 @@ async def list_parts(call: S3Call, request: Any) -> bytes:
     if upload.checksum_algorithm is not None:
         children.append(("ChecksumAlgorithm", upload.checksum_algorithm))
         children.append(("ChecksumType", upload.checksum_type))
-    return send_xml(request, xml.document("ListPartsResult", children))
+    return xml_response(xml.document("ListPartsResult", children))
 
 
-async def list_multipart_uploads(call: S3Call, request: Any) -> bytes:
+async def list_multipart_uploads(call: S3Call) -> Response:
     """
     ListMultipartUploads: uploads in progress by key then initiation,
     C{prefix}/C{delimiter} roll-up, paged by C{key-marker} and
     C{upload-id-marker}, C{max-uploads} up to 1000, C{encoding-type=url}.
     """
-    bucket = call.operation.bucket
-    assert bucket is not None
+    bucket = call.bucket
     q = call.operation.query
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter", "")
@@ -518,4 +416,4 @@ async def list_multipart_uploads(call: S3Call, request: Any) -> bytes:
     children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
     if encoding is not None:
         children.append(("EncodingType", "url"))
-    return send_xml(request, xml.document("ListMultipartUploadsResult", children))
+    return xml_response(xml.document("ListMultipartUploadsResult", children))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from txs3.api.conditions import (
     evaluate,
     parse_range,
@@ -11,13 +9,13 @@ from txs3.api.conditions import (
     write_condition,
 )
 from txs3.api.render import http_date
-from txs3.api.streaming import send_range
 from txs3.api.tagging import with_request_tags
 from txs3.auth.checksums import header_name
 from txs3.body import UploadSink
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import part_number
-from txs3.server import S3Call
+from txs3.response import Response, StoredBytes, no_content
 from txs3.store.interface import ObjectInfo, ObjectMeta
 
 # Standard headers S3 stores with an object and sends back on GET and HEAD.
@@ -45,9 +43,7 @@ RESPONSE_OVERRIDES = {
 
 
 def _where(call: S3Call) -> tuple[str, str]:
-    bucket, key = call.operation.bucket, call.operation.key
-    assert bucket is not None and key is not None
-    return bucket, key
+    return call.bucket, call.key
 
 
 def object_meta(call: S3Call, checksums: dict[str, str]) -> ObjectMeta:
@@ -81,7 +77,7 @@ def object_meta(call: S3Call, checksums: dict[str, str]) -> ObjectMeta:
     return ObjectMeta(tuple(headers), tuple(user), tuple(sorted(checksums.items())))
 
 
-async def put_object(call: S3Call, request: Any) -> bytes:
+async def put_object(call: S3Call) -> Response:
     """
     Verify the streamed body and publish it.  The 200 is sent only after
     the store has fsync'd, renamed and indexed the object.
@@ -108,15 +104,10 @@ async def put_object(call: S3Call, request: Any) -> bytes:
         call.identity.owner_id,
         condition,
     )
-    request.setHeader("ETag", f'"{info.etag}"')
-    for alg, value in _sent_checksums(call, info):
-        request.setHeader(header_name(alg), value)
-    request.setHeader("Content-Length", "0")
-    return b""
-
-
-def _sent_checksums(call: S3Call, info: ObjectInfo) -> list[tuple[str, str]]:
-    return sent_checksums(call, info.meta.checksums)
+    headers = {"ETag": f'"{info.etag}"'}
+    for alg, value in sent_checksums(call, info.meta.checksums):
+        headers[header_name(alg)] = value
+    return Response(200, headers)
 
 
 def sent_checksums(
@@ -145,29 +136,33 @@ def _asked_algorithms(call: S3Call) -> list[str]:
     return names
 
 
-def _object_headers(call: S3Call, request: Any, info: ObjectInfo) -> None:
-    request.setHeader("ETag", f'"{info.etag}"')
-    request.setHeader("Last-Modified", http_date(info.last_modified))
-    request.setHeader("Accept-Ranges", "bytes")
+def _object_headers(info: ObjectInfo) -> dict[str, str]:
+    headers = {
+        "ETag": f'"{info.etag}"',
+        "Last-Modified": http_date(info.last_modified),
+        "Accept-Ranges": "bytes",
+    }
     stored = dict(info.meta.headers)
     stored.setdefault("content-type", DEFAULT_CONTENT_TYPE)
-    for name, value in stored.items():
-        request.setHeader(name, value)
+    headers.update(stored)
     for name, value in info.meta.user_metadata:
-        request.setHeader(META_PREFIX + name, value)
+        headers[META_PREFIX + name] = value
     if info.meta.tags:
-        request.setHeader("x-amz-tagging-count", str(len(info.meta.tags)))
+        headers["x-amz-tagging-count"] = str(len(info.meta.tags))
+    return headers
 
 
-def _checksum_headers(call: S3Call, request: Any, info: ObjectInfo) -> None:
+def _checksum_headers(call: S3Call, info: ObjectInfo, headers: dict[str, str]) -> None:
     if (call.header("x-amz-checksum-mode") or "").upper() != "ENABLED":
         return
     for alg, value in info.meta.checksums:
-        request.setHeader(header_name(alg), value)
-        request.setHeader("x-amz-checksum-type", info.meta.checksum_type)
+        headers[header_name(alg)] = value
+        headers["x-amz-checksum-type"] = info.meta.checksum_type
 
 
-def _part_span(call: S3Call, request: Any, info: ObjectInfo) -> tuple[int, int] | None:
+def _part_span(
+    call: S3Call, info: ObjectInfo, headers: dict[str, str]
+) -> tuple[int, int] | None:
     """
     The byte span (first, last) of ``?partNumber=N``, or None when there
     is none.  For an object completed from a multipart upload it is that
@@ -190,82 +185,91 @@ def _part_span(call: S3Call, request: Any, info: ObjectInfo) -> tuple[int, int] 
     if number > len(sizes):
         raise S3Error.of("InvalidPartNumber", PartNumberRequested=str(number))
     if info.parts:
-        request.setHeader("x-amz-mp-parts-count", str(len(info.parts)))
+        headers["x-amz-mp-parts-count"] = str(len(info.parts))
     first = sum(sizes[: number - 1])
     if sizes[number - 1] == 0:
         return None
     return first, first + sizes[number - 1] - 1
 
 
-def _span(call: S3Call, request: Any, info: ObjectInfo) -> tuple[int, int] | None:
+def _span(
+    call: S3Call, info: ObjectInfo, headers: dict[str, str]
+) -> tuple[int, int] | None:
     """The span to send: a part, a Range, or None for the whole object."""
     if "partNumber" in call.operation.query:
-        return _part_span(call, request, info)
+        return _part_span(call, info, headers)
     return parse_range(call.header("range"), info.size)
 
 
-def _preconditions(call: S3Call, request: Any, info: ObjectInfo) -> bool:
-    """Apply If-* headers; True when the body should be sent (200/206)."""
+def _not_modified(call: S3Call, info: ObjectInfo) -> Response | None:
+    """
+    Apply If-* headers: the 304 to send, or None when the object is to be
+    sent (200/206).
+
+    @raise S3Error: C{PreconditionFailed} (412).
+    """
     verdict = evaluate(call.head.headers, info.etag, info.last_modified)
     if verdict.status == 412:
         raise precondition_failed(verdict)
     if verdict.status == 304:
-        request.setResponseCode(304)
-        request.setHeader("ETag", f'"{info.etag}"')
-        request.setHeader("Last-Modified", http_date(info.last_modified))
-        return False
-    return True
+        return Response(
+            304,
+            {"ETag": f'"{info.etag}"', "Last-Modified": http_date(info.last_modified)},
+        )
+    return None
 
 
-async def head_object(call: S3Call, request: Any) -> bytes:
+def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int]:
+    """
+    The 200 or 206 answer for C{info} without its body, and the offset and
+    length of the bytes to send.
+    """
+    headers = _object_headers(info)
+    span = _span(call, info, headers)
+    if span is None:
+        _checksum_headers(call, info, headers)
+        headers["Content-Length"] = str(info.size)
+        return Response(200, headers), 0, info.size
+    first, last = span
+    headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+    headers["Content-Length"] = str(last - first + 1)
+    return Response(206, headers), first, last - first + 1
+
+
+async def head_object(call: S3Call) -> Response:
     """The object's headers, from the index alone: the blob is never opened."""
     bucket, key = _where(call)
     info = call.config.store.head_object(bucket, key)
-    if not _preconditions(call, request, info):
-        return b""
-    _object_headers(call, request, info)
-    span = _span(call, request, info)
-    if span is None:
-        _checksum_headers(call, request, info)
-        request.setHeader("Content-Length", str(info.size))
-    else:
-        request.setResponseCode(206)
-        request.setHeader("Content-Range", f"bytes {span[0]}-{span[1]}/{info.size}")
-        request.setHeader("Content-Length", str(span[1] - span[0] + 1))
-    return b""
+    not_modified = _not_modified(call, info)
+    if not_modified is not None:
+        return not_modified
+    response, _, _ = _object_response(call, info)
+    return response
 
 
-async def get_object(call: S3Call, request: Any) -> None:
-    """Stream the object, or one range of it, honouring If-* and response-*."""
+async def get_object(call: S3Call) -> Response:
+    """The object, or one range of it, honouring If-* and response-*."""
     bucket, key = _where(call)
     info, file = call.config.store.open_object(bucket, key)
     try:
-        if not _preconditions(call, request, info):
+        not_modified = _not_modified(call, info)
+        if not_modified is not None:
             file.close()
-            return
-        span = _span(call, request, info)
+            return not_modified
+        response, offset, length = _object_response(call, info)
     except BaseException:
         file.close()
         raise
-    _object_headers(call, request, info)
     for param, header in RESPONSE_OVERRIDES.items():
         value = call.operation.query.get(param)
         if value is not None:
-            request.setHeader(header, value)
-    if span is None:
-        offset, length = 0, info.size
-        _checksum_headers(call, request, info)
-    else:
-        offset, length = span[0], span[1] - span[0] + 1
-        request.setResponseCode(206)
-        request.setHeader("Content-Range", f"bytes {span[0]}-{span[1]}/{info.size}")
-    request.setHeader("Content-Length", str(length))
-    await send_range(request, file, offset, length)
+            response.headers[header] = value
+    response.body = StoredBytes(file, offset, length)
+    return response
 
 
-async def delete_object(call: S3Call, request: Any) -> bytes:
+async def delete_object(call: S3Call) -> Response:
     """204, whether or not the key existed (S3's answer on unversioned buckets)."""
     bucket, key = _where(call)
     await call.config.store.delete_object(bucket, key)
-    request.setResponseCode(204)
-    return b""
+    return no_content()

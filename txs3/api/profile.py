@@ -10,15 +10,14 @@ user opens in a browser is also the server Cyberduck will talk to.
 
 from __future__ import annotations
 
-from typing import Any
-
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.profile import (
     PROFILE_CONTENT_TYPE,
     PROFILE_FILENAME,
     cyberduck_profile,
 )
-from txs3.server import S3Call
+from txs3.response import Response
 
 
 def host_and_port(
@@ -57,19 +56,16 @@ def _port(text: str, default: int) -> int:
     return int(text)
 
 
-async def get_connection_profile(call: S3Call, request: Any) -> bytes:
+async def get_connection_profile(call: S3Call) -> Response:
     """The profile as a download named C{txs3.cyberduckprofile}."""
-    secure = bool(request.isSecure())
-    host, port = host_and_port(call.header("host"), secure, request.getHost().port)
+    secure = call.connection.secure
+    host, port = host_and_port(call.header("host"), secure, call.connection.local_port)
     body = cyberduck_profile(
         host, port, call.config.region, "https" if secure else "http"
     )
-    request.setHeader("Content-Type", PROFILE_CONTENT_TYPE)
-    request.setHeader(
-        "Content-Disposition", f'attachment; filename="{PROFILE_FILENAME}"'
-    )
-    request.setHeader("Cache-Control", "no-store")
-    request.setHeader("Content-Length", str(len(body)))
-    if request.method == b"HEAD":
-        return b""
-    return body
+    headers = {
+        "Content-Type": PROFILE_CONTENT_TYPE,
+        "Content-Disposition": f'attachment; filename="{PROFILE_FILENAME}"',
+        "Cache-Control": "no-store",
+    }
+    return Response(200, headers, body)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from txs3 import xml
-from txs3.api.render import send_xml
-from txs3.server import S3Call
+from txs3.call import S3Call
+from txs3.response import Response, xml_response
 
 
-async def list_buckets(call: S3Call, request: Any) -> bytes:
+async def list_buckets(call: S3Call) -> Response:
     """The caller's own buckets, sorted by name, with their owner."""
     owner = call.identity
     buckets = call.config.store.list_buckets(owner.owner_id)
@@ -33,4 +31,4 @@ async def list_buckets(call: S3Call, request: Any) -> bytes:
             ),
         ],
     )
-    return send_xml(request, body)
+    return xml_response(body)

@@ -30,13 +30,11 @@ checked that the caller owns it, so a missing bucket never gets this far.
 
 from __future__ import annotations
 
-from typing import Any
-
 from txs3 import xml
 from txs3.api.acl import access_control_policy, check_acl_body, check_acl_headers
-from txs3.api.render import send_xml
+from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.server import S3Call
+from txs3.response import Response, xml_response
 
 
 def _bucket(call: S3Call) -> str:
@@ -44,8 +42,8 @@ def _bucket(call: S3Call) -> str:
     return call.operation.bucket
 
 
-def _empty(request: Any, root: str) -> bytes:
-    return send_xml(request, xml.document(root, []))
+def _empty(root: str) -> Response:
+    return xml_response(xml.document(root, []))
 
 
 def _missing(call: S3Call, code: str) -> S3Error:
@@ -62,20 +60,20 @@ def _owner(call: S3Call) -> tuple[str, str]:
     return call.identity.owner_id, call.identity.display_name
 
 
-async def get_bucket_acl(call: S3Call, request: Any) -> bytes:
+async def get_bucket_acl(call: S3Call) -> Response:
     """The bucket owner with full control, and nobody else."""
-    return send_xml(request, access_control_policy(*_owner(call)))
+    return xml_response(access_control_policy(*_owner(call)))
 
 
-async def get_object_acl(call: S3Call, request: Any) -> bytes:
+async def get_object_acl(call: S3Call) -> Response:
     """The bucket owner with full control of the object; C{NoSuchKey}."""
     key = call.operation.key
     assert key is not None
     call.config.store.head_object(_bucket(call), key)
-    return send_xml(request, access_control_policy(*_owner(call)))
+    return xml_response(access_control_policy(*_owner(call)))
 
 
-async def _put_acl(call: S3Call, request: Any) -> bytes:
+async def _put_acl(call: S3Call) -> Response:
     check_acl_headers(call.head.headers, call.identity.owner_id)
     body = call.xml_body()
     if body.strip():
@@ -85,24 +83,23 @@ async def _put_acl(call: S3Call, request: Any) -> bytes:
                 "This request does not support content",
             )
         check_acl_body(body, call.identity.owner_id)
-    request.setHeader("Content-Length", "0")
-    return b""
+    return Response()
 
 
-async def put_bucket_acl(call: S3Call, request: Any) -> bytes:
+async def put_bucket_acl(call: S3Call) -> Response:
     """
     Accept an ACL that gives the owner full control and nobody anything
     (a no-op: that is the bucket's ACL already); refuse any other.
     """
-    return await _put_acl(call, request)
+    return await _put_acl(call)
 
 
-async def put_object_acl(call: S3Call, request: Any) -> bytes:
+async def put_object_acl(call: S3Call) -> Response:
     """As L{put_bucket_acl}, for an existing object; C{NoSuchKey}."""
     key = call.operation.key
     assert key is not None
     call.config.store.head_object(_bucket(call), key)
-    return await _put_acl(call, request)
+    return await _put_acl(call)
 
 
 # -- object ownership ------------------------------------------------------
@@ -115,12 +112,12 @@ def _ownership_document() -> bytes:
     )
 
 
-async def get_bucket_ownership_controls(call: S3Call, request: Any) -> bytes:
+async def get_bucket_ownership_controls(call: S3Call) -> Response:
     """C{BucketOwnerEnforced}: the default of every new S3 bucket."""
-    return send_xml(request, _ownership_document())
+    return xml_response(_ownership_document())
 
 
-async def put_bucket_ownership_controls(call: S3Call, request: Any) -> bytes:
+async def put_bucket_ownership_controls(call: S3Call) -> Response:
     """
     Accept C{BucketOwnerEnforced} (what the bucket has); refuse any other
     setting with 501, since txs3 has no object ACLs to enable.
@@ -140,11 +137,10 @@ async def put_bucket_ownership_controls(call: S3Call, request: Any) -> bytes:
                 "NotImplemented",
                 "txs3 supports only the BucketOwnerEnforced object ownership",
             )
-    request.setHeader("Content-Length", "0")
-    return b""
+    return Response()
 
 
-async def delete_bucket_ownership_controls(call: S3Call, request: Any) -> bytes:
+async def delete_bucket_ownership_controls(call: S3Call) -> Response:
     """501: removing the setting would enable ACLs, which txs3 lacks."""
     raise S3Error.of(
         "NotImplemented",
@@ -155,12 +151,12 @@ async def delete_bucket_ownership_controls(call: S3Call, request: Any) -> bytes:
 # -- versioning ------------------------------------------------------------
 
 
-async def get_bucket_versioning(call: S3Call, request: Any) -> bytes:
+async def get_bucket_versioning(call: S3Call) -> Response:
     """An empty C{VersioningConfiguration}: versioning was never enabled."""
-    return _empty(request, "VersioningConfiguration")
+    return _empty("VersioningConfiguration")
 
 
-async def put_bucket_versioning(call: S3Call, request: Any) -> bytes:
+async def put_bucket_versioning(call: S3Call) -> Response:
     """501: txs3 keeps one version of each object."""
     raise S3Error.of("NotImplemented", "txs3 does not support bucket versioning")
 
@@ -168,29 +164,29 @@ async def put_bucket_versioning(call: S3Call, request: Any) -> bytes:
 # -- configurations a new bucket does not have -----------------------------
 
 
-async def get_bucket_logging(call: S3Call, request: Any) -> bytes:
+async def get_bucket_logging(call: S3Call) -> Response:
     """An empty C{BucketLoggingStatus}: logging is off."""
-    return _empty(request, "BucketLoggingStatus")
+    return _empty("BucketLoggingStatus")
 
 
-async def get_bucket_accelerate_configuration(call: S3Call, request: Any) -> bytes:
+async def get_bucket_accelerate_configuration(call: S3Call) -> Response:
     """An empty C{AccelerateConfiguration}: acceleration was never set."""
-    return _empty(request, "AccelerateConfiguration")
+    return _empty("AccelerateConfiguration")
 
 
-async def get_bucket_notification_configuration(call: S3Call, request: Any) -> bytes:
+async def get_bucket_notification_configuration(call: S3Call) -> Response:
     """An empty C{NotificationConfiguration}: no notifications."""
-    return _empty(request, "NotificationConfiguration")
+    return _empty("NotificationConfiguration")
 
 
-async def get_bucket_request_payment(call: S3Call, request: Any) -> bytes:
+async def get_bucket_request_payment(call: S3Call) -> Response:
     """C{BucketOwner}: the bucket owner pays."""
-    return send_xml(
-        request, xml.document("RequestPaymentConfiguration", [("Payer", "BucketOwner")])
+    return xml_response(
+        xml.document("RequestPaymentConfiguration", [("Payer", "BucketOwner")])
     )
 
 
-async def get_public_access_block(call: S3Call, request: Any) -> bytes:
+async def get_public_access_block(call: S3Call) -> Response:
     """
     All four blocks on, S3's setting for new buckets since April 2023, and
     true of txs3, which serves nothing to anonymous callers.
@@ -201,33 +197,32 @@ async def get_public_access_block(call: S3Call, request: Any) -> bytes:
         "BlockPublicPolicy",
         "RestrictPublicBuckets",
     )
-    return send_xml(
-        request,
+    return xml_response(
         xml.document("PublicAccessBlockConfiguration", [(f, True) for f in flags]),
     )
 
 
-async def get_bucket_lifecycle_configuration(call: S3Call, request: Any) -> bytes:
+async def get_bucket_lifecycle_configuration(call: S3Call) -> Response:
     """404 C{NoSuchLifecycleConfiguration}, S3's answer for a bucket without."""
     raise _missing(call, "NoSuchLifecycleConfiguration")
 
 
-async def get_bucket_policy(call: S3Call, request: Any) -> bytes:
+async def get_bucket_policy(call: S3Call) -> Response:
     """404 C{NoSuchBucketPolicy}."""
     raise _missing(call, "NoSuchBucketPolicy")
 
 
-async def get_bucket_cors(call: S3Call, request: Any) -> bytes:
+async def get_bucket_cors(call: S3Call) -> Response:
     """404 C{NoSuchCORSConfiguration}."""
     raise _missing(call, "NoSuchCORSConfiguration")
 
 
-async def get_bucket_website(call: S3Call, request: Any) -> bytes:
+async def get_bucket_website(call: S3Call) -> Response:
     """404 C{NoSuchWebsiteConfiguration}."""
     raise _missing(call, "NoSuchWebsiteConfiguration")
 
 
-async def get_bucket_encryption(call: S3Call, request: Any) -> bytes:
+async def get_bucket_encryption(call: S3Call) -> Response:
     """
     404 C{ServerSideEncryptionConfigurationNotFoundError}: txs3 stores
     bytes unencrypted (see the module docstring).
@@ -235,12 +230,12 @@ async def get_bucket_encryption(call: S3Call, request: Any) -> bytes:
     raise _missing(call, "ServerSideEncryptionConfigurationNotFoundError")
 
 
-async def get_object_lock_configuration(call: S3Call, request: Any) -> bytes:
+async def get_object_lock_configuration(call: S3Call) -> Response:
     """404 C{ObjectLockConfigurationNotFoundError}."""
     raise _missing(call, "ObjectLockConfigurationNotFoundError")
 
 
-async def get_bucket_replication(call: S3Call, request: Any) -> bytes:
+async def get_bucket_replication(call: S3Call) -> Response:
     """404 C{ReplicationConfigurationNotFoundError}."""
     raise _missing(call, "ReplicationConfigurationNotFoundError")
 

@@ -19,9 +19,7 @@ space and ``_ . : / = + - @`` only, unique keys, no ``aws:`` prefix
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-from txs3.api.render import send_xml
 from txs3.api.tagset import (
     MAX_BUCKET_TAGS,
     MAX_OBJECT_TAGS,
@@ -30,8 +28,9 @@ from txs3.api.tagset import (
     parse_tagging_header,
     tagging_document,
 )
+from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.server import S3Call
+from txs3.response import Response, no_content, xml_response
 from txs3.store.interface import ObjectMeta
 
 
@@ -90,14 +89,14 @@ def _bucket(call: S3Call) -> str:
     return call.operation.bucket
 
 
-async def get_object_tagging(call: S3Call, request: Any) -> bytes:
+async def get_object_tagging(call: S3Call) -> Response:
     """The object's tag set (an empty C{TagSet} when it has none)."""
     bucket, key = _where(call)
     info = call.config.store.head_object(bucket, key)
-    return send_xml(request, tagging_document(info.meta.tags))
+    return xml_response(tagging_document(info.meta.tags))
 
 
-async def put_object_tagging(call: S3Call, request: Any) -> bytes:
+async def put_object_tagging(call: S3Call) -> Response:
     """
     Replace the object's tags (an empty C{TagSet} removes them); the bytes,
     ETag and Last-Modified stay as they are.
@@ -105,36 +104,32 @@ async def put_object_tagging(call: S3Call, request: Any) -> bytes:
     bucket, key = _where(call)
     tags = parse_tagging_body(call.xml_body(), MAX_OBJECT_TAGS)
     await call.config.store.put_object_tagging(bucket, key, tags)
-    request.setHeader("Content-Length", "0")
-    return b""
+    return Response()
 
 
-async def delete_object_tagging(call: S3Call, request: Any) -> bytes:
+async def delete_object_tagging(call: S3Call) -> Response:
     """Remove the object's tags: 204."""
     bucket, key = _where(call)
     await call.config.store.put_object_tagging(bucket, key, ())
-    request.setResponseCode(204)
-    return b""
+    return no_content()
 
 
-async def get_bucket_tagging(call: S3Call, request: Any) -> bytes:
+async def get_bucket_tagging(call: S3Call) -> Response:
     """The bucket's tag set; C{NoSuchTagSet} when it has none."""
     tags = call.config.store.get_bucket_tagging(_bucket(call))
     if not tags:
         raise S3Error.of("NoSuchTagSet", BucketName=_bucket(call))
-    return send_xml(request, tagging_document(tags))
+    return xml_response(tagging_document(tags))
 
 
-async def put_bucket_tagging(call: S3Call, request: Any) -> bytes:
+async def put_bucket_tagging(call: S3Call) -> Response:
     """Replace the bucket's tags: 204, as S3 answers."""
     tags = parse_tagging_body(call.xml_body(), MAX_BUCKET_TAGS)
     await call.config.store.put_bucket_tagging(_bucket(call), tags)
-    request.setResponseCode(204)
-    return b""
+    return no_content()
 
 
-async def delete_bucket_tagging(call: S3Call, request: Any) -> bytes:
+async def delete_bucket_tagging(call: S3Call) -> Response:
     """Remove the bucket's tags: 204."""
     await call.config.store.put_bucket_tagging(_bucket(call), ())
-    request.setResponseCode(204)
-    return b""
+    return no_content()

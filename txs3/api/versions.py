@@ -14,9 +14,9 @@ from typing import Any
 
 from txs3 import xml
 from txs3.api.listing import _encoder, _max_keys, _page
-from txs3.api.render import send_xml
+from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.server import S3Call
+from txs3.response import Response, xml_response
 from txs3.store.interface import ObjectInfo
 
 NULL_VERSION = "null"
@@ -57,7 +57,7 @@ def _check_version_marker(key_marker: str, version_marker: str) -> None:
         )
 
 
-async def list_object_versions(call: S3Call, request: Any) -> bytes:
+async def list_object_versions(call: S3Call) -> Response:
     """
     Every object as its one ``null`` version, in key order, with
     C{prefix}, C{delimiter}, C{key-marker}, C{version-id-marker},
@@ -98,4 +98,4 @@ async def list_object_versions(call: S3Call, request: Any) -> bytes:
         children.append(("EncodingType", "url"))
     children += [_version(i, enc, owner) for i in page.contents]
     children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
-    return send_xml(request, xml.document("ListVersionsResult", children))
+    return xml_response(xml.document("ListVersionsResult", children))

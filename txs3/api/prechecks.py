@@ -1,0 +1,83 @@
+"""
+Checks that run before the body, named by the catalogue entries that need
+them (L{txs3.api.catalogue}).
+
+Each check takes the prepared call and raises L{S3Error} to refuse it.  The
+gate (L{txs3.gate.prepare}) runs an entry's checks after authentication and
+before choosing the body sink, so a request refused here is refused before
+``100 Continue`` and nothing reaches the disk.  A check may record what it
+found on the call (L{multipart_upload} sets C{call.upload}) so the handler
+does not look it up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from txs3.api.acl import check_acl_headers
+from txs3.api.conditions import check_write_condition, write_condition
+from txs3.api.tagset import parse_tagging_header
+from txs3.body import requested_checksums
+from txs3.call import S3Call
+from txs3.errors import S3Error
+from txs3.operation import part_number
+
+PreCheck = Callable[[S3Call], None]
+
+
+def acl_headers(call: S3Call) -> None:
+    """
+    Refuse ``x-amz-acl`` / ``x-amz-grant-*`` headers that ask for more than
+    the owner's full control (txs3 buckets have ACLs disabled).
+    """
+    check_acl_headers(call.head.headers, call.identity.owner_id)
+
+
+def tagging_header(call: S3Call) -> None:
+    """
+    Refuse an ``x-amz-tagging`` header that is not a valid tag set.
+    CopyObject reads it only with ``x-amz-tagging-directive: REPLACE``.
+    """
+    value = call.header("x-amz-tagging")
+    if value is None:
+        return
+    directive = (call.header("x-amz-tagging-directive") or "COPY").upper()
+    if call.operation.name != "CopyObject" or directive == "REPLACE":
+        parse_tagging_header(value)
+
+
+def write_conditions(call: S3Call) -> None:
+    """
+    Refuse now (412) a conditional write that would be refused at commit;
+    the store re-checks atomically when it commits.
+    """
+    check_write_condition(
+        call.config.store, call.operation, write_condition(call.head.headers)
+    )
+
+
+def part_number_param(call: S3Call) -> None:
+    """Refuse a missing or out-of-range ``partNumber`` (C{InvalidArgument})."""
+    part_number(call.operation.query.get("partNumber"))
+
+
+def multipart_upload(call: S3Call) -> None:
+    """
+    Find the upload that ``uploadId`` names (C{NoSuchUpload}) and record it
+    on the call.  A part that carries a checksum of another algorithm than
+    the upload's is refused (C{InvalidRequest}).
+    """
+    upload = call.config.store.get_upload(
+        call.bucket, call.key, call.operation.query.get("uploadId", "")
+    )
+    if call.operation.name == "UploadPart" and upload.checksum_algorithm is not None:
+        sent, _ = requested_checksums(call.head.headers, call.payload)
+        for alg in sent:
+            if alg != upload.checksum_algorithm:
+                raise S3Error.of(
+                    "InvalidRequest",
+                    "Checksum Type mismatch occurred, expected checksum Type: "
+                    f"{upload.checksum_algorithm.lower()}, actual checksum "
+                    f"Type: {alg.lower()}",
+                )
+    call.upload = upload

@@ -1,0 +1,110 @@
+"""
+The values a handler receives: the site's configuration and one prepared
+call.
+
+L{txs3.gate.prepare} builds an L{S3Call} from the request head before any
+body byte is read; the handler named by the call's catalogue entry gets it
+once the body is in.  Nothing here knows HTTP plumbing: a call carries the
+head as plain strings, and the facts of the connection a handler may need
+(L{Connection}).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from twisted.internet.interfaces import IReactorTime
+
+from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
+from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.operation import Operation
+from txs3.store.interface import IObjectStore, UploadInfo
+
+
+def new_request_id() -> str:
+    """A fresh S3-style request id: 16 upper-case hex digits."""
+    return os.urandom(8).hex().upper()
+
+
+@dataclass
+class S3Config:
+    """Site-wide settings and collaborators shared by every request."""
+
+    store: IObjectStore
+    lookup: Callable[[str], Secret | None]
+    reactor: IReactorTime
+    domains: Sequence[str] = ()
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """
+    What a handler may need to know of the connection a request came on.
+
+    @ivar secure: whether it is TLS.
+    @ivar local_port: the server's port it arrived at.
+    @ivar peer: the client's address (empty when unknown).
+    """
+
+    secure: bool = True
+    local_port: int = 443
+    peer: str = ""
+
+
+#: The identity of a request served without authentication.
+ANONYMOUS = Identity("", "", "anonymous")
+
+Sink = UploadSink | BufferSink | DiscardSink
+
+
+@dataclass
+class S3Call:
+    """
+    One classified, authenticated request on its way to a handler.
+
+    @ivar head: the request head, as authentication saw it.
+    @ivar payload: how the body is framed and verified.
+    @ivar body: the sink the body goes to (chosen by the operation's body
+        kind before the body is read).
+    @ivar content_length: the declared length of the body on the wire.
+    @ivar upload: the multipart upload a part or completion request names,
+        found before the body.
+    """
+
+    request_id: str
+    operation: Operation
+    identity: Identity
+    head: RequestHead
+    config: S3Config
+    payload: PayloadPlan = field(default_factory=PayloadPlan)
+    connection: Connection = field(default_factory=Connection)
+    body: Sink = field(default_factory=DiscardSink)
+    content_length: int | None = None
+    upload: UploadInfo | None = None
+
+    def header(self, name: str) -> str | None:
+        """Request header C{name} (lower case), if present."""
+        return self.head.headers.get(name)
+
+    def xml_body(self) -> bytes:
+        """The whole (small) request body.  @raise S3Error: if over the cap."""
+        if isinstance(self.body, BufferSink):
+            return self.body.body()
+        return b""
+
+    @property
+    def bucket(self) -> str:
+        """The bucket of a bucket or object operation."""
+        bucket = self.operation.bucket
+        assert bucket is not None, "a service-level call has no bucket"
+        return bucket
+
+    @property
+    def key(self) -> str:
+        """The key of an object operation."""
+        key = self.operation.key
+        assert key is not None, "a bucket-level call has no key"
+        return key
