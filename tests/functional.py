@@ -1,17 +1,28 @@
 """
-The functional-test server: the real txs3 site over real TLS on 127.0.0.1,
-backed by a real SQLiteStore in a temporary directory, with clients signing
-with botocore (SigV4 for two owners, and SigV2).
+The functional-test servers, with clients signing with botocore (SigV4 for
+two owners, and SigV2).
+
+  - L{server}: the real txs3 site (gate, handlers, writer) over a
+    L{MemoryStore}, reached in memory through L{tests.inmemory.SiteAgent}:
+    no sockets, no TLS, no fsync.  Most handler tests use it.
+  - L{tls_server}: the same site over real TLS on 127.0.0.1, backed by a
+    real L{SQLiteStore} in a temporary directory.  For what only a real
+    connection or the real store shows: raw byte replays, ports and
+    certificates, durability.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.threads import deferToThread
+from twisted.web.server import Site
 
+from tests.inmemory import Reply, SiteAgent, exchange
 from tests.s3client import (
     ACCESS_KEY,
     OTHER_ACCESS_KEY,
@@ -21,8 +32,12 @@ from tests.s3client import (
     make_test_certificate,
     server_tls_options,
 )
+from tests.s3client import (
+    raw_exchange as tls_exchange,
+)
 from txs3.auth.types import Secret
 from txs3.server import build_site
+from txs3.store.memory import MemoryStore
 from txs3.store.sqlite import SQLiteStore
 
 VHOST_DOMAIN = "s3.test"
@@ -37,17 +52,24 @@ SECRETS = {
 
 
 class Server:
-    """A running test server and clients for it."""
+    """
+    A running test server and clients for it.
+
+    @ivar port: the TCP port (443, nominally, in memory).
+    @ivar cert: the certificate clients trust; None in memory.
+    """
 
     def __init__(
         self,
-        store: SQLiteStore,
+        site: Site,
+        store: Any,
         port: int,
-        cert: Path,
+        cert: Path | None,
         client: S3Client,
         other: S3Client,
         v2: S3Client,
     ) -> None:
+        self.site = site
         self.store = store
         self.port = port
         self.cert = cert
@@ -55,9 +77,38 @@ class Server:
         self.other = other
         self.v2 = v2
 
+    async def exchange(self, head: bytes, body: bytes, method: str) -> Reply:
+        """
+        Send one raw request (head and body bytes, exactly as given) on a
+        new connection and read the response: in memory, or over TLS.
+        """
+        if self.cert is None:
+            return await exchange(self.site, reactor, head, body, method)
+        return await deferToThread(
+            tls_exchange, self.port, str(self.cert), head, body, method
+        )
+
+
+def _clients(base: str, cert: Path | None, agent: Any = None) -> list[S3Client]:
+    return [
+        S3Client(reactor, base, cert, agent=agent),
+        S3Client(reactor, base, cert, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, agent=agent),
+        S3Client(reactor, base, cert, signature="v2", agent=agent),
+    ]
+
 
 @pytest_twisted.async_yield_fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
+async def server() -> AsyncIterator[Server]:
+    store = MemoryStore()
+    site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
+    agent = SiteAgent(site, reactor)
+    clients = _clients("https://127.0.0.1", None, agent)
+    yield Server(site, store, 443, None, *clients)
+    agent.close()
+
+
+@pytest_twisted.async_yield_fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[Server]:
     cert, key = make_test_certificate(tmp_path)
     store = SQLiteStore.open(str(tmp_path / "data"), reactor)
     site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
@@ -65,12 +116,8 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         0, site, server_tls_options(cert, key), interface="127.0.0.1"
     )
     base = f"https://127.0.0.1:{port.getHost().port}"
-    clients = [
-        S3Client(reactor, base, cert),
-        S3Client(reactor, base, cert, OTHER_ACCESS_KEY, OTHER_SECRET_KEY),
-        S3Client(reactor, base, cert, signature="v2"),
-    ]
-    yield Server(store, port.getHost().port, cert, *clients)
+    clients = _clients(base, cert)
+    yield Server(site, store, port.getHost().port, cert, *clients)
     for c in clients:
         await c.close()
     await port.stopListening()

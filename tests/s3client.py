@@ -100,16 +100,25 @@ class S3Client:
         self,
         reactor: Any,
         base: str,
-        ca_cert: Path,
+        ca_cert: Path | None,
         access_key: str = ACCESS_KEY,
         secret_key: str = SECRET_KEY,
         signature: str = "v4",
+        agent: Any = None,
     ) -> None:
+        """
+        @param ca_cert: the CA to trust for a real TLS server; None with
+            C{agent}, an in-memory agent (L{tests.inmemory.SiteAgent}).
+        """
         self.base = base
         self.credentials = Credentials(access_key, secret_key)
         self.signature = signature
-        trust = ssl.Certificate.loadPEM(ca_cert.read_bytes())
         self.pool = HTTPConnectionPool(reactor, persistent=True)
+        if agent is not None:
+            self.agent = agent
+            return
+        assert ca_cert is not None
+        trust = ssl.Certificate.loadPEM(ca_cert.read_bytes())
         self.agent = Agent(
             reactor,
             contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust),
@@ -214,3 +223,54 @@ def exchange(
                 break
             body += chunk
         return status, headers, body
+
+
+def _read_head(
+    tls: std_ssl.SSLSocket, data: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    while b"\r\n\r\n" not in data:
+        chunk = tls.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a response head")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, rest
+
+
+def raw_exchange(
+    port: int, cafile: str, head: bytes, body: bytes, method: str
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request; with Expect, wait for 100 Continue before the body."""
+    context = std_ssl.create_default_context(cafile=cafile)
+    with (
+        socket.create_connection(("127.0.0.1", port)) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
+        rest = b""
+        if b"\r\nExpect: 100-continue\r\n" in head:
+            tls.sendall(head)
+            status, headers, rest = _read_head(tls, b"")
+            if status != 100:
+                return status, headers, _read_body(tls, headers, rest, method)
+            tls.sendall(body)
+        else:
+            tls.sendall(head + body)
+        status, headers, rest = _read_head(tls, rest)
+        return status, headers, _read_body(tls, headers, rest, method)
+
+
+def _read_body(
+    tls: std_ssl.SSLSocket, headers: Mapping[str, str], rest: bytes, method: str
+) -> bytes:
+    length = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return rest

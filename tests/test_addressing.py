@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from twisted.internet.threads import deferToThread
 
-from tests.functional import VHOST_DOMAIN, Server, server  # noqa: F401
+from tests.functional import VHOST_DOMAIN, Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, SECRET_KEY, exchange
 
 
@@ -62,9 +62,9 @@ async def send(
 
 
 @pytest_twisted.ensureDeferred
-async def test_virtual_host_both_signatures(server: Server) -> None:
+async def test_virtual_host_both_signatures(tls_server: Server) -> None:
     """BUCKET.domain requests verify under SigV4 and SigV2 and address the same objects as path style."""
-    s = server
+    s = tls_server
     r = await s.client.request("PUT", "/vbucket")
     assert r.code == 200
     base = f"https://vbucket.{VHOST_DOMAIN}:{s.port}"
@@ -115,9 +115,9 @@ def presigner(s: Server, signature_version: str) -> Any:
 
 
 @pytest_twisted.ensureDeferred
-async def test_presigned_urls(server: Server) -> None:
+async def test_presigned_urls(tls_server: Server) -> None:
     """boto3's presigned GET, PUT, HEAD and DELETE URLs (SigV4 and SigV2) work without any other credentials."""
-    s = server
+    s = tls_server
     await s.client.request("PUT", "/presign")
     for version in ("s3v4", "s3"):
         client = presigner(s, version)
@@ -163,9 +163,9 @@ async def test_presigned_urls(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_presigned_url_expiry(server: Server) -> None:
+async def test_presigned_url_expiry(tls_server: Server) -> None:
     """An expired presigned URL is AccessDenied 'Request has expired'; over 7 days is refused."""
-    s = server
+    s = tls_server
     await s.client.request("PUT", "/presign2")
     await s.client.request("PUT", "/presign2/k", body=b"x")
     client = presigner(s, "s3v4")

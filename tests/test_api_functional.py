@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest_twisted
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -100,9 +100,9 @@ NASTY_KEYS = [
 
 
 @pytest_twisted.ensureDeferred
-async def test_nasty_keys_round_trip(server: Server) -> None:
+async def test_nasty_keys_round_trip(tls_server: Server) -> None:
     """Every awkward key round-trips through PUT, GET, HEAD, listing and DELETE."""
-    s = server
+    s = tls_server
     await make_bucket(s)
     for i, key in enumerate(NASTY_KEYS):
         body = f"body {i}".encode()
@@ -252,9 +252,9 @@ async def test_conditional_get(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_content_md5(server: Server) -> None:
+async def test_content_md5(tls_server: Server) -> None:
     """A wrong Content-MD5 is BadDigest and leaves the old object intact."""
-    s = server
+    s = tls_server
     await make_bucket(s)
     await s.client.request("PUT", "/bucket/k", body=b"original")
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -39,19 +39,19 @@ async def put(s: Server, key: str, data: bytes, **headers: str) -> Any:
 
 
 @pytest_twisted.ensureDeferred
-async def test_if_none_match(server: Server) -> None:
+async def test_if_none_match(tls_server: Server) -> None:
     """If-None-Match: * creates once; the second PUT is 412 and the first object stays."""
-    await server.client.request("PUT", "/bucket")
-    r = await put(server, "k", b"first", **{"If-None-Match": "*"})
+    await tls_server.client.request("PUT", "/bucket")
+    r = await put(tls_server, "k", b"first", **{"If-None-Match": "*"})
     assert r.code == 200, r.body
     r = await put(
-        server, "k", b"second", **{"If-None-Match": "*", "Expect": "100-continue"}
+        tls_server, "k", b"second", **{"If-None-Match": "*", "Expect": "100-continue"}
     )
     assert r.code == 412 and error_code(r.body) == "PreconditionFailed"
-    assert staging_files(server) == []
-    r = await server.client.request("GET", key_path("bucket", "k"))
+    assert staging_files(tls_server) == []
+    r = await tls_server.client.request("GET", key_path("bucket", "k"))
     assert r.body == b"first"
-    r = await put(server, "k", b"x", **{"If-None-Match": '"abc"'})
+    r = await put(tls_server, "k", b"x", **{"If-None-Match": '"abc"'})
     assert r.code == 501 and error_code(r.body) == "NotImplemented"
 
 
@@ -97,10 +97,10 @@ async def test_complete_if_none_match(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_racing_creates(server: Server) -> None:
+async def test_racing_creates(tls_server: Server) -> None:
     """Of two create-only PUTs whose commits interleave, exactly one wins; the other is 409."""
-    await server.client.request("PUT", "/bucket")
-    store = server.store
+    await tls_server.client.request("PUT", "/bucket")
+    store = tls_server.store
     real_put = store.put_object
     arrived: list[defer.Deferred[None]] = []
     both_in = defer.Deferred[None]()
@@ -124,7 +124,7 @@ async def test_racing_creates(server: Server) -> None:
         results = await defer.gatherResults(
             [
                 defer.ensureDeferred(
-                    put(server, "k", b"writer-%d" % i, **{"If-None-Match": "*"})
+                    put(tls_server, "k", b"writer-%d" % i, **{"If-None-Match": "*"})
                 )
                 for i in range(2)
             ]
@@ -136,8 +136,8 @@ async def test_racing_creates(server: Server) -> None:
     loser = next(r for r in results if r.code == 409)
     assert error_code(loser.body) == "ConditionalRequestConflict"
     winner = next(r for r in results if r.code == 200)
-    r = await server.client.request("GET", key_path("bucket", "k"))
+    r = await tls_server.client.request("GET", key_path("bucket", "k"))
     assert r.header("etag") == winner.header("etag")
     assert r.body in (b"writer-0", b"writer-1")
     blobs = list((Path(store.data_dir) / "blobs").glob("*/*"))
-    assert len(blobs) == 1 and staging_files(server) == []
+    assert len(blobs) == 1 and staging_files(tls_server) == []

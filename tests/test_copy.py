@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest_twisted
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -100,19 +100,19 @@ async def test_encoded_source_keys(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_self_copy(server: Server) -> None:
+async def test_self_copy(tls_server: Server) -> None:
     """Copying onto itself needs REPLACE (how Cyberduck edits metadata)."""
-    await setup(server)
-    r = await copy(server, "src")
+    await setup(tls_server)
+    r = await copy(tls_server, "src")
     assert r.code == 400 and error_code(r.body) == "InvalidRequest"
     assert b"copy an object to itself" in r.body
     r = await copy(
-        server, "src", **{"x-amz-metadata-directive": "REPLACE", "x-amz-meta-new": "y"}
+        tls_server, "src", **{"x-amz-metadata-directive": "REPLACE", "x-amz-meta-new": "y"}
     )
     assert r.code == 200, r.body
-    r = await server.client.request("GET", key_path("bucket", "src"))
+    r = await tls_server.client.request("GET", key_path("bucket", "src"))
     assert r.body == b"source bytes" and r.header("x-amz-meta-new") == "y"
-    assert len(blobs(server)) == 1
+    assert len(blobs(tls_server)) == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -156,35 +156,35 @@ async def test_copy_access_and_missing(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_copy_shares_blobs(server: Server) -> None:
+async def test_copy_shares_blobs(tls_server: Server) -> None:
     """A copy adds no blob; deleting the source keeps the copy readable."""
     data = os.urandom(3 * MiB)
-    await setup(server, data)
-    before = blobs(server)
-    r = await copy(server, "dst")
+    await setup(tls_server, data)
+    before = blobs(tls_server)
+    r = await copy(tls_server, "dst")
     assert r.code == 200
-    assert blobs(server) == before
-    r = await server.client.request("DELETE", key_path("bucket", "src"))
+    assert blobs(tls_server) == before
+    r = await tls_server.client.request("DELETE", key_path("bucket", "src"))
     assert r.code == 204
-    r = await server.client.request("GET", key_path("bucket", "dst"))
+    r = await tls_server.client.request("GET", key_path("bucket", "dst"))
     assert r.body == data
-    assert blobs(server) == before
-    await server.client.request("DELETE", key_path("bucket", "dst"))
-    assert blobs(server) == set()
+    assert blobs(tls_server) == before
+    await tls_server.client.request("DELETE", key_path("bucket", "dst"))
+    assert blobs(tls_server) == set()
 
 
 @pytest_twisted.ensureDeferred
-async def test_upload_part_copy(server: Server) -> None:
+async def test_upload_part_copy(tls_server: Server) -> None:
     """UploadPartCopy takes ranges of the source; the result needs no new blob."""
     data = os.urandom(6 * MiB)
-    await setup(server, data)
-    before = blobs(server)
-    r = await server.client.request("POST", key_path("bucket", "assembled"), "uploads")
+    await setup(tls_server, data)
+    before = blobs(tls_server)
+    r = await tls_server.client.request("POST", key_path("bucket", "assembled"), "uploads")
     upload_id = xml_of(r.body).findtext(NS + "UploadId")
     ranges = [(0, 5 * MiB - 1), (5 * MiB, 6 * MiB - 1)]
     etags = []
     for n, (a, b) in enumerate(ranges, 1):
-        r = await server.client.request(
+        r = await tls_server.client.request(
             "PUT",
             key_path("bucket", "assembled"),
             f"partNumber={n}&uploadId={upload_id}",
@@ -199,7 +199,7 @@ async def test_upload_part_copy(server: Server) -> None:
         etag = root.findtext(NS + "ETag") or ""
         assert etag == f'"{hashlib.md5(data[a : b + 1]).hexdigest()}"'
         etags.append((n, etag))
-    r = await server.client.request(
+    r = await tls_server.client.request(
         "PUT",
         key_path("bucket", "assembled"),
         f"partNumber=3&uploadId={upload_id}",
@@ -212,13 +212,13 @@ async def test_upload_part_copy(server: Server) -> None:
     body = "".join(
         f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in etags
     )
-    r = await server.client.request(
+    r = await tls_server.client.request(
         "POST",
         key_path("bucket", "assembled"),
         f"uploadId={upload_id}",
         body=f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode(),
     )
     assert r.code == 200, r.body
-    r = await server.client.request("GET", key_path("bucket", "assembled"))
+    r = await tls_server.client.request("GET", key_path("bucket", "assembled"))
     assert r.body == data
-    assert blobs(server) == before
+    assert blobs(tls_server) == before

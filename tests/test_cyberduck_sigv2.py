@@ -18,7 +18,12 @@ from xml.etree import ElementTree
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from tests.functional import CYBERDUCK_KEY, CYBERDUCK_SECRET, Server, server  # noqa: F401
+from tests.functional import (  # noqa: F401
+    CYBERDUCK_KEY,
+    CYBERDUCK_SECRET,
+    Server,
+    tls_server,
+)
 from tests.s3client import exchange
 
 USER_AGENT = "Cyberduck/4.7.2.18004 (Mac OS X/10.10.5) (x86_64)"
@@ -72,9 +77,9 @@ def request(
 
 
 @pytest_twisted.ensureDeferred
-async def test_cyberduck_47_sequence(server: Server) -> None:
+async def test_cyberduck_47_sequence(tls_server: Server) -> None:
     """Cyberduck 4.7's list, upload, download, new folder and delete requests all succeed."""
-    port, ca = server.port, str(server.cert)
+    port, ca = tls_server.port, str(tls_server.cert)
 
     async def send(raw: bytes) -> tuple[int, dict[str, str], bytes]:
         return await deferToThread(exchange, port, ca, raw)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
-import ssl
 from collections.abc import Mapping
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -26,7 +24,6 @@ import pytest_twisted
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from twisted.internet.threads import deferToThread
 
 from tests.functional import CYBERDUCK_KEY, CYBERDUCK_SECRET, Server, server  # noqa: F401
 from tests.test_multipart import complete_body
@@ -51,59 +48,11 @@ class CyberduckSigV4(S3SigV4Auth):
         return signed
 
 
-def _read_head(tls: ssl.SSLSocket, data: bytes) -> tuple[int, dict[str, str], bytes]:
-    while b"\r\n\r\n" not in data:
-        chunk = tls.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before a response head")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0].split()[1]), headers, rest
-
-
-def _exchange(port: int, cafile: str, head: bytes, body: bytes, method: str) -> Reply:
-    """Send one request; with Expect, wait for 100 Continue before the body."""
-    context = ssl.create_default_context(cafile=cafile)
-    with (
-        socket.create_connection(("127.0.0.1", port)) as sock,
-        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
-    ):
-        rest = b""
-        if b"\r\nExpect: 100-continue\r\n" in head:
-            tls.sendall(head)
-            status, headers, rest = _read_head(tls, b"")
-            if status != 100:
-                return status, headers, _read_body(tls, headers, rest, method)
-            tls.sendall(body)
-        else:
-            tls.sendall(head + body)
-        status, headers, rest = _read_head(tls, rest)
-        return status, headers, _read_body(tls, headers, rest, method)
-
-
-def _read_body(
-    tls: ssl.SSLSocket, headers: Mapping[str, str], rest: bytes, method: str
-) -> bytes:
-    length = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = tls.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return rest
-
-
 class Cyberduck:
     """Sends requests the way Cyberduck 8/9 writes them."""
 
     def __init__(self, server: Server) -> None:
-        self.port = server.port
-        self.ca = str(server.cert)
+        self.server = server
         self.host = f"127.0.0.1:{server.port}"
         self.credentials = Credentials(CYBERDUCK_KEY, CYBERDUCK_SECRET)
 
@@ -146,7 +95,7 @@ class Cyberduck:
         expect: bool = False,
     ) -> Reply:
         head, data = self.raw(method, target, body, headers, expect)
-        return await deferToThread(_exchange, self.port, self.ca, head, data, method)
+        return await self.server.exchange(head, data, method)
 
     async def xml(self, target: str) -> ElementTree.Element:
         status, headers, body = await self.send("GET", target)

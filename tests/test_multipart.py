@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest_twisted
 from awscrt import checksums as crt
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, SECRET_KEY, key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -224,10 +224,10 @@ async def test_errors(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_refused_before_body(server: Server) -> None:
+async def test_refused_before_body(tls_server: Server) -> None:
     """A part for an unknown upload is refused with 100-continue, body never read."""
-    await make_bucket(server)
-    r = await server.client.request(
+    await make_bucket(tls_server)
+    r = await tls_server.client.request(
         "PUT",
         key_path("bucket", "k"),
         "partNumber=1&uploadId=missing",
@@ -235,28 +235,28 @@ async def test_refused_before_body(server: Server) -> None:
         body=b"x" * 100_000,
     )
     assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
-    staging = Path(server.store.data_dir) / "staging"
+    staging = Path(tls_server.store.data_dir) / "staging"
     assert [p for p in staging.rglob("*") if p.is_file() and p.name != "lock"] == []
 
 
 @pytest_twisted.ensureDeferred
-async def test_abort(server: Server) -> None:
+async def test_abort(tls_server: Server) -> None:
     """Abort answers 204, frees the parts' blobs, and the upload is gone."""
-    await make_bucket(server)
-    upload_id = await create(server)
-    await part(server, upload_id, 1, b"x" * 1000)
-    blobs = Path(server.store.data_dir) / "blobs"
+    await make_bucket(tls_server)
+    upload_id = await create(tls_server)
+    await part(tls_server, upload_id, 1, b"x" * 1000)
+    blobs = Path(tls_server.store.data_dir) / "blobs"
     assert len(list(blobs.glob("*/*"))) == 1
-    r = await server.client.request(
+    r = await tls_server.client.request(
         "DELETE", key_path("bucket", "big"), f"uploadId={upload_id}"
     )
     assert r.code == 204
     assert list(blobs.glob("*/*")) == []
-    r = await server.client.request(
+    r = await tls_server.client.request(
         "DELETE", key_path("bucket", "big"), f"uploadId={upload_id}"
     )
     assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
-    r = await server.client.request("GET", "/bucket", "uploads")
+    r = await tls_server.client.request("GET", "/bucket", "uploads")
     assert list(xml_of(r.body).iter(NS + "Upload")) == []
 
 
@@ -400,21 +400,21 @@ async def test_full_object_crc(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_boto3_multipart(server: Server, tmp_path: Path) -> None:
+async def test_boto3_multipart(tls_server: Server, tmp_path: Path) -> None:
     """boto3's managed transfer (aws-chunked parts with CRC trailers) round-trips."""
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from twisted.internet.threads import deferToThread
 
-    await make_bucket(server)
+    await make_bucket(tls_server)
     client = boto3.client(
         "s3",
-        endpoint_url=f"https://127.0.0.1:{server.port}",
+        endpoint_url=f"https://127.0.0.1:{tls_server.port}",
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         region_name="us-east-1",
-        verify=str(server.cert),
+        verify=str(tls_server.cert),
         config=Config(s3={"addressing_style": "path"}),
     )
     source = tmp_path / "source"
@@ -436,5 +436,5 @@ async def test_boto3_multipart(server: Server, tmp_path: Path) -> None:
     got, head = await deferToThread(transfer)
     assert got == data
     assert head["PartsCount"] == 3 and head["ContentLength"] == 5 * MiB
-    r = await server.client.request("GET", key_path("bucket", "boto-copy"))
+    r = await tls_server.client.request("GET", key_path("bucket", "boto-copy"))
     assert r.body == data

@@ -16,11 +16,11 @@ import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import exchange
 from txs3.api.profile import host_and_port
-from txs3.errors import S3Error
 from txs3.classify import classify
+from txs3.errors import S3Error
 from txs3.operation import validate_bucket_name
 from txs3.profile import PROFILE_PATH, cyberduck_profile
 
@@ -78,15 +78,15 @@ def test_command_line() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_download_without_credentials(server: Server) -> None:
+async def test_download_without_credentials(tls_server: Server) -> None:
     """GET of the profile over HTTPS with no Authorization returns a plist for this host, port and path style, as an attachment."""
     raw = (
         f"GET {PROFILE_PATH} HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{server.port}\r\n"
+        f"Host: 127.0.0.1:{tls_server.port}\r\n"
         "User-Agent: Mozilla/5.0\r\nConnection: close\r\n\r\n"
     ).encode()
     status, headers, body = await deferToThread(
-        exchange, server.port, str(server.cert), raw
+        exchange, tls_server.port, str(tls_server.cert), raw
     )
     assert status == 200
     assert headers["content-type"] == "application/x-plist"
@@ -96,11 +96,11 @@ async def test_download_without_credentials(server: Server) -> None:
     assert "x-amz-request-id" in headers
     p = plistlib.loads(body)
     assert p["Default Hostname"] == "127.0.0.1"
-    assert int(p["Default Port"]) == server.port
+    assert int(p["Default Port"]) == tls_server.port
     assert p["Region"] == "us-east-1"
     assert "s3.bucket.virtualhost.disable=true" in p["Properties"]
     # Nothing else is anonymous.
-    r = await server.client.request("GET", "/", signed=False)
+    r = await tls_server.client.request("GET", "/", signed=False)
     assert r.code == 403
 
 
