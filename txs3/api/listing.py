@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from txs3 import xml
@@ -15,8 +15,11 @@ from txs3.store.interface import ListPage, ObjectInfo
 
 MAX_KEYS = 1000
 
+#: Encodes a key, prefix or marker for the listing (identity, or URL).
+Encoder = Callable[[str], str]
 
-def _max_keys(query: dict[str, str] | Any) -> int:
+
+def _max_keys(query: Mapping[str, str]) -> int:
     raw = query.get("max-keys")
     if raw is None or raw == "":
         return MAX_KEYS
@@ -39,7 +42,7 @@ def _max_keys(query: dict[str, str] | Any) -> int:
     return value
 
 
-def _encoder(query: Any) -> tuple[bool, Any]:
+def _encoder(query: Mapping[str, str]) -> tuple[bool, Encoder]:
     encoding = query.get("encoding-type")
     if encoding is None:
         return False, lambda s: s
@@ -54,7 +57,9 @@ def _encoder(query: Any) -> tuple[bool, Any]:
     return True, lambda s: quote(s, safe="/")
 
 
-def _contents(info: ObjectInfo, enc: Any, owner: tuple[str, str] | None) -> xml.Node:
+def _contents(
+    info: ObjectInfo, enc: Encoder, owner: tuple[str, str] | None
+) -> xml.Node:
     children: list[xml.Node] = [
         ("Key", enc(info.key)),
         ("LastModified", xml.iso8601(info.last_modified)),

@@ -8,10 +8,10 @@ its buffer has drained, so memory stays flat whatever the object size.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPullProducer
+from twisted.internet.interfaces import IConsumer, IPullProducer
 from zope.interface import implementer
 
 READ_SIZE = 64 * 1024
@@ -25,7 +25,9 @@ class RangeSender:
     (the caller finishes the request) and closes the file either way.
     """
 
-    def __init__(self, request: Any, file: BinaryIO, offset: int, length: int) -> None:
+    def __init__(
+        self, request: IConsumer, file: BinaryIO, offset: int, length: int
+    ) -> None:
         self._request = request
         self._file = file
         self._remaining = length
@@ -63,7 +65,9 @@ class RangeSender:
             self._file.close()
 
 
-async def send_range(request: Any, file: BinaryIO, offset: int, length: int) -> None:
+async def send_range(
+    request: IConsumer, file: BinaryIO, offset: int, length: int
+) -> None:
     """Stream C{length} bytes of C{file} from C{offset}; small ones at once."""
     if length <= READ_SIZE:
         try:

@@ -10,10 +10,8 @@ C{key-marker} (and C{version-id-marker}, which can only be ``null`` here).
 
 from __future__ import annotations
 
-from typing import Any
-
 from txs3 import xml
-from txs3.api.listing import _encoder, _max_keys, _page
+from txs3.api.listing import Encoder, _encoder, _max_keys, _page
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, xml_response
@@ -22,7 +20,7 @@ from txs3.store.interface import ObjectInfo
 NULL_VERSION = "null"
 
 
-def _version(info: ObjectInfo, enc: Any, owner: tuple[str, str]) -> xml.Node:
+def _version(info: ObjectInfo, enc: Encoder, owner: tuple[str, str]) -> xml.Node:
     return (
         "Version",
         [
