@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from txs3.api.conditions import parse_range
-from txs3.errors import S3Error
 from txs3.classify import classify
+from txs3.errors import S3Error
 from txs3.operation import parse_query
 
 keys = st.text(

@@ -19,8 +19,8 @@ from twisted.internet.threads import deferToThread
 from tests.functional import Server, server  # noqa: F401
 from tests.s3client import exchange
 from txs3.api.profile import host_and_port
-from txs3.errors import S3Error
 from txs3.classify import classify
+from txs3.errors import S3Error
 from txs3.operation import validate_bucket_name
 from txs3.profile import PROFILE_PATH, cyberduck_profile
 

@@ -14,8 +14,8 @@ import pytest_twisted
 
 from tests.functional import Server, server  # noqa: F401
 from txs3.api.acl import access_control_policy, check_acl_body, check_acl_headers
-from txs3.errors import S3Error
 from txs3.classify import classify
+from txs3.errors import S3Error
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
