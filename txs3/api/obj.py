@@ -63,7 +63,7 @@ def object_meta(call: S3Call, checksums: dict[str, str]) -> ObjectMeta:
             continue
         if name == "content-encoding":
             codings = [c.strip() for c in value.split(",")]
-            value = ",".join(c for c in codings if c and c.lower() != "aws-chunked")
+            value = ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
             if not value:
                 continue
         headers.append((name, value))

@@ -35,6 +35,7 @@ from txs3.auth.canonical import (
     query_params,
     split_query,
 )
+from txs3.auth.fields import HeaderFields, signed_value
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
 
@@ -151,7 +152,10 @@ def string_to_sign(
     The SigV2 string to sign.
 
     @param headers: lower-case names to values; ``content-md5``,
-        ``content-type`` and the ``x-amz-*`` headers are used.
+        ``content-type`` and the ``x-amz-*`` headers are used, the latter
+        trimmed, a header sent on several lines as its lines' values
+        joined with ``","`` (AWS's rule; a comma inside one value, as in
+        ``a, b``, is the client's and stays).
     @param date_line: the Date header, empty when ``x-amz-date`` is used,
         or ``Expires`` for a presigned URL.
     """
@@ -161,12 +165,8 @@ def string_to_sign(
         headers.get("content-type", "").strip(),
         date_line,
     ]
-    amz = sorted(
-        (name.lower(), value)
-        for name, value in headers.items()
-        if name.lower().startswith("x-amz-")
-    )
-    lines.extend(f"{name}:{_amz_value(value)}" for name, value in amz)
+    amz = sorted(name.lower() for name in headers if name.lower().startswith("x-amz-"))
+    lines.extend(f"{name}:{signed_value(headers, name)}" for name in amz)
     lines.append(resource)
     return "\n".join(lines)
 
@@ -211,7 +211,7 @@ def verify_header(head: RequestHead, lookup: Lookup, now: float) -> Authenticate
     secret = _lookup(lookup, access_key)
     check_skew(raw_time, request_time, now)
     date_line = "" if amz_date is not None else raw_time.strip()
-    _verify(head, secret, head.headers, date_line, signature)
+    _verify(head, secret, date_line, signature)
     return Authenticated(identity=secret.identity())
 
 
@@ -249,27 +249,20 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
             Expires=format_iso8601(expires),
             ServerTime=format_iso8601(now),
         )
-    headers = dict(head.headers)
+    hoisted: dict[str, str] = {}
     for name, value in params.items():
         lowered = name.lower()
         hoistable = lowered.startswith("x-amz-") or lowered in (
             "content-md5",
             "content-type",
         )
-        if hoistable and lowered not in headers:
-            headers[lowered] = value
+        if hoistable and lowered not in head.headers:
+            hoisted.setdefault(lowered, value)
     # A "+" left unencoded in the signature was read as a space; base64 has
     # no spaces, so put it back.
     signature = params["Signature"].replace(" ", "+")
-    _verify(head, secret, headers, raw_expires, signature)
+    _verify(head, secret, raw_expires, signature, hoisted)
     return Authenticated(identity=secret.identity())
-
-
-def _amz_value(value: str) -> str:
-    # Only the ends are trimmed: a comma inside one value ("a, b") is the
-    # client's, and botocore signs it as sent.  (Repeated headers arrive
-    # already joined with ",".)
-    return value.strip()
 
 
 def _lookup(lookup: Lookup, access_key: str) -> Secret:
@@ -296,10 +289,15 @@ def _bucket_slash_variants(resources: list[str]) -> list[str]:
 def _verify(
     head: RequestHead,
     secret: Secret,
-    headers: Mapping[str, str],
     date_line: str,
     signature: str,
+    hoisted: Mapping[str, str] | None = None,
 ) -> None:
+    """
+    Check C{signature} against each canonical resource.
+
+    @param hoisted: headers a presigned URL carries in its query.
+    """
     provided = signature.strip().encode("ascii", "replace")
     resources = list(
         dict.fromkeys(
@@ -307,6 +305,7 @@ def _verify(
             for names, decode in _RESOURCE_CONVENTIONS
         )
     )
+    headers = _with_hoisted(head.headers, hoisted or {})
     for resource in resources + _bucket_slash_variants(resources):
         to_sign = string_to_sign(head.method, headers, date_line, resource)
         expected = sign(secret.secret_key, to_sign).encode("ascii")
@@ -318,3 +317,13 @@ def _verify(
         StringToSign=string_to_sign(head.method, headers, date_line, resources[0]),
         SignatureProvided=signature,
     )
+
+
+def _with_hoisted(
+    headers: Mapping[str, str], hoisted: Mapping[str, str]
+) -> Mapping[str, str]:
+    if not hoisted:
+        return headers
+    if isinstance(headers, HeaderFields):
+        return headers.with_values(hoisted)
+    return {**headers, **hoisted}

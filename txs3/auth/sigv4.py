@@ -32,6 +32,7 @@ from txs3.auth.canonical import (
     split_query,
     uri_encode,
 )
+from txs3.auth.fields import field_lines
 from txs3.auth.types import (
     Authenticated,
     ChunkSigning,
@@ -148,10 +149,12 @@ def canonical_request(
     """
     The SigV4 canonical request.  Headers are taken in the order of
     C{signed_headers} (clients send them sorted); a signed header absent
-    from the request counts as empty, so the signature will not match.
+    from the request counts as empty, so the signature will not match.  A
+    header sent on several lines is its lines' values, each canonicalised,
+    joined with ``","`` (AWS's rule, botocore's practice).
     """
     header_block = "".join(
-        f"{name.lower()}:{canonical_header_value(headers.get(name.lower(), ''))}\n"
+        f"{name.lower()}:{_canonical_field(headers, name.lower())}\n"
         for name in signed_headers
     )
     return "\n".join(
@@ -164,6 +167,10 @@ def canonical_request(
             payload_hash,
         ]
     )
+
+
+def _canonical_field(headers: Mapping[str, str], name: str) -> str:
+    return ",".join(canonical_header_value(v) for v in field_lines(headers, name))
 
 
 def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
