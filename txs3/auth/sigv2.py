@@ -35,7 +35,7 @@ from txs3.auth.canonical import (
     query_params,
     split_query,
 )
-from txs3.auth.fields import HeaderFields, signed_value
+from txs3.auth.fields import HeaderFields, signed_value, signing_readings
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
 
@@ -294,7 +294,8 @@ def _verify(
     hoisted: Mapping[str, str] | None = None,
 ) -> None:
     """
-    Check C{signature} against each canonical resource.
+    Check C{signature} against each reading of the request's headers
+    (L{signing_readings}) with each canonical resource.
 
     @param hoisted: headers a presigned URL carries in its query.
     """
@@ -305,16 +306,20 @@ def _verify(
             for names, decode in _RESOURCE_CONVENTIONS
         )
     )
-    headers = _with_hoisted(head.headers, hoisted or {})
-    for resource in resources + _bucket_slash_variants(resources):
-        to_sign = string_to_sign(head.method, headers, date_line, resource)
-        expected = sign(secret.secret_key, to_sign).encode("ascii")
-        if hmac.compare_digest(expected, provided):
-            return
+    first: str | None = None
+    for reading in signing_readings(head.headers):
+        headers = _with_hoisted(reading, hoisted or {})
+        for resource in resources + _bucket_slash_variants(resources):
+            to_sign = string_to_sign(head.method, headers, date_line, resource)
+            expected = sign(secret.secret_key, to_sign).encode("ascii")
+            if hmac.compare_digest(expected, provided):
+                return
+            if first is None:
+                first = to_sign
     raise S3Error.of(
         "SignatureDoesNotMatch",
         AWSAccessKeyId=secret.access_key,
-        StringToSign=string_to_sign(head.method, headers, date_line, resources[0]),
+        StringToSign=first or "",
         SignatureProvided=signature,
     )
 

@@ -32,7 +32,7 @@ from txs3.auth.canonical import (
     split_query,
     uri_encode,
 )
-from txs3.auth.fields import field_lines
+from txs3.auth.fields import field_lines, signing_readings
 from txs3.auth.types import (
     Authenticated,
     ChunkSigning,
@@ -613,30 +613,33 @@ def _verify_signature(
     exclude: Sequence[str],
 ) -> None:
     """
-    Check C{signature} against every canonical form of the request; the
-    first form is S3's own and is the one reported on failure.
+    Check C{signature} against every canonical form of the request (each
+    reading of its headers, L{signing_readings}, with each payload hash,
+    URI and query form); the first form is S3's own and is the one
+    reported on failure.
 
     @raise S3Error: C{SignatureDoesNotMatch} with AWS's debugging elements.
     """
     provided = signature.strip().lower().encode("ascii", "replace")
     first: tuple[str, str] | None = None
-    for payload_hash in _unique(payload_hashes):
-        for uri in _uri_candidates(head.raw_path):
-            for query in _query_candidates(head.raw_query, exclude):
-                canonical = canonical_request(
-                    head.method,
-                    uri,
-                    query,
-                    head.headers,
-                    signed_headers,
-                    payload_hash,
-                )
-                to_sign = string_to_sign(amz_date, credential.scope, canonical)
-                expected = hmac_hex(key, to_sign).encode("ascii")
-                if hmac.compare_digest(expected, provided):
-                    return
-                if first is None:
-                    first = (canonical, to_sign)
+    for headers in signing_readings(head.headers):
+        for payload_hash in _unique(payload_hashes):
+            for uri in _uri_candidates(head.raw_path):
+                for query in _query_candidates(head.raw_query, exclude):
+                    canonical = canonical_request(
+                        head.method,
+                        uri,
+                        query,
+                        headers,
+                        signed_headers,
+                        payload_hash,
+                    )
+                    to_sign = string_to_sign(amz_date, credential.scope, canonical)
+                    expected = hmac_hex(key, to_sign).encode("ascii")
+                    if hmac.compare_digest(expected, provided):
+                        return
+                    if first is None:
+                        first = (canonical, to_sign)
     assert first is not None
     raise S3Error.of(
         "SignatureDoesNotMatch",
