@@ -29,15 +29,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 from txs3.auth.canonical import (
     check_skew,
-    decode_query_value,
     format_iso8601,
     parse_any_date,
-    query_params,
-    split_query,
 )
 from txs3.auth.fields import HeaderFields, signed_value, signing_readings
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
+from txs3.operation import decode_query_part, parse_query, split_query
 
 Lookup = Callable[[str], Secret | None]
 
@@ -132,7 +130,7 @@ def canonical_resource(
         if name not in wanted:
             continue
         if value is not None and decode_values:
-            value = decode_query_value(value)
+            value = decode_query_part(value)
         present.append((name, value))
     if present:
         present.sort(key=lambda pair: pair[0])
@@ -227,7 +225,7 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
         not a number, or the URL has expired; C{InvalidAccessKeyId};
         C{SignatureDoesNotMatch}.
     """
-    params = query_params(head.raw_query)
+    params = parse_query(head.raw_query)
     if any(name not in params for name in QUERY_AUTH_PARAMS):
         raise S3Error.of(
             "AccessDenied",

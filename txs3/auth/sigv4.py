@@ -27,9 +27,6 @@ from txs3.auth.canonical import (
     format_iso8601,
     parse_amz_date,
     parse_http_date,
-    percent_decode,
-    query_params,
-    split_query,
     uri_encode,
 )
 from txs3.auth.fields import field_lines, signing_readings
@@ -41,6 +38,7 @@ from txs3.auth.types import (
     Secret,
 )
 from txs3.errors import S3Error
+from txs3.operation import decode_query_part, parse_query, split_query
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -119,15 +117,16 @@ def canonical_query_string(
     @param exclude: decoded names to leave out (``X-Amz-Signature`` for a
         presigned URL).
     @param plus_is_space: how a literal ``+`` is read (see
-        L{txs3.auth.canonical.percent_decode}).
+        L{txs3.operation.decode_query_part}).
+    @raise S3Error: C{InvalidURI} for a name or value that is not UTF-8.
     """
     excluded = set(exclude)
     pairs: list[tuple[str, str]] = []
     for raw_name, raw_value in split_query(raw_query):
-        name = percent_decode(raw_name, plus_is_space=plus_is_space)
-        if name.decode("utf-8", "replace") in excluded:
+        name = decode_query_part(raw_name, plus_is_space=plus_is_space)
+        if name in excluded:
             continue
-        value = percent_decode(raw_value or "", plus_is_space=plus_is_space)
+        value = decode_query_part(raw_value or "", plus_is_space=plus_is_space)
         pairs.append((uri_encode(name), uri_encode(value)))
     pairs.sort()
     return "&".join(f"{name}={value}" for name, value in pairs)
@@ -282,7 +281,7 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
         than 15 minutes ahead, or with unsigned ``x-amz-*`` headers;
         C{SignatureDoesNotMatch}.
     """
-    params = query_params(head.raw_query)
+    params = parse_query(head.raw_query)
     if any(name not in params for name in QUERY_AUTH_PARAMS):
         raise _query_error(
             "Query-string authentication version 4 requires the "
