@@ -70,6 +70,7 @@ OperationName = Literal[
     "GetObjectTagging",
     "PutObjectTagging",
     "DeleteObjectTagging",
+    "GetObjectAttributes",
     # multipart uploads
     "CreateMultipartUpload",
     "UploadPart",

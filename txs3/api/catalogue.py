@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from txs3.api import (
+    attributes,
     bucket,
     copy,
     listing,
@@ -246,6 +247,9 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("DeleteObjectTagging", _object("DELETE", "tagging"),
           tagging.delete_object_tagging, "s3:DeleteObjectTagging",
           version_action="s3:DeleteObjectVersionTagging"),
+    Entry("GetObjectAttributes", _object("GET", "attributes"),
+          attributes.get_object_attributes, "s3:GetObjectAttributes",
+          checks=(_SSE,), version_action="s3:GetObjectVersionAttributes"),
     # -- multipart uploads -------------------------------------------------
     Entry("CreateMultipartUpload", _object("POST", "uploads"),
           multipart.create_multipart_upload, "s3:PutObject",
