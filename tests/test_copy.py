@@ -11,15 +11,32 @@ import os
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 import pytest_twisted
 
 from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import key_path
+from txs3.api.copy import parse_copy_range
+from txs3.errors import S3Error
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
 LONG_AGO = "Mon, 01 Jan 2001 00:00:00 GMT"
 FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+def test_copy_range_errors() -> None:
+    """A malformed copy-source range is InvalidArgument, a well-formed one ending past the source is InvalidRange, and one ending at the last byte is accepted."""
+    for malformed in ("bytes=5-2", "bytes=0-", "items=0-1", "bytes=a-b"):
+        with pytest.raises(S3Error) as e:
+            parse_copy_range(malformed, 10)
+        assert e.value.code == "InvalidArgument", malformed
+    for beyond in ("bytes=0-10", "bytes=10-12"):
+        with pytest.raises(S3Error) as e:
+            parse_copy_range(beyond, 10)
+        assert (e.value.code, e.value.status) == ("InvalidRange", 416)
+        assert e.value.extra["ActualObjectSize"] == "10"
+    assert parse_copy_range("bytes=2-9", 10) == (2, 8)
 
 
 def xml_of(body: bytes) -> ElementTree.Element:
@@ -208,7 +225,7 @@ async def test_upload_part_copy(tls_server: Server) -> None:
             "x-amz-copy-source-range": "bytes=0-99999999",
         },
     )
-    assert r.code == 400 and error_code(r.body) == "InvalidArgument"
+    assert r.code == 416 and error_code(r.body) == "InvalidRange"
     body = "".join(
         f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in etags
     )

@@ -54,12 +54,12 @@ def test_header_errors() -> None:
 
 
 def test_limits() -> None:
-    """10 object tags, 50 bucket tags, 128-char keys and 256-char values pass; one more of each fails with S3's code and message."""
+    """10 object tags, 50 bucket tags, 128-char keys and 256-char values pass; one more of each fails with InvalidTag and S3's message."""
     ten = [(f"k{i}", "v") for i in range(MAX_OBJECT_TAGS)]
     assert len(validate_tags(ten, MAX_OBJECT_TAGS)) == 10
     e = _error(validate_tags, [*ten, ("k10", "v")], MAX_OBJECT_TAGS)
     assert (e.code, e.status, e.message) == (
-        "BadRequest",
+        "InvalidTag",
         400,
         "Object tags cannot be greater than 10",
     )
@@ -168,7 +168,7 @@ async def test_object_tagging_errors(server: Server) -> None:
     await c.request("PUT", "/tagb")
     eleven = "&".join(f"k{i}=v" for i in range(11))
     r = await c.request("PUT", "/tagb/k", headers={"x-amz-tagging": eleven}, body=b"x")
-    assert r.code == 400 and b"<Code>BadRequest</Code>" in r.body
+    assert r.code == 400 and b"<Code>InvalidTag</Code>" in r.body
     assert (await c.request("HEAD", "/tagb/k")).code == 404
     r = await c.request(
         "PUT", "/tagb/k", headers={"x-amz-tagging": "a=1&a=2"}, body=b"x"
@@ -177,6 +177,10 @@ async def test_object_tagging_errors(server: Server) -> None:
     await c.request("PUT", "/tagb/k", body=b"x")
     r = await c.request("PUT", "/tagb/k", "tagging", body=_body([("k" * 129, "v")]))
     assert r.code == 400 and b"InvalidTag" in r.body
+    r = await c.request(
+        "PUT", "/tagb/k", "tagging", body=_body([(f"k{i}", "v") for i in range(11)])
+    )
+    assert r.code == 400 and b"<Code>InvalidTag</Code>" in r.body
     r = await c.request("PUT", "/tagb/k", "tagging", body=b"<Tagging>")
     assert r.code == 400 and b"MalformedXML" in r.body
     r = await c.request("PUT", "/tagb/missing", "tagging", body=_body([("a", "b")]))

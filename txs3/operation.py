@@ -70,6 +70,7 @@ OperationName = Literal[
     "GetObjectTagging",
     "PutObjectTagging",
     "DeleteObjectTagging",
+    "GetObjectAttributes",
     # multipart uploads
     "CreateMultipartUpload",
     "UploadPart",
@@ -123,27 +124,54 @@ class Operation:
     virtual_host: bool = False
 
 
+def split_query(raw_query: str) -> list[tuple[str, str | None]]:
+    """
+    Split a raw query string into its parameters, in order, undecoded.
+
+    A parameter without ``=`` (``?acl``, Cyberduck's bare ``prefix``) has
+    the value None; empty segments (``a=1&&b=2``) are dropped.
+    """
+    pairs: list[tuple[str, str | None]] = []
+    for segment in raw_query.split("&"):
+        if not segment:
+            continue
+        name, sep, value = segment.partition("=")
+        pairs.append((name, value if sep else None))
+    return pairs
+
+
+def decode_query_part(raw: str, *, plus_is_space: bool = True) -> str:
+    """
+    The text a raw query name or value stands for: percent-decoded once,
+    then UTF-8.  This is the one query decoder: the classifier, the
+    handlers (through L{parse_query}) and the signature checks all use it,
+    so they cannot disagree on what a query says.
+
+    @param plus_is_space: whether a literal ``+`` is a space (form
+        encoding, which S3 assumes and boto and the CLI rely on) or itself
+        (tried by SigV4 for clients that sign it so).
+    @raise S3Error: C{InvalidURI} if the bytes are not UTF-8.
+    """
+    if plus_is_space:
+        raw = raw.replace("+", " ")
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise S3Error.of("InvalidURI") from e
+
+
 def parse_query(raw_query: str) -> dict[str, str]:
     """
-    Decode a raw query string as S3 does: ``+`` is a space in query values
-    (form encoding, which boto and the CLI rely on), a name without ``=`` has
-    the empty value, the first occurrence of a name wins.
+    Decode a raw query string as S3 does (L{decode_query_part}): a name
+    without ``=`` has the empty value, the first occurrence of a name wins.
 
-    @raise S3Error: C{InvalidURI} if a part is not UTF-8.
+    @raise S3Error: C{InvalidURI} if any part is not UTF-8, the value of a
+        repeated name included (signatures cover every part).
     """
     out: dict[str, str] = {}
-    if not raw_query:
-        return out
-    for part in raw_query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        try:
-            dname = unquote_to_bytes(name.replace("+", " ")).decode("utf-8")
-            dvalue = unquote_to_bytes(value.replace("+", " ")).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise S3Error.of("InvalidURI") from e
-        out.setdefault(dname, dvalue)
+    for name, value in split_query(raw_query):
+        decoded = decode_query_part(name), decode_query_part(value or "")
+        out.setdefault(*decoded)
     return out
 
 

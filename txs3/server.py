@@ -37,6 +37,7 @@ from twisted.web.server import Request, Site
 
 from txs3.api.app import S3Application
 from txs3.api.render import error_response
+from txs3.auth.fields import HeaderFields
 from txs3.auth.types import Secret
 from txs3.body import DiscardSink
 from txs3.call import Connection, S3Config, new_request_id
@@ -47,13 +48,11 @@ from txs3.store.interface import IObjectStore
 log = Logger()
 
 
-def _headers_of(request: Request) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, values in request.requestHeaders.getAllRawHeaders():
-        headers[name.decode("latin-1").lower()] = ",".join(
-            v.decode("latin-1") for v in values
-        )
-    return headers
+def _headers_of(request: Request) -> HeaderFields:
+    # Values are read as UTF-8, else latin-1, and a field sent on several
+    # lines is joined with ", "; each line is kept for signature checks
+    # (txs3.auth.fields).
+    return HeaderFields.from_raw(request.requestHeaders.getAllRawHeaders())
 
 
 def _connection_of(request: Request) -> Connection:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from txs3.api import (
+    attributes,
     bucket,
     copy,
     listing,
@@ -128,6 +129,12 @@ _TAGGING = prechecks.tagging_header
 _CONDITION = prechecks.write_conditions
 _PART = prechecks.part_number_param
 _UPLOAD = prechecks.multipart_upload
+# Listed on every operation whose AWS request syntax takes encryption
+# headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
+# read, or its checksums shown).  Other operations do not read them in
+# AWS either, which ignores them there; so does txs3, rather than refuse
+# a listing to a client that sends its SSE headers on every request.
+_SSE = prechecks.no_encryption
 _COPY_SOURCE = "x-amz-copy-source"
 _GET_PART = frozenset({"partNumber", "versionId"})
 
@@ -217,13 +224,13 @@ CATALOGUE: tuple[Entry, ...] = (
           tagging.delete_bucket_tagging, "s3:PutBucketTagging"),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
-          body="object", checks=(_ACL, _TAGGING, _CONDITION)),
+          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION)),
     Entry("CopyObject", _object("PUT", header=_COPY_SOURCE), copy.copy_object,
-          "s3:PutObject", checks=(_ACL, _TAGGING)),
+          "s3:PutObject", checks=(_SSE, _ACL, _TAGGING)),
     Entry("GetObject", _object("GET", optional=_GET_PART), obj.get_object,
-          "s3:GetObject", version_action="s3:GetObjectVersion"),
+          "s3:GetObject", checks=(_SSE,), version_action="s3:GetObjectVersion"),
     Entry("HeadObject", _object("HEAD", optional=_GET_PART), obj.head_object,
-          "s3:GetObject", version_action="s3:GetObjectVersion"),
+          "s3:GetObject", checks=(_SSE,), version_action="s3:GetObjectVersion"),
     Entry("DeleteObject", _object("DELETE"), obj.delete_object,
           "s3:DeleteObject", version_action="s3:DeleteObjectVersion"),
     Entry("GetObjectAcl", _object("GET", "acl"), subresources.get_object_acl,
@@ -240,23 +247,27 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("DeleteObjectTagging", _object("DELETE", "tagging"),
           tagging.delete_object_tagging, "s3:DeleteObjectTagging",
           version_action="s3:DeleteObjectVersionTagging"),
+    Entry("GetObjectAttributes", _object("GET", "attributes"),
+          attributes.get_object_attributes, "s3:GetObjectAttributes",
+          checks=(_SSE,), version_action="s3:GetObjectVersionAttributes"),
     # -- multipart uploads -------------------------------------------------
     Entry("CreateMultipartUpload", _object("POST", "uploads"),
           multipart.create_multipart_upload, "s3:PutObject",
-          checks=(_ACL, _TAGGING)),
+          checks=(_SSE, _ACL, _TAGGING)),
     Entry("UploadPart", _object("PUT", "partNumber", "uploadId"),
           multipart.upload_part, "s3:PutObject", body="object",
-          checks=(_PART, _UPLOAD)),
+          checks=(_SSE, _PART, _UPLOAD)),
     Entry("UploadPartCopy",
           _object("PUT", "partNumber", "uploadId", header=_COPY_SOURCE),
-          copy.upload_part_copy, "s3:PutObject", checks=(_PART, _UPLOAD)),
+          copy.upload_part_copy, "s3:PutObject",
+          checks=(_SSE, _PART, _UPLOAD)),
     Entry("CompleteMultipartUpload", _object("POST", "uploadId"),
           multipart.complete_multipart_upload, "s3:PutObject", body="xml",
-          checks=(_CONDITION, _UPLOAD)),
+          checks=(_SSE, _CONDITION, _UPLOAD)),
     Entry("AbortMultipartUpload", _object("DELETE", "uploadId"),
           multipart.abort_multipart_upload, "s3:AbortMultipartUpload"),
     Entry("ListParts", _object("GET", "uploadId"), multipart.list_parts,
-          "s3:ListMultipartUploadParts"),
+          "s3:ListMultipartUploadParts", checks=(_SSE,)),
 )  # fmt: skip
 
 #: Operation name -> its entry.

@@ -174,14 +174,18 @@ def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
     The (offset, length) an ``x-amz-copy-source-range: bytes=first-last``
     selects of a C{size}-byte source; the whole source without the header.
 
-    @raise S3Error: C{InvalidArgument} for a malformed range or one outside
-        the source.
+    @raise S3Error: C{InvalidArgument} for a range that is not of the form
+        ``bytes=first-last`` with C{first <= last}; C{InvalidRange} (416,
+        as S3 answers) for a well-formed range that ends beyond the source.
     """
     if header is None:
         return 0, size
     unit, _, spec = header.strip().partition("=")
     first_s, dash, last_s = spec.partition("-")
-    if unit != "bytes" or not dash or not first_s.isdigit() or not last_s.isdigit():
+    well_formed = (
+        unit == "bytes" and bool(dash) and first_s.isdigit() and last_s.isdigit()
+    )
+    if not well_formed or int(first_s) > int(last_s):
         raise S3Error.of(
             "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form "
@@ -191,12 +195,11 @@ def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
             ArgumentValue=header,
         )
     first, last = int(first_s), int(last_s)
-    if first > last or last >= size:
+    if last >= size:
         raise S3Error.of(
-            "InvalidArgument",
-            f"Range specified is not valid for source object of size: {size}",
-            ArgumentName="x-amz-copy-source-range",
-            ArgumentValue=header,
+            "InvalidRange",
+            RangeRequested=header.strip(),
+            ActualObjectSize=str(size),
         )
     return first, last - first + 1
 

@@ -115,11 +115,17 @@ async def list_objects(call: S3Call) -> Response:
     return xml_response(xml.document("ListBucketResult", children))
 
 
-def _encode_token(marker: str) -> str:
+def encode_token(marker: str) -> str:
+    """An opaque continuation token that resumes a listing after C{marker}."""
     return base64.urlsafe_b64encode(b"1:" + marker.encode("utf-8")).decode("ascii")
 
 
-def _decode_token(token: str) -> str:
+def decode_token(token: str) -> str:
+    """
+    The marker of a token from L{encode_token}.
+
+    @raise S3Error: C{InvalidArgument} for any other token.
+    """
     try:
         raw = base64.urlsafe_b64decode(token.encode("ascii"))
         if not raw.startswith(b"1:"):
@@ -142,7 +148,7 @@ async def list_objects_v2(call: S3Call) -> Response:
     token = q.get("continuation-token")
     max_keys = _max_keys(q)
     encoded, enc = _encoder(q)
-    after = _decode_token(token) if token else start_after
+    after = decode_token(token) if token else start_after
     # The token continues past start-after; whichever is further wins.
     after = max(after, start_after, key=lambda s: s.encode("utf-8"))
     page = await _page(call, prefix, delimiter, after, max_keys)
@@ -165,7 +171,7 @@ async def list_objects_v2(call: S3Call) -> Response:
         children.append(("Delimiter", enc(delimiter)))
     children.append(("IsTruncated", page.is_truncated))
     if page.is_truncated and page.next_marker is not None:
-        children.append(("NextContinuationToken", _encode_token(page.next_marker)))
+        children.append(("NextContinuationToken", encode_token(page.next_marker)))
     if encoded:
         children.append(("EncodingType", "url"))
     children += [_contents(i, enc, owner) for i in page.contents]

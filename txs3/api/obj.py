@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from txs3.api.conditions import (
     evaluate,
     parse_range,
@@ -29,7 +31,7 @@ STORED_HEADERS = (
 )
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 META_PREFIX = "x-amz-meta-"
-MAX_USER_METADATA = 2048  # bytes of names and values, as S3 counts them
+MAX_USER_METADATA = 2048  # UTF-8 bytes of names and values, as S3 counts them
 
 # GET may override response headers with these query parameters.
 RESPONSE_OVERRIDES = {
@@ -40,6 +42,24 @@ RESPONSE_OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
     "response-content-encoding": "Content-Encoding",
 }
+
+
+def mail_safe(value: str) -> str:
+    """
+    A user metadata value as S3 sends it back: as stored when it is ASCII,
+    else RFC 2047-encoded (``=?UTF-8?B?...?=``), the "mail-safe" form of
+    AWS's "Working with object metadata" (boto3 hands it over as is;
+    C{email.header.decode_header} reads it).
+
+    Values are stored as sent: an ASCII value, encoded words included,
+    comes back byte for byte; a non-ASCII one (sent as UTF-8, or as
+    latin-1 by Python's http.client; see L{txs3.auth.fields}) comes back
+    in the one form every HTTP client reads alike.
+    """
+    if value.isascii():
+        return value
+    encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    return f"=?UTF-8?B?{encoded}?="
 
 
 def _where(call: S3Call) -> tuple[str, str]:
@@ -63,7 +83,7 @@ def object_meta(call: S3Call, checksums: dict[str, str]) -> ObjectMeta:
             continue
         if name == "content-encoding":
             codings = [c.strip() for c in value.split(",")]
-            value = ",".join(c for c in codings if c and c.lower() != "aws-chunked")
+            value = ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
             if not value:
                 continue
         headers.append((name, value))
@@ -72,7 +92,7 @@ def object_meta(call: S3Call, checksums: dict[str, str]) -> ObjectMeta:
         for name, value in call.head.headers.items()
         if name.startswith(META_PREFIX)
     )
-    if sum(len(k) + len(v) for k, v in user) > MAX_USER_METADATA:
+    if sum(len(k.encode()) + len(v.encode()) for k, v in user) > MAX_USER_METADATA:
         raise S3Error.of("MetadataTooLarge", MaxSizeAllowed=str(MAX_USER_METADATA))
     return ObjectMeta(tuple(headers), tuple(user), tuple(sorted(checksums.items())))
 
@@ -146,7 +166,7 @@ def _object_headers(info: ObjectInfo) -> dict[str, str]:
     stored.setdefault("content-type", DEFAULT_CONTENT_TYPE)
     headers.update(stored)
     for name, value in info.meta.user_metadata:
-        headers[META_PREFIX + name] = value
+        headers[META_PREFIX + name] = mail_safe(value)
     if info.meta.tags:
         headers["x-amz-tagging-count"] = str(len(info.meta.tags))
     return headers

@@ -24,6 +24,33 @@ from txs3.operation import part_number
 
 PreCheck = Callable[[S3Call], None]
 
+# Every header that asks for server-side encryption: SSE-S3 and SSE-KMS
+# (x-amz-server-side-encryption, -aws-kms-key-id, -context,
+# -bucket-key-enabled), SSE-C (-customer-algorithm, -customer-key,
+# -customer-key-MD5), and SSE-C for a copy's source.
+_ENCRYPTION_PREFIXES = (
+    "x-amz-server-side-encryption",
+    "x-amz-copy-source-server-side-encryption",
+)
+
+
+def no_encryption(call: S3Call) -> None:
+    """
+    Refuse (501 C{NotImplemented}) a request that asks for server-side
+    encryption, by header or, for a SigV2 presigned URL (which carries
+    signed ``x-amz-*`` headers in its query), by query parameter.
+
+    txs3 stores object data as sent.  Accepting such a request would tell
+    the client its data is encrypted (SSE-C: under its own key) while it
+    lies on disk in plaintext; refusing before the body keeps the data off
+    the disk altogether.
+    """
+    names = [*call.head.headers, *(n.lower() for n in call.operation.query)]
+    asked = sorted(n for n in names if n.startswith(_ENCRYPTION_PREFIXES))
+    if asked:
+        raise S3Error.of("NotImplemented", Header=asked[0])
+
+
 
 def acl_headers(call: S3Call) -> None:
     """

@@ -9,11 +9,11 @@ does), a DeleteObject removes them with the object, and PutObjectTagging
 rewrites the index entry only, never the bytes.  Bucket tags live beside
 the bucket (L{IObjectStore.put_bucket_tagging}).
 
-The limits and messages are S3's: at most 10 tags on an object
-(C{BadRequest}), 50 on a bucket, keys of 1 to 128 and values of 0 to 256
-characters counted in UTF-16 code units, Unicode letters, digits, white
-space and ``_ . : / = + - @`` only, unique keys, no ``aws:`` prefix
-(C{InvalidTag}).
+The limits and messages are S3's: at most 10 tags on an object, 50 on a
+bucket, keys of 1 to 128 and values of 0 to 256 characters counted in
+UTF-16 code units, Unicode letters, digits, white space and
+``_ . : / = + - @`` only, unique keys, no ``aws:`` prefix; any violation
+is C{InvalidTag}.
 """
 
 from __future__ import annotations

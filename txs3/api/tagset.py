@@ -2,8 +2,8 @@
 Tag sets: S3's rules for tags, the ``x-amz-tagging`` header and the
 ``<Tagging>`` document, without HTTP.
 
-The limits and messages are S3's: at most 10 tags on an object
-(C{BadRequest}), 50 on a bucket, keys of 1 to 128 and values of 0 to 256
+The limits and messages are S3's: at most 10 tags on an object, 50 on a
+bucket, keys of 1 to 128 and values of 0 to 256
 characters counted in UTF-16 code units, Unicode letters, digits, white
 space and ``_ . : / = + - @`` only, unique keys, no ``aws:`` prefix
 (C{InvalidTag}).
@@ -53,13 +53,14 @@ def validate_tags(tags: Iterable[tuple[str, str]], limit: int) -> Tags:
     answers tag sets in key order).
 
     @param limit: L{MAX_OBJECT_TAGS} or L{MAX_BUCKET_TAGS}.
-    @raise S3Error: C{BadRequest} for more than 10 object tags,
-        C{InvalidTag} for every other violation, with S3's message.
+    @raise S3Error: C{InvalidTag} (400) for any violation, with S3's message
+        (PutObjectTagging's documented error for a tag set that fails
+        validation, too many tags included).
     """
     out = list(tags)
     if len(out) > limit:
         if limit == MAX_OBJECT_TAGS:
-            raise S3Error.of("BadRequest", "Object tags cannot be greater than 10")
+            raise S3Error.of("InvalidTag", "Object tags cannot be greater than 10")
         raise S3Error.of(
             "InvalidTag", f"Bucket tag count cannot be greater than {limit}"
         )

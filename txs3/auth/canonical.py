@@ -1,6 +1,7 @@
 """
-Pieces of request canonicalisation shared by SigV2 and SigV4: splitting
-the raw query string, AWS's URI encoding, and request time stamps.
+Pieces of request canonicalisation shared by SigV2 and SigV4: AWS's URI
+encoding and request time stamps.  Queries are split and decoded by the
+one query decoder, L{txs3.operation.decode_query_part}.
 
 Everything here works on the request as sent (raw path and raw query), so
 that a signature is checked against the bytes the client signed, not
@@ -12,59 +13,13 @@ from __future__ import annotations
 import calendar
 import email.utils
 import time
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote
 
 from txs3.errors import S3Error
 
 # AWS's unreserved set is A-Z a-z 0-9 - _ . ~; quote() never encodes those
 # (nor anything else when safe="") and writes upper-case hex, as AWS wants.
 _AWS_SAFE = "-_.~"
-
-
-def split_query(raw_query: str) -> list[tuple[str, str | None]]:
-    """
-    Split a raw query string into its parameters, in order, undecoded.
-
-    A parameter without ``=`` (``?acl``, Cyberduck's bare ``prefix``) has
-    the value None; empty segments (``a=1&&b=2``) are dropped.
-    """
-    pairs: list[tuple[str, str | None]] = []
-    for segment in raw_query.split("&"):
-        if not segment:
-            continue
-        name, sep, value = segment.partition("=")
-        pairs.append((name, value if sep else None))
-    return pairs
-
-
-def percent_decode(raw: str, *, plus_is_space: bool) -> bytes:
-    """
-    The bytes that a raw query name or value stands for.
-
-    @param plus_is_space: whether a literal ``+`` means a space (form
-        encoding, what S3 assumes for query strings) or itself.
-    """
-    if plus_is_space:
-        raw = raw.replace("+", " ")
-    return unquote_to_bytes(raw)
-
-
-def decode_query_value(raw: str) -> str:
-    """A raw query name or value decoded to text (``+`` is a space)."""
-    return percent_decode(raw, plus_is_space=True).decode("utf-8", "replace")
-
-
-def query_params(raw_query: str) -> dict[str, str]:
-    """
-    The decoded query parameters, first occurrence of each name winning;
-    a valueless parameter maps to ``""``.
-    """
-    params: dict[str, str] = {}
-    for name, value in split_query(raw_query):
-        decoded = decode_query_value(name)
-        if decoded not in params:
-            params[decoded] = decode_query_value(value or "")
-    return params
 
 
 def uri_encode(data: bytes | str, *, keep_slash: bool = False) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from txs3.auth import sigv2, sigv4
-from txs3.auth.canonical import decode_query_value, split_query
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
+from txs3.operation import decode_query_part, split_query
 
 _V4_QUERY_MARKERS = frozenset(
     {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"}
@@ -38,11 +38,12 @@ def authenticate(
         L{PayloadPlan} for the body.
     @raise S3Error: with AWS's code for every way a signed request can be
         refused: C{InvalidArgument} for several mechanisms at once or an
-        unsupported ``Authorization`` type, and the codes documented in
+        unsupported ``Authorization`` type, C{InvalidURI} for a query that
+        is not UTF-8 (as the classifier), and the codes documented in
         L{txs3.auth.sigv2} and L{txs3.auth.sigv4}.
     """
     authorization = head.headers.get("authorization", "").strip()
-    names = {decode_query_value(name) for name, _ in split_query(head.raw_query)}
+    names = {decode_query_part(name) for name, _ in split_query(head.raw_query)}
     v4_query = bool(names & _V4_QUERY_MARKERS)
     v2_query = bool(names & _V2_QUERY_MARKERS)
     if sum([bool(authorization), v4_query, v2_query]) > 1:

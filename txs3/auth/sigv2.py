@@ -29,14 +29,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 from txs3.auth.canonical import (
     check_skew,
-    decode_query_value,
     format_iso8601,
     parse_any_date,
-    query_params,
-    split_query,
 )
+from txs3.auth.fields import HeaderFields, signed_value, signing_readings
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
+from txs3.operation import decode_query_part, parse_query, split_query
 
 Lookup = Callable[[str], Secret | None]
 
@@ -131,7 +130,7 @@ def canonical_resource(
         if name not in wanted:
             continue
         if value is not None and decode_values:
-            value = decode_query_value(value)
+            value = decode_query_part(value)
         present.append((name, value))
     if present:
         present.sort(key=lambda pair: pair[0])
@@ -151,7 +150,10 @@ def string_to_sign(
     The SigV2 string to sign.
 
     @param headers: lower-case names to values; ``content-md5``,
-        ``content-type`` and the ``x-amz-*`` headers are used.
+        ``content-type`` and the ``x-amz-*`` headers are used, the latter
+        trimmed, a header sent on several lines as its lines' values
+        joined with ``","`` (AWS's rule; a comma inside one value, as in
+        ``a, b``, is the client's and stays).
     @param date_line: the Date header, empty when ``x-amz-date`` is used,
         or ``Expires`` for a presigned URL.
     """
@@ -161,12 +163,8 @@ def string_to_sign(
         headers.get("content-type", "").strip(),
         date_line,
     ]
-    amz = sorted(
-        (name.lower(), value)
-        for name, value in headers.items()
-        if name.lower().startswith("x-amz-")
-    )
-    lines.extend(f"{name}:{_amz_value(value)}" for name, value in amz)
+    amz = sorted(name.lower() for name in headers if name.lower().startswith("x-amz-"))
+    lines.extend(f"{name}:{signed_value(headers, name)}" for name in amz)
     lines.append(resource)
     return "\n".join(lines)
 
@@ -211,7 +209,7 @@ def verify_header(head: RequestHead, lookup: Lookup, now: float) -> Authenticate
     secret = _lookup(lookup, access_key)
     check_skew(raw_time, request_time, now)
     date_line = "" if amz_date is not None else raw_time.strip()
-    _verify(head, secret, head.headers, date_line, signature)
+    _verify(head, secret, date_line, signature)
     return Authenticated(identity=secret.identity())
 
 
@@ -227,7 +225,7 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
         not a number, or the URL has expired; C{InvalidAccessKeyId};
         C{SignatureDoesNotMatch}.
     """
-    params = query_params(head.raw_query)
+    params = parse_query(head.raw_query)
     if any(name not in params for name in QUERY_AUTH_PARAMS):
         raise S3Error.of(
             "AccessDenied",
@@ -249,27 +247,20 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
             Expires=format_iso8601(expires),
             ServerTime=format_iso8601(now),
         )
-    headers = dict(head.headers)
+    hoisted: dict[str, str] = {}
     for name, value in params.items():
         lowered = name.lower()
         hoistable = lowered.startswith("x-amz-") or lowered in (
             "content-md5",
             "content-type",
         )
-        if hoistable and lowered not in headers:
-            headers[lowered] = value
+        if hoistable and lowered not in head.headers:
+            hoisted.setdefault(lowered, value)
     # A "+" left unencoded in the signature was read as a space; base64 has
     # no spaces, so put it back.
     signature = params["Signature"].replace(" ", "+")
-    _verify(head, secret, headers, raw_expires, signature)
+    _verify(head, secret, raw_expires, signature, hoisted)
     return Authenticated(identity=secret.identity())
-
-
-def _amz_value(value: str) -> str:
-    # Only the ends are trimmed: a comma inside one value ("a, b") is the
-    # client's, and botocore signs it as sent.  (Repeated headers arrive
-    # already joined with ",".)
-    return value.strip()
 
 
 def _lookup(lookup: Lookup, access_key: str) -> Secret:
@@ -296,10 +287,16 @@ def _bucket_slash_variants(resources: list[str]) -> list[str]:
 def _verify(
     head: RequestHead,
     secret: Secret,
-    headers: Mapping[str, str],
     date_line: str,
     signature: str,
+    hoisted: Mapping[str, str] | None = None,
 ) -> None:
+    """
+    Check C{signature} against each reading of the request's headers
+    (L{signing_readings}) with each canonical resource.
+
+    @param hoisted: headers a presigned URL carries in its query.
+    """
     provided = signature.strip().encode("ascii", "replace")
     resources = list(
         dict.fromkeys(
@@ -307,14 +304,29 @@ def _verify(
             for names, decode in _RESOURCE_CONVENTIONS
         )
     )
-    for resource in resources + _bucket_slash_variants(resources):
-        to_sign = string_to_sign(head.method, headers, date_line, resource)
-        expected = sign(secret.secret_key, to_sign).encode("ascii")
-        if hmac.compare_digest(expected, provided):
-            return
+    first: str | None = None
+    for reading in signing_readings(head.headers):
+        headers = _with_hoisted(reading, hoisted or {})
+        for resource in resources + _bucket_slash_variants(resources):
+            to_sign = string_to_sign(head.method, headers, date_line, resource)
+            expected = sign(secret.secret_key, to_sign).encode("ascii")
+            if hmac.compare_digest(expected, provided):
+                return
+            if first is None:
+                first = to_sign
     raise S3Error.of(
         "SignatureDoesNotMatch",
         AWSAccessKeyId=secret.access_key,
-        StringToSign=string_to_sign(head.method, headers, date_line, resources[0]),
+        StringToSign=first or "",
         SignatureProvided=signature,
     )
+
+
+def _with_hoisted(
+    headers: Mapping[str, str], hoisted: Mapping[str, str]
+) -> Mapping[str, str]:
+    if not hoisted:
+        return headers
+    if isinstance(headers, HeaderFields):
+        return headers.with_values(hoisted)
+    return {**headers, **hoisted}

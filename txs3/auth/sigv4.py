@@ -27,11 +27,9 @@ from txs3.auth.canonical import (
     format_iso8601,
     parse_amz_date,
     parse_http_date,
-    percent_decode,
-    query_params,
-    split_query,
     uri_encode,
 )
+from txs3.auth.fields import field_lines, signing_readings
 from txs3.auth.types import (
     Authenticated,
     ChunkSigning,
@@ -40,6 +38,7 @@ from txs3.auth.types import (
     Secret,
 )
 from txs3.errors import S3Error
+from txs3.operation import decode_query_part, parse_query, split_query
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -118,15 +117,16 @@ def canonical_query_string(
     @param exclude: decoded names to leave out (``X-Amz-Signature`` for a
         presigned URL).
     @param plus_is_space: how a literal ``+`` is read (see
-        L{txs3.auth.canonical.percent_decode}).
+        L{txs3.operation.decode_query_part}).
+    @raise S3Error: C{InvalidURI} for a name or value that is not UTF-8.
     """
     excluded = set(exclude)
     pairs: list[tuple[str, str]] = []
     for raw_name, raw_value in split_query(raw_query):
-        name = percent_decode(raw_name, plus_is_space=plus_is_space)
-        if name.decode("utf-8", "replace") in excluded:
+        name = decode_query_part(raw_name, plus_is_space=plus_is_space)
+        if name in excluded:
             continue
-        value = percent_decode(raw_value or "", plus_is_space=plus_is_space)
+        value = decode_query_part(raw_value or "", plus_is_space=plus_is_space)
         pairs.append((uri_encode(name), uri_encode(value)))
     pairs.sort()
     return "&".join(f"{name}={value}" for name, value in pairs)
@@ -148,10 +148,12 @@ def canonical_request(
     """
     The SigV4 canonical request.  Headers are taken in the order of
     C{signed_headers} (clients send them sorted); a signed header absent
-    from the request counts as empty, so the signature will not match.
+    from the request counts as empty, so the signature will not match.  A
+    header sent on several lines is its lines' values, each canonicalised,
+    joined with ``","`` (AWS's rule, botocore's practice).
     """
     header_block = "".join(
-        f"{name.lower()}:{canonical_header_value(headers.get(name.lower(), ''))}\n"
+        f"{name.lower()}:{_canonical_field(headers, name.lower())}\n"
         for name in signed_headers
     )
     return "\n".join(
@@ -164,6 +166,10 @@ def canonical_request(
             payload_hash,
         ]
     )
+
+
+def _canonical_field(headers: Mapping[str, str], name: str) -> str:
+    return ",".join(canonical_header_value(v) for v in field_lines(headers, name))
 
 
 def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
@@ -275,7 +281,7 @@ def verify_query(head: RequestHead, lookup: Lookup, now: float) -> Authenticated
         than 15 minutes ahead, or with unsigned ``x-amz-*`` headers;
         C{SignatureDoesNotMatch}.
     """
-    params = query_params(head.raw_query)
+    params = parse_query(head.raw_query)
     if any(name not in params for name in QUERY_AUTH_PARAMS):
         raise _query_error(
             "Query-string authentication version 4 requires the "
@@ -606,30 +612,33 @@ def _verify_signature(
     exclude: Sequence[str],
 ) -> None:
     """
-    Check C{signature} against every canonical form of the request; the
-    first form is S3's own and is the one reported on failure.
+    Check C{signature} against every canonical form of the request (each
+    reading of its headers, L{signing_readings}, with each payload hash,
+    URI and query form); the first form is S3's own and is the one
+    reported on failure.
 
     @raise S3Error: C{SignatureDoesNotMatch} with AWS's debugging elements.
     """
     provided = signature.strip().lower().encode("ascii", "replace")
     first: tuple[str, str] | None = None
-    for payload_hash in _unique(payload_hashes):
-        for uri in _uri_candidates(head.raw_path):
-            for query in _query_candidates(head.raw_query, exclude):
-                canonical = canonical_request(
-                    head.method,
-                    uri,
-                    query,
-                    head.headers,
-                    signed_headers,
-                    payload_hash,
-                )
-                to_sign = string_to_sign(amz_date, credential.scope, canonical)
-                expected = hmac_hex(key, to_sign).encode("ascii")
-                if hmac.compare_digest(expected, provided):
-                    return
-                if first is None:
-                    first = (canonical, to_sign)
+    for headers in signing_readings(head.headers):
+        for payload_hash in _unique(payload_hashes):
+            for uri in _uri_candidates(head.raw_path):
+                for query in _query_candidates(head.raw_query, exclude):
+                    canonical = canonical_request(
+                        head.method,
+                        uri,
+                        query,
+                        headers,
+                        signed_headers,
+                        payload_hash,
+                    )
+                    to_sign = string_to_sign(amz_date, credential.scope, canonical)
+                    expected = hmac_hex(key, to_sign).encode("ascii")
+                    if hmac.compare_digest(expected, provided):
+                        return
+                    if first is None:
+                        first = (canonical, to_sign)
     assert first is not None
     raise S3Error.of(
         "SignatureDoesNotMatch",

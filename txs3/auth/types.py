@@ -22,8 +22,10 @@ class RequestHead:
     @ivar raw_path: the path of the request target exactly as sent
         (percent-encoded, no query), e.g. ``/bucket/a%20b``.
     @ivar raw_query: the query string exactly as sent, without ``?``.
-    @ivar headers: lower-case header name to value; a repeated header's
-        values joined with ``,``.
+    @ivar headers: lower-case header name to value; a header sent on
+        several lines has their values joined with ``", "``.  From the
+        server it is a L{txs3.auth.fields.HeaderFields}, which keeps each
+        line for the signature checks.
     @ivar host_bucket: the bucket named by the Host header under
         virtual-host addressing, else None (SigV2 puts it into the canonical
         resource).
