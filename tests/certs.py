@@ -108,10 +108,12 @@ def make_test_certificate(directory: Path) -> tuple[Path, Path]:
 
 def server_tls_options(trust: Path, server: Path) -> Any:
     """
-    Twisted server TLS options for the files from L{make_test_certificate}.
+    Twisted server TLS options for the files from L{make_test_certificate},
+    made the way C{twistd txs3} makes them (the certificate chain and the
+    default TLS policy of L{txs3.tlsendpoint}).
 
     @param trust: unused; accepted so that callers pass the pair they got.
     """
-    from twisted.internet import ssl
+    from txs3.tlsendpoint import DEFAULT_POLICY, certificate_options
 
-    return ssl.PrivateCertificate.loadPEM(server.read_bytes()).options()
+    return certificate_options(server, server, DEFAULT_POLICY)
