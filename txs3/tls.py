@@ -350,7 +350,8 @@ def ssl_arguments(description: str) -> dict[str, str] | None:
         if name not in SSL_ARGUMENTS:
             raise ValueError(
                 f"ssl: takes no argument {name}=; it takes "
-                + ", ".join(f"{a}=" for a in SSL_ARGUMENTS)
+                # sslmethod= is Twisted's, but txs3.tlsendpoint refuses it.
+                + ", ".join(f"{a}=" for a in SSL_ARGUMENTS if a != "sslmethod")
             )
         if name in named:
             raise ValueError(f"ssl: argument {name} is given twice")

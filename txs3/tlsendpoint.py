@@ -223,10 +223,9 @@ def server_endpoint(
             "the TLS versions"
         )
     port, backlog = arguments["port"], arguments.get("backlog", "50")
-    if not port.isdigit() or not backlog.isdigit():
-        raise ValueError(
-            f"ssl: port and backlog= must be numbers, not {port!r} and {backlog!r}"
-        )
+    for name, value in (("port", port), ("backlog", backlog)):
+        if not value.isdigit():
+            raise ValueError(f"ssl: {name} {value!r} is not a number")
     cert, key = tls_files(arguments) or (Path("server.pem"), Path("server.pem"))
     extra = arguments.get("extraCertChain")
     dh = arguments.get("dhParameters")
