@@ -1,7 +1,7 @@
 """
 Shared plumbing for the benchmarks in this folder (not a benchmark itself).
 
-- a self-signed test certificate for 127.0.0.1 (made with C{cryptography});
+- a test CA and a certificate it signed for 127.0.0.1 (from C{tests/certs.py});
 - starting C{twistd -n txs3} (or, with C{--launcher}, a minimal launcher of
   this folder) as a subprocess on 127.0.0.1 and waiting until it answers;
 - SigV4 signing of one request with botocore's C{S3SigV4Auth}.
@@ -11,10 +11,8 @@ Only 127.0.0.1 is ever used.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import http.client
-import ipaddress
 import os
 import socket
 import ssl
@@ -54,58 +52,33 @@ def human(n: float) -> str:
 
 @dataclass(frozen=True)
 class CertFiles:
+    """
+    @ivar cert: the server's certificate (signed by C{ca}).
+    @ivar key: its private key.
+    @ivar ca: the CA certificate clients trust.
+    """
+
     cert: Path
     key: Path
+    ca: Path
 
 
 def make_certificate(directory: Path) -> CertFiles:
-    """A self-signed certificate for IP 127.0.0.1 (and DNS localhost)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    """
+    A test CA and a server certificate it signed for 127.0.0.1 (and
+    localhost, ::1), from the tests' helper (C{tests/certs.py}).
+    """
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.certs import make_test_ca
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "txs3 bench")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address(HOST)),
-                    x509.DNSName("localhost"),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    files = CertFiles(directory / "bench-cert.pem", directory / "bench-key.pem")
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(files.key, 0o600)
-    return files
+    ca = make_test_ca(directory)
+    return CertFiles(ca.cert_file, ca.key_file, ca.ca_file)
 
 
 def client_context(cert: CertFiles) -> ssl.SSLContext:
-    """A client context that trusts exactly the test certificate."""
-    ctx = ssl.create_default_context(cafile=str(cert.cert))
-    return ctx
+    """A client context that trusts exactly the test CA."""
+    return ssl.create_default_context(cafile=str(cert.ca))
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """
 Server memory while one big object goes up and comes back down.
 
-Starts C{twistd -n txs3} on 127.0.0.1 (HTTPS, a fresh self-signed
+Starts C{twistd -n txs3} on 127.0.0.1 (HTTPS, a fresh test
 certificate, a fresh data directory), creates a bucket, then:
 
 1. uploads one object of C{--size} bytes (default 1 GiB) with a single

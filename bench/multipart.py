@@ -1,7 +1,7 @@
 """
 Server memory and throughput for concurrent big multipart uploads.
 
-Starts C{twistd -n txs3} on 127.0.0.1 (HTTPS, a fresh self-signed
+Starts C{twistd -n txs3} on 127.0.0.1 (HTTPS, a fresh test
 certificate, a fresh data directory), creates a bucket, then:
 
 1. runs C{--uploads} multipart uploads at the same time (default 10), each
@@ -305,7 +305,7 @@ def run_concurrent(
             args=(
                 i,
                 url,
-                str(cert.cert),
+                str(cert.ca),
                 args.checksum,
                 block,
                 args.size,
@@ -488,7 +488,7 @@ def main() -> None:
                 print(f"server log tail:\n{server.tail()}")
                 raise SystemExit("an upload failed")
 
-            client = make_client(server.url, str(cert.cert), args.checksum)
+            client = make_client(server.url, str(cert.ca), args.checksum)
             # CompleteMultipartUpload with the server quiet: one more big
             # upload, then small ones (1 part of 1 MiB).
             time.sleep(0.5)

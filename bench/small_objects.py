@@ -1,7 +1,7 @@
 """
 4 KiB PUT and GET operations per second: txs3 against a bare twisted.web.
 
-Starts, side by side on 127.0.0.1, both over HTTPS with the same self-signed
+Starts, side by side on 127.0.0.1, both over HTTPS with the same
 test certificate:
 
 - C{twistd -n txs3} (fresh data directory, one access key);
@@ -261,7 +261,7 @@ def run_python(target: Target, cert: CertFiles, duration: float) -> Result:
     procs = [
         multiprocessing.Process(
             target=_python_worker,
-            args=(target, str(cert.cert), per, duration, queue),
+            args=(target, str(cert.ca), per, duration, queue),
         )
         for _ in range(THREADS)
     ]

@@ -3,8 +3,8 @@ Fixtures and helpers shared by all txs3 tests.
 
   - L{test_ca} (session): a throwaway certificate authority and a server
     certificate it signed for C{localhost}, C{*.localhost}, C{127.0.0.1}
-    and C{::1}, as PEM files.  Clients trust the CA file; the server uses
-    the leaf and its key.
+    and C{::1}, as PEM files (L{tests.certs.make_test_ca}).  Clients trust
+    the CA file; the server uses the leaf and its key.
   - L{free_port}: a TCP port on 127.0.0.1 that nothing listens on now.
   - L{txs3_env}: the environment for a C{twistd txs3} subprocess that runs
     this working tree's code (not an installed copy) and its plugin.
@@ -15,8 +15,6 @@ Fixtures and helpers shared by all txs3 tests.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import signal
 import socket
@@ -25,14 +23,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# Re-exported: tests import TestCA from here.
+from tests.certs import TestCA as TestCA
+from tests.certs import make_test_ca
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -65,108 +62,6 @@ def txs3_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
-
-
-@dataclass(frozen=True)
-class TestCA:
-    """
-    PEM files of a test CA and a server certificate it signed.
-
-    @ivar ca_file: the CA certificate, for clients to trust.
-    @ivar cert_file: the server certificate.
-    @ivar key_file: the server's private key (unencrypted).
-    """
-
-    __test__ = False  # not a test class, despite the name
-
-    ca_file: Path
-    cert_file: Path
-    key_file: Path
-
-
-def make_test_ca(directory: Path) -> TestCA:
-    """
-    Write a CA (C{ca.pem}) and a server certificate (C{server.pem},
-    C{server.key}) signed by it into C{directory}, valid from an hour ago
-    for a day.
-    """
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "txs3 test CA")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.DNSName("*.localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    ca = TestCA(
-        directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    )
-    ca.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    ca.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    ca.key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ca.key_file.chmod(0o600)
-    return ca
 
 
 @pytest.fixture(scope="session")

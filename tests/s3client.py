@@ -6,8 +6,6 @@ server is checked against the reference implementation of the signatures.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl as std_ssl
 from collections.abc import Mapping
@@ -20,61 +18,17 @@ import treq
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import ssl
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
+
+# Re-exported: the functional server imports its certificate from here.
+from tests.certs import make_test_certificate as make_test_certificate
+from tests.certs import server_tls_options as server_tls_options
 
 ACCESS_KEY = "TESTACCESSKEY0000001"
 SECRET_KEY = "testsecretkey/0000000000000000000000001"
 OTHER_ACCESS_KEY = "TESTACCESSKEY0000002"
 OTHER_SECRET_KEY = "testsecretkey/0000000000000000000000002"
-
-
-def make_test_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost: (cert, key) paths."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "txs3 test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = directory / "test-cert.pem"
-    key_path = directory / "test-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def server_tls_options(cert: Path, key: Path) -> Any:
-    """Twisted server TLS options for the files from L{make_test_certificate}."""
-    certificate = ssl.PrivateCertificate.loadPEM(key.read_bytes() + cert.read_bytes())
-    return certificate.options()
 
 
 @dataclass

@@ -53,7 +53,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from zope.interface import implementer
 
-from txs3 import tls
+from txs3 import tls, tlsendpoint
 
 if TYPE_CHECKING:
     from twisted.web.server import Site
@@ -98,6 +98,20 @@ class Options(usage.Options):
             "Directory of server.pem and server.key, used by ssl: endpoints that "
             "name no privateKey=/certKey=; a self-signed pair is made there if "
             "neither exists.",
+        ],
+        [
+            "tls-ciphers",
+            None,
+            tlsendpoint.DEFAULT_CIPHERS,
+            "OpenSSL cipher string: the TLS 1.2 cipher suites ssl: ports offer "
+            "(TLS 1.3's are OpenSSL's defaults). The default offers only "
+            "forward-secret AEAD suites: ECDHE with AES-GCM or ChaCha20-Poly1305.",
+        ],
+        [
+            "tls-min-version",
+            None,
+            "1.2",
+            "The oldest TLS version ssl: ports offer: 1.2 or 1.3.",
         ],
         [
             "credentials",
@@ -168,6 +182,12 @@ class Options(usage.Options):
             self[name] = os.path.abspath(self[name])
         if self["credentials"] is not None:
             self["credentials"] = os.path.abspath(self["credentials"])
+        try:
+            self["tls-policy"] = tlsendpoint.TLSPolicy(
+                self["tls-ciphers"], self["tls-min-version"]
+            )
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
@@ -304,21 +324,21 @@ def _endpoint_strings(options: Options) -> list[tuple[str, str]]:
 
 
 def _parse_endpoint(
-    reactor: Any, given: str, description: str
+    reactor: Any, given: str, description: str, policy: tlsendpoint.TLSPolicy
 ) -> IStreamServerEndpoint:
     """
-    Parse C{description}, the resolved form of --port C{given}; any failure
-    is an L{_exit} naming C{given}.
+    Parse C{description}, the resolved form of --port C{given}, an C{ssl:}
+    one with the whole certificate chain and C{policy}
+    (L{tlsendpoint.server_endpoint}); any failure is an L{_exit} naming
+    C{given}.
     """
-    from twisted.internet.endpoints import serverFromString
-
     try:
-        endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
-        return endpoint
+        return tlsendpoint.server_endpoint(reactor, description, policy)
     except Exception as e:
         # serverFromString raises ValueError for unknown types and bad
         # arguments, TypeError for unexpected keywords, IndexError for a
-        # systemd index that was not passed, OpenSSL errors for bad files.
+        # systemd index that was not passed; ssl: ones raise ValueError for
+        # bad arguments and CertificateError naming a bad file.
         reason = str(e) or type(e).__name__
         if isinstance(e, IndexError) and description.startswith("systemd:"):
             reason = "no such socket was passed by systemd"
@@ -533,7 +553,7 @@ def makeService(options: Options) -> TXS3Service:
     data = Path(options["data"])
     _check_data_dir(data)
     endpoints = [
-        (given, _parse_endpoint(reactor, given, description))
+        (given, _parse_endpoint(reactor, given, description, options["tls-policy"]))
         for given, description in _endpoint_strings(options)
     ]
     credentials_file = options["credentials"]

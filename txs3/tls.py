@@ -177,14 +177,20 @@ def certificate_fingerprint(path: Path) -> str:
     @raise CertificateError: if the file cannot be read or holds no PEM
         certificate.
     """
-    data = _read(path, "certificate")
+    data = read_file(path, "certificate")
     try:
         return fingerprint(data)
     except ValueError:
         raise CertificateError(f"{path} holds no PEM certificate") from None
 
 
-def _read(path: Path, what: str) -> bytes:
+def read_file(path: Path, what: str) -> bytes:
+    """
+    The bytes of C{path}.
+
+    @raise CertificateError: naming C{what} and the file, if it cannot be
+        read.
+    """
     try:
         return path.read_bytes()
     except OSError as e:
@@ -264,7 +270,7 @@ def check_tls_files(cert: Path, key: Path) -> None:
         not PEM.
     """
     certificate_fingerprint(cert)
-    key_pem = _read(key, "private key")
+    key_pem = read_file(key, "private key")
     try:
         serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError):
@@ -273,55 +279,130 @@ def check_tls_files(cert: Path, key: Path) -> None:
 
 # -- endpoint strings --------------------------------------------------------
 
+# The arguments of Twisted's ssl: server endpoint, in its positional order
+# (twisted.internet.endpoints._parseSSL).
+SSL_ARGUMENTS = (
+    "port",
+    "privateKey",
+    "certKey",
+    "sslmethod",
+    "interface",
+    "backlog",
+    "extraCertChain",
+    "dhParameters",
+)
 
-def split_endpoint(description: str) -> list[str]:
+
+def parse_endpoint(description: str) -> tuple[list[str], dict[str, str]]:
     """
-    Split a Twisted endpoint string on its unescaped colons, undoing
-    backslash escapes, as C{twisted.internet.endpoints} does:
-    C{"ssl:443:privateKey=a\\:b"} -> C{["ssl", "443", "privateKey=a:b"]}.
+    Split a Twisted endpoint string into positional and keyword arguments by
+    Twisted's own rules (C{twisted.internet.endpoints._parse}): parts are
+    separated by unescaped colons; the first unescaped C{=} of a part makes
+    it a keyword argument; a backslash escapes the next character.
+
+    C{"ssl:443:privateKey=a\\:b"} -> C{(["ssl", "443"], {"privateKey": "a:b"})}.
     """
-    parts: list[str] = []
+    args: list[str] = []
+    kwargs: dict[str, str] = {}
+    part: list[str] = []  # the strings of the current part: [value] or [key, value]
     current: list[str] = []
     chars = iter(description)
     for ch in chars:
         if ch == "\\":
             current.append(next(chars, ""))
-        elif ch == ":":
-            parts.append("".join(current))
+        elif ch == ":" or (ch == "=" and not part):
+            part.append("".join(current))
             current = []
+            if ch == ":":
+                _add_part(part, args, kwargs)
+                part = []
         else:
             current.append(ch)
-    parts.append("".join(current))
-    return parts
+    part.append("".join(current))
+    _add_part(part, args, kwargs)
+    return args, kwargs
 
 
-def endpoint_tls_files(description: str) -> tuple[Path, Path] | None:
+def _add_part(part: list[str], args: list[str], kwargs: dict[str, str]) -> None:
+    if len(part) == 1:
+        args.append(part[0])
+    else:
+        kwargs[part[0]] = part[1]
+
+
+def ssl_arguments(description: str) -> dict[str, str] | None:
     """
-    The C{(certificate, key)} files an C{ssl:} endpoint string names, or
-    None when it is not an C{ssl:} endpoint or names neither.
+    The arguments of an C{ssl:} endpoint string by name (positional ones
+    named in Twisted's order, L{SSL_ARGUMENTS}), or None when
+    C{description} is not an C{ssl:} endpoint.
+
+    @raise ValueError: for an argument C{ssl:} does not take, one given
+        twice, or a missing port; the message is one line.
+    """
+    args, kwargs = parse_endpoint(description)
+    if args[0] != "ssl":
+        return None
+    positional = args[1:]
+    if len(positional) > len(SSL_ARGUMENTS):
+        raise ValueError(f"ssl: takes at most {len(SSL_ARGUMENTS)} arguments")
+    named = dict(zip(SSL_ARGUMENTS, positional, strict=False))
+    for name, value in kwargs.items():
+        if name not in SSL_ARGUMENTS:
+            raise ValueError(
+                f"ssl: takes no argument {name}=; it takes "
+                # sslmethod= is Twisted's, but txs3.tlsendpoint refuses it.
+                + ", ".join(f"{a}=" for a in SSL_ARGUMENTS if a != "sslmethod")
+            )
+        if name in named:
+            raise ValueError(f"ssl: argument {name} is given twice")
+        named[name] = value
+    if "port" not in named:
+        raise ValueError("ssl: needs a port number, e.g. ssl:8443")
+    return named
+
+
+def tls_files(arguments: dict[str, str]) -> tuple[Path, Path] | None:
+    """
+    The C{(certificate, key)} files that L{ssl_arguments} name, or None when
+    they name neither.
 
     Twisted's rule: C{certKey} defaults to C{privateKey}, so a single
-    C{privateKey=} file holds both.  A string naming only C{certKey=} gets
+    C{privateKey=} file holds both.  Arguments naming only C{certKey=} get
     Twisted's default key file, C{server.pem}.
     """
-    parts = split_endpoint(description)
-    if parts[0] != "ssl":
-        return None
-    kwargs = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-    private_key = kwargs.get("privateKey")
-    cert_key = kwargs.get("certKey")
+    private_key = arguments.get("privateKey")
+    cert_key = arguments.get("certKey")
     if private_key is None and cert_key is None:
         return None
     key = Path(private_key if private_key is not None else "server.pem")
     return Path(cert_key if cert_key is not None else str(key)), key
 
 
+def endpoint_tls_files(description: str) -> tuple[Path, Path] | None:
+    """
+    The C{(certificate, key)} files an C{ssl:} endpoint string names (see
+    L{tls_files}), or None when it is not an C{ssl:} endpoint, names
+    neither, or has arguments C{ssl:} does not take (reported when the
+    endpoint is built).
+    """
+    try:
+        arguments = ssl_arguments(description)
+    except ValueError:
+        return None
+    return None if arguments is None else tls_files(arguments)
+
+
 def needs_txs3_certificate(description: str) -> bool:
-    """Whether C{description} is an C{ssl:} endpoint that names no key or cert."""
-    return (
-        split_endpoint(description)[0] == "ssl"
-        and endpoint_tls_files(description) is None
-    )
+    """
+    Whether C{description} is an C{ssl:} endpoint that names no key or
+    cert.  An C{ssl:} endpoint with arguments it does not take does not: it
+    is refused when built, and no certificate should be made for it.
+    """
+    try:
+        arguments = ssl_arguments(description)
+    except ValueError:
+        return False
+    return arguments is not None and tls_files(arguments) is None
 
 
 def with_certificate(description: str, files: CertificateFiles) -> str:
