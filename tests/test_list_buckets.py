@@ -15,7 +15,7 @@ import pytest_twisted
 from botocore.config import Config
 from twisted.internet.threads import deferToThread
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, SECRET_KEY
 from txs3.api.service import bucket_page
 from txs3.errors import S3Error
@@ -97,7 +97,7 @@ def client(s: Server) -> Any:
 
 
 @pytest_twisted.ensureDeferred
-async def test_boto3_list_buckets_paged(server: Server) -> None:
+async def test_boto3_list_buckets_paged(tls_server: Server) -> None:
     """boto3 pages through ListBuckets with MaxBuckets, Prefix and BucketRegion, and gets Prefix and ContinuationToken back as AWS documents."""
     for info in BUCKETS:
         location = (
@@ -106,9 +106,9 @@ async def test_boto3_list_buckets_paged(server: Server) -> None:
             else "<CreateBucketConfiguration><LocationConstraint>"
             f"{info.region}</LocationConstraint></CreateBucketConfiguration>"
         )
-        r = await server.client.request("PUT", "/" + info.name, body=location.encode())
+        r = await tls_server.client.request("PUT", "/" + info.name, body=location.encode())
         assert r.code == 200, r.body
-    s3 = client(server)
+    s3 = client(tls_server)
 
     def scenario() -> tuple[Any, ...]:
         first = s3.list_buckets(MaxBuckets=2, Prefix="alpha")
@@ -130,5 +130,5 @@ async def test_boto3_list_buckets_paged(server: Server) -> None:
     assert [b["Name"] for b in in_eu["Buckets"]] == ["alpha-2", "beta-2"]
     assert len(everything["Buckets"]) == 5 and "Prefix" not in everything
     assert "ContinuationToken" not in everything
-    r = await server.client.request("GET", "/", "max-buckets=0")
+    r = await tls_server.client.request("GET", "/", "max-buckets=0")
     assert r.code == 400 and b"<Code>InvalidArgument</Code>" in r.body

@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from twisted.internet.threads import deferToThread
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, SECRET_KEY, key_path
 from tests.test_server_channel import HOST, connect, make_site
 from txs3.api.obj import mail_safe
@@ -117,10 +117,10 @@ def put_with_header(client: Any, key: str, name: str, value: str) -> None:
 
 @pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
 @pytest_twisted.ensureDeferred
-async def test_boto3_round_trip(server: Server, signature_version: str) -> None:
+async def test_boto3_round_trip(tls_server: Server, signature_version: str) -> None:
     """boto3 stores non-ASCII metadata and reads it back RFC 2047-encoded; an encoded word it sends comes back as sent."""
-    await server.client.request("PUT", "/meta")
-    client = boto3_client(server, signature_version)
+    await tls_server.client.request("PUT", "/meta")
+    client = boto3_client(tls_server, signature_version)
     values = {"cafe": CAFE, "kanji": "日本語"}
 
     def scenario() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -137,7 +137,7 @@ async def test_boto3_round_trip(server: Server, signature_version: str) -> None:
     assert got["cafe"] == {"m": CAFE_2047}
     for key, value in values.items():
         assert decoded(got[key]["m"]) == value
-        stored = server.store.head_object("meta", key).meta.user_metadata
+        stored = tls_server.store.head_object("meta", key).meta.user_metadata
         assert stored == (("m", value),)
     assert ascii_meta == {"m": CAFE_2047}
 

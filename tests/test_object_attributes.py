@@ -17,7 +17,7 @@ import pytest_twisted
 from botocore.config import Config
 from twisted.internet.threads import deferToThread
 
-from tests.functional import Server, server  # noqa: F401
+from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import ACCESS_KEY, SECRET_KEY, key_path
 from txs3.api.attributes import object_parts, requested_attributes
 from txs3.errors import S3Error
@@ -69,9 +69,9 @@ def client(s: Server) -> Any:
 
 
 @pytest_twisted.ensureDeferred
-async def test_boto3_get_object_attributes(server: Server) -> None:
+async def test_boto3_get_object_attributes(tls_server: Server) -> None:
     """boto3 reads ETag, Checksum, StorageClass and ObjectSize of an object, and pages the parts of a multipart object with MaxParts and PartNumberMarker."""
-    s3 = client(server)
+    s3 = client(tls_server)
     data = b"attributes" * 100
     big = [b"a" * (5 * MiB), b"b" * (5 * MiB), b"c"]
 
