@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest_twisted
+from botocore.config import Config
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.web.server import Site
@@ -76,6 +78,26 @@ class Server:
         self.client = client
         self.other = other
         self.v2 = v2
+
+    def boto3(self, signature_version: str = "s3v4", **s3: Any) -> Any:
+        """
+        A boto3 S3 client for this (TLS) server, path style, one attempt
+        per call; C{s3} adds to botocore's C{s3} configuration.
+        """
+        assert self.cert is not None, "boto3 needs the tls_server"
+        return boto3.client(
+            "s3",
+            endpoint_url=f"https://127.0.0.1:{self.port}",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+            verify=str(self.cert),
+            config=Config(
+                signature_version=signature_version,
+                s3={"addressing_style": "path", **s3},
+                retries={"max_attempts": 1},
+            ),
+        )
 
     async def exchange(self, head: bytes, body: bytes, method: str) -> Reply:
         """

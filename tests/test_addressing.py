@@ -9,15 +9,12 @@ from boto3's own C{generate_presigned_url}.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-import boto3
 import pytest_twisted
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from twisted.internet.threads import deferToThread
 
@@ -101,26 +98,13 @@ async def test_virtual_host_both_signatures(tls_server: Server) -> None:
     assert status == 200 and body == b"via vhost v2"
 
 
-def presigner(s: Server, signature_version: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{s.port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(
-            signature_version=signature_version, s3={"addressing_style": "path"}
-        ),
-    )
-
-
 @pytest_twisted.ensureDeferred
 async def test_presigned_urls(tls_server: Server) -> None:
     """boto3's presigned GET, PUT, HEAD and DELETE URLs (SigV4 and SigV2) work without any other credentials."""
     s = tls_server
     await s.client.request("PUT", "/presign")
     for version in ("s3v4", "s3"):
-        client = presigner(s, version)
+        client = s.boto3(version)
         put = client.generate_presigned_url(
             "put_object",
             Params={"Bucket": "presign", "Key": f"k {version}"},
@@ -168,7 +152,7 @@ async def test_presigned_url_expiry(tls_server: Server) -> None:
     s = tls_server
     await s.client.request("PUT", "/presign2")
     await s.client.request("PUT", "/presign2/k", body=b"x")
-    client = presigner(s, "s3v4")
+    client = s.boto3("s3v4")
     url = client.generate_presigned_url(
         "get_object", Params={"Bucket": "presign2", "Key": "k"}, ExpiresIn=1
     )

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 import pytest_twisted
-from botocore.config import Config
 from twisted.internet.threads import deferToThread
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import ACCESS_KEY, SECRET_KEY
 from txs3.api.service import bucket_page
 from txs3.errors import S3Error
 from txs3.store.interface import BucketInfo
@@ -84,18 +81,6 @@ def test_bad_arguments(query: dict[str, str]) -> None:
     assert e.value.code == "InvalidArgument"
 
 
-def client(s: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{s.port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        verify=str(s.cert),
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
 @pytest_twisted.ensureDeferred
 async def test_boto3_list_buckets_paged(tls_server: Server) -> None:
     """boto3 pages through ListBuckets with MaxBuckets, Prefix and BucketRegion, and gets Prefix and ContinuationToken back as AWS documents."""
@@ -108,7 +93,7 @@ async def test_boto3_list_buckets_paged(tls_server: Server) -> None:
         )
         r = await tls_server.client.request("PUT", "/" + info.name, body=location.encode())
         assert r.code == 200, r.body
-    s3 = client(tls_server)
+    s3 = tls_server.boto3()
 
     def scenario() -> tuple[Any, ...]:
         first = s3.list_buckets(MaxBuckets=2, Prefix="alpha")

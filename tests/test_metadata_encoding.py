@@ -20,12 +20,10 @@ from email.header import decode_header, make_header
 from email.utils import formatdate
 from typing import Any
 
-import boto3
 import pytest
 import pytest_twisted
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from twisted.internet.threads import deferToThread
 
@@ -86,22 +84,6 @@ async def test_utf8_on_the_wire(server: Server) -> None:
         assert r.header("x-amz-meta-m") == CAFE_2047
 
 
-def boto3_client(s: Server, signature_version: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{s.port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        verify=str(s.cert),
-        config=Config(
-            signature_version=signature_version,
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1},
-        ),
-    )
-
-
 def put_with_header(client: Any, key: str, name: str, value: str) -> None:
     """A boto3 PutObject carrying header C{name}, added after boto3's validation."""
 
@@ -120,7 +102,7 @@ def put_with_header(client: Any, key: str, name: str, value: str) -> None:
 async def test_boto3_round_trip(tls_server: Server, signature_version: str) -> None:
     """boto3 stores non-ASCII metadata and reads it back RFC 2047-encoded; an encoded word it sends comes back as sent."""
     await tls_server.client.request("PUT", "/meta")
-    client = boto3_client(tls_server, signature_version)
+    client = tls_server.boto3(signature_version)
     values = {"cafe": CAFE, "kanji": "日本語"}
 
     def scenario() -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -17,7 +17,7 @@ import pytest_twisted
 from awscrt import checksums as crt
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import ACCESS_KEY, SECRET_KEY, key_path
+from tests.s3client import key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
@@ -402,21 +402,11 @@ async def test_full_object_crc(server: Server) -> None:
 @pytest_twisted.ensureDeferred
 async def test_boto3_multipart(tls_server: Server, tmp_path: Path) -> None:
     """boto3's managed transfer (aws-chunked parts with CRC trailers) round-trips."""
-    import boto3
     from boto3.s3.transfer import TransferConfig
-    from botocore.config import Config
     from twisted.internet.threads import deferToThread
 
     await make_bucket(tls_server)
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{tls_server.port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        verify=str(tls_server.cert),
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    client = tls_server.boto3()
     source = tmp_path / "source"
     data = os.urandom(12 * MiB + 17)
     source.write_bytes(data)

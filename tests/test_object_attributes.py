@@ -11,14 +11,12 @@ import hashlib
 from typing import Any
 from xml.etree import ElementTree
 
-import boto3
 import pytest
 import pytest_twisted
-from botocore.config import Config
 from twisted.internet.threads import deferToThread
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import ACCESS_KEY, SECRET_KEY, key_path
+from tests.s3client import key_path
 from txs3.api.attributes import object_parts, requested_attributes
 from txs3.errors import S3Error
 
@@ -56,22 +54,10 @@ def test_object_parts_pages() -> None:
     assert [n for n, _ in object_parts(sizes, 4, 2)].count("Part") == 0
 
 
-def client(s: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{s.port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        verify=str(s.cert),
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
 @pytest_twisted.ensureDeferred
 async def test_boto3_get_object_attributes(tls_server: Server) -> None:
     """boto3 reads ETag, Checksum, StorageClass and ObjectSize of an object, and pages the parts of a multipart object with MaxParts and PartNumberMarker."""
-    s3 = client(tls_server)
+    s3 = tls_server.boto3()
     data = b"attributes" * 100
     big = [b"a" * (5 * MiB), b"b" * (5 * MiB), b"c"]
 
