@@ -15,6 +15,8 @@ Names are compared case-insensitively, as IAM compares actions.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Literal
 
 ResourceKind = Literal["bucket", "object", "other"]
@@ -93,3 +95,18 @@ KNOWN = frozenset(_KIND)
 def resource_kind(action: str) -> ResourceKind | None:
     """What C{action} applies to, or None if it is not a known S3 action."""
     return _KIND.get(action.lower())
+
+
+@functools.lru_cache(maxsize=1024)
+def expand(pattern: str) -> frozenset[str]:
+    """
+    The known actions (lower case) an C{Action} element value names:
+    C{*} and C{?} are wildcards and case does not matter.
+    """
+    text = pattern.lower()
+    if "*" not in text and "?" not in text:
+        return frozenset({text}) & KNOWN
+    regex = re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+    )
+    return frozenset(a for a in KNOWN if regex.fullmatch(a))

@@ -33,15 +33,16 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from txs3.authz.context import Principal, RequestContext
 from txs3.authz.wildcard import Pattern, Resolver, Template
 from txs3.errors import S3Error
 
 SetMode = Literal["any", "all"] | None
-# A policy value compared with one request value.
-_Hit = Callable[[str, Resolver], bool]
+# The policy values compared with one request value (text, or parsed for
+# addresses, numbers and dates: see Env.typed).
+_Hit = Callable[[Any, Resolver], bool]
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -51,21 +52,62 @@ def malformed(message: str) -> S3Error:
 
 
 class Env:
-    """One request as conditions see it: its context and its principal."""
+    """
+    One request as conditions see it: its context and its principal.  It
+    remembers each key's values, and their parsed forms (addresses,
+    numbers, dates), for the rest of the decision: twenty statements that
+    test C{aws:SourceIp} parse the address once.
+    """
 
-    __slots__ = ("context", "principal")
+    __slots__ = ("_typed", "_values", "context", "principal")
 
     def __init__(self, context: RequestContext, principal: Principal) -> None:
         self.context = context
         self.principal = principal
+        self._values: dict[str, tuple[str, ...] | None] = {}
+        self._typed: dict[tuple[str, str], tuple[Any, ...] | None] = {}
 
     def values(self, key: str) -> tuple[str, ...] | None:
         """All values of C{key} (lower-case), or None if absent."""
-        return self.context.values(key, self.principal)
+        try:
+            return self._values[key]
+        except KeyError:
+            found = self._values[key] = self.context.values(key, self.principal)
+            return found
 
     def single(self, key: str) -> str | None:
         """The one value of C{key}: the resolver policy variables use."""
-        return self.context.single(key, self.principal)
+        found = self.values(key)
+        return found[0] if found is not None and len(found) == 1 else None
+
+    def typed(self, key: str, kind: str) -> tuple[Any, ...] | None:
+        """
+        The values of C{key} parsed for C{kind} (C{ip}: C{(version, int)};
+        C{numeric}, C{date}: a float), None for a value that does not
+        parse; None if the key is absent.
+        """
+        memo = (kind, key)
+        try:
+            return self._typed[memo]
+        except KeyError:
+            pass
+        context = self.context
+        result: tuple[Any, ...] | None
+        if kind == "ip" and key == "aws:sourceip":
+            address = context.source_address
+            result = None if address is None else ((address.version, int(address)),)
+        elif kind == "date" and key in _TIME_KEYS and context.now is not None:
+            # Both keys have whole seconds: skip formatting and parsing.
+            result = (float(int(context.now)),)
+        else:
+            found = self.values(key)
+            convert = _CONVERT[kind]
+            result = None if found is None else tuple(convert(v) for v in found)
+        self._typed[memo] = result
+        return result
+
+
+_TIME_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 
 
 # -- values -------------------------------------------------------------
@@ -105,6 +147,24 @@ def parse_network(text: str) -> _Network | None:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         return None
+
+
+def _address(text: str) -> tuple[int, int] | None:
+    """An address as C{(version, integer)}; IPv4-mapped IPv6 as IPv4."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.version, int(address)
+
+
+_CONVERT: Mapping[str, Callable[[str], Any]] = {
+    "ip": _address,
+    "numeric": parse_number,
+    "date": parse_date,
+}
 
 
 # -- operators ------------------------------------------------------------
@@ -232,6 +292,7 @@ class Clause:
         "negated",
         "operator",
         "set_mode",
+        "typed",
         "values",
         "variable_keys",
     )
@@ -254,6 +315,7 @@ class Clause:
         self.if_exists = parsed.if_exists
         self._null: bool | None = None
         self.variable_keys: frozenset[str] = frozenset()
+        self.typed = op.kind if op.kind in _CONVERT else None
         if not values:
             raise malformed(f"Condition {operator} has no value for {key}")
         self._hit = self._compile(op, operator, variables)
@@ -294,15 +356,15 @@ class Clause:
         order = _ORDER[op.compare]
         bounds = [n for n in numbers if n is not None]
 
-        def compare(v: str, _: Resolver) -> bool:
-            number = parse(v)
+        def compare(number: float | None, _: Resolver) -> bool:
             return number is not None and any(order(number, b) for b in bounds)
 
         return compare
 
     def holds(self, env: Env) -> bool:
         """Whether this clause holds for the request C{env} describes."""
-        found = env.values(self.key)
+        typed = self.typed
+        found = env.values(self.key) if typed is None else env.typed(self.key, typed)
         present = bool(found)
         if self.kind == "null":
             return self._null is None or self._null is not present
@@ -315,7 +377,10 @@ class Clause:
         assert found is not None
         hit, resolve = self._hit, env.single
         if self.set_mode is None:
-            matched = any(hit(v, resolve) for v in found)
+            if len(found) == 1:
+                matched = hit(found[0], resolve)
+            else:
+                matched = any(hit(v, resolve) for v in found)
             return not matched if self.negated else matched
         if self.negated:
             per_value = (not hit(v, resolve) for v in found)
@@ -350,12 +415,16 @@ def _equals(templates: list[Template], fold: bool) -> _Hit:
 
 
 def _in_networks(networks: list[_Network]) -> _Hit:
-    def hit(value: str, _: Resolver) -> bool:
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
+    blocks = [(n.version, int(n.network_address), int(n.netmask)) for n in networks]
+
+    def hit(address: tuple[int, int] | None, _: Resolver) -> bool:
+        if address is None:
             return False
-        return any(address in n for n in networks if n.version == address.version)
+        version, number = address
+        for block_version, network, mask in blocks:
+            if version == block_version and number & mask == network:
+                return True
+        return False
 
     return hit
 

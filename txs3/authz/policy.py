@@ -37,9 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from txs3.authz.actions import KNOWN as KNOWN_ACTIONS
-from txs3.authz.actions import ResourceKind, resource_kind
-from txs3.authz.conditions import Clause, Env, all_hold, malformed, parse_condition
+from txs3.authz.actions import ResourceKind, expand, resource_kind
+from txs3.authz.conditions import Clause, Env, malformed, parse_condition
 from txs3.authz.context import Principal
 from txs3.authz.public import statement_is_public
 from txs3.authz.wildcard import Pattern
@@ -162,11 +161,17 @@ class Statement:
         """
         if not self.names_principal(principal):
             return False
-        resolve = env.single
-        named = any(p.match(resource, resolve) for p in self.resources)
+        named = False
+        for pattern in self.resources:
+            if pattern.match(resource, env.single):
+                named = True
+                break
         if named is self.not_resource:
             return False
-        return all_hold(self.conditions, env)
+        for clause in self.conditions:
+            if not clause.holds(env):
+                return False
+        return True
 
 
 @dataclass(frozen=True, eq=False)
@@ -344,22 +349,14 @@ def _one_of(item: dict[str, object], name: str, negated: str, both: str) -> str:
 
 
 def _action(text: str) -> Pattern:
-    pattern = Pattern(text, variables=False, ignore_case=True)
-    if text == "*":
-        return pattern
-    if not text.lower().startswith("s3:") or not any(map(pattern.match, KNOWN_ACTIONS)):
+    if text != "*" and not (text.lower().startswith("s3:") and expand(text)):
         raise malformed(INVALID_ACTION)
-    return pattern
+    return Pattern(text, variables=False, ignore_case=True)
 
 
 def _action_kinds(pattern: Pattern) -> set[ResourceKind]:
-    kinds: set[ResourceKind] = set()
-    for action in KNOWN_ACTIONS:
-        if pattern.match(action):
-            kind = resource_kind(action)
-            if kind is not None:
-                kinds.add(kind)
-    return kinds
+    kinds = {resource_kind(a) for a in expand(pattern.text)}
+    return {k for k in kinds if k is not None}
 
 
 def _resource_kind(text: str, bucket: str) -> ResourceKind:

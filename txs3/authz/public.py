@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from txs3.authz.acl import Acl
-from txs3.authz.actions import KNOWN as KNOWN_ACTIONS
+from txs3.authz.actions import expand
 from txs3.authz.conditions import Clause, parse_network
 from txs3.authz.wildcard import Pattern
 
@@ -75,18 +75,20 @@ FIXED_KEYS = frozenset(
 )
 _PINNING_KINDS = frozenset({"string", "string_ic", "like", "arn"})
 
-_BAD_ACTIONS = tuple(
-    Pattern(p, variables=False, ignore_case=True)
-    for p in (
-        "s3:Get*",
-        "s3:List*",
-        "s3:AbortMultipartUpload",
-        "s3:Delete*",
-        "s3:Put*",
-        "s3:RestoreObject",
+# AWS's "bad actions": those that expose a bucket's data to the public.
+_BAD = frozenset().union(
+    *map(
+        expand,
+        (
+            "s3:Get*",
+            "s3:List*",
+            "s3:AbortMultipartUpload",
+            "s3:Delete*",
+            "s3:Put*",
+            "s3:RestoreObject",
+        ),
     )
 )
-_BAD = frozenset(a for a in KNOWN_ACTIONS if any(p.match(a) for p in _BAD_ACTIONS))
 
 
 def acl_is_public(acl: Acl) -> bool:
@@ -114,7 +116,7 @@ def statement_is_public(statement: Statement) -> bool:
 def _grants_bad_action(statement: Statement) -> bool:
     if statement.not_action:
         return True
-    return any(p.match(a) for p in statement.actions for a in _BAD)
+    return any(expand(p.text) & _BAD for p in statement.actions)
 
 
 def _pins(clause: Clause) -> bool:
