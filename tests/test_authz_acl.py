@@ -35,7 +35,14 @@ from txs3.authz.acl import (
 )
 from txs3.authz.context import ANONYMOUS, Principal
 from txs3.authz.policy import parse_policy
-from txs3.authz.public import acl_is_public, policy_is_public
+from txs3.authz.public import (
+    BLOCK_ALL,
+    NO_BLOCK,
+    PublicAccessBlock,
+    acl_is_public,
+    policy_is_public,
+    policy_status_xml,
+)
 from txs3.errors import S3Error
 
 BUCKET_OWNER = Owner("bucketowner", "Bucket Owner")
@@ -399,3 +406,43 @@ POLICY_PUBLIC: list[Any] = [
 def test_policy_is_public(fields: dict[str, Any], public: bool) -> None:
     """A policy is public unless each Allow is limited to fixed principals or fixed condition values, as AWS defines it."""
     assert _public(**fields) is public
+
+
+def test_policy_status_document() -> None:
+    """GetBucketPolicyStatus's document says IsPublic true only for a public policy."""
+    public = parse_policy(json.dumps({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": OBJ}}), B)
+    assert policy_status_xml(public).endswith(b"<PolicyStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><IsPublic>true</IsPublic></PolicyStatus>")
+    assert b"<IsPublic>false</IsPublic>" in policy_status_xml(None)
+
+
+PAB_DOCUMENTS: list[Any] = [
+    pytest.param(b"<PublicAccessBlockConfiguration/>", NO_BLOCK, id="empty-is-all-off"),
+    pytest.param(
+        b"<PublicAccessBlockConfiguration><BlockPublicAcls>TRUE</BlockPublicAcls><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>",
+        PublicAccessBlock(block_public_acls=True, restrict_public_buckets=True),
+        id="some-on-case-insensitive",
+    ),
+    pytest.param(BLOCK_ALL.to_xml(), BLOCK_ALL, id="round-trip-all-on"),
+    pytest.param(PublicAccessBlock(ignore_public_acls=True).to_xml(), PublicAccessBlock(ignore_public_acls=True), id="round-trip-one-on"),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), PAB_DOCUMENTS)
+def test_public_access_block_xml(body: bytes, expected: PublicAccessBlock) -> None:
+    """PublicAccessBlockConfiguration documents read as the four settings, missing ones off, and round-trip."""
+    assert PublicAccessBlock.from_xml(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<Other/>", id="other-root"),
+        pytest.param(b"<PublicAccessBlockConfiguration><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>", id="not-a-boolean"),
+        pytest.param(b"<PublicAccessBlockConfiguration>", id="not-well-formed"),
+    ],
+)
+def test_public_access_block_xml_errors(body: bytes) -> None:
+    """A PublicAccessBlockConfiguration that is not four booleans is MalformedXML."""
+    with pytest.raises(S3Error) as e:
+        PublicAccessBlock.from_xml(body)
+    assert e.value.code == "MalformedXML"

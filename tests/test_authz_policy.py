@@ -50,6 +50,7 @@ MALFORMED: list[Any] = [
     pytest.param("{", "This policy contains invalid Json", id="bad-json"),
     pytest.param(b"{\xff}", "This policy contains invalid Json", id="not-utf8"),
     pytest.param('{"Statement": [], "Statement": []}', "This policy contains invalid Json", id="duplicate-key"),
+    pytest.param('{"Statement": NaN}', "This policy contains invalid Json", id="nan-is-not-json"),
     pytest.param('{"Version": "2012-10-17"}', "Missing required field Statement", id="no-statement"),
     pytest.param(doc(), "Could not parse the policy: Statement is empty!", id="statement-empty-list"),
     pytest.param(doc(statement(), Version="2011-01-01"), "The policy must contain a valid version string", id="bad-version"),

@@ -32,6 +32,7 @@ from txs3.authz.public import (
     PublicAccessBlock,
     acl_is_public,
     policy_is_public,
+    policy_status_xml,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "parse_acl_xml",
     "parse_policy",
     "policy_is_public",
+    "policy_status_xml",
     "private_acl",
     "render_acl_xml",
     "required_permission",

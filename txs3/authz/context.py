@@ -131,6 +131,12 @@ class RequestContext:
         The values of condition key C{key} (lower-case) for this request
         made by C{principal}, or None when the request does not carry it.
         Every key but C{s3:RequestObjectTagKeys} has at most one value.
+
+        The principal gives C{aws:username} (a named user only),
+        C{aws:PrincipalType}, C{aws:PrincipalAccount} and
+        C{aws:PrincipalArn} (not for anonymous), and C{aws:userid}
+        (C{OWNER_ID}, C{OWNER_ID:USER} or C{anonymous}: txs3 has no IAM
+        unique ids).
         """
         getter = _KEYS.get(key)
         if getter is not None:

@@ -232,7 +232,9 @@ def parse_policy(
     if not text.lstrip().startswith("{"):
         raise malformed(FIRST_BYTE)
     try:
-        document = json.loads(text, object_pairs_hook=_no_duplicates)
+        document = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+        )
     except ValueError as e:
         raise malformed(INVALID_JSON) from e
     _only_fields(document, _POLICY_FIELDS)
@@ -274,6 +276,11 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
             raise ValueError(f"duplicate key {key!r}")
         out[key] = value
     return out
+
+
+def _no_constant(name: str) -> object:
+    # NaN, Infinity: Python's json takes them, JSON does not.
+    raise ValueError(f"not JSON: {name}")
 
 
 def _only_fields(obj: object, allowed: frozenset[str]) -> None:

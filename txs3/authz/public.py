@@ -21,13 +21,15 @@ be a positive operator without C{IfExists} and without C{ForAllValues:}
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from txs3 import xml
 from txs3.authz.acl import Acl
 from txs3.authz.actions import expand
 from txs3.authz.conditions import Clause, parse_network
 from txs3.authz.wildcard import Pattern
+from txs3.errors import S3Error
 
 if TYPE_CHECKING:
     # policy.py asks statement_is_public() when it parses.
@@ -50,6 +52,43 @@ class PublicAccessBlock:
     block_public_policy: bool = False
     restrict_public_buckets: bool = False
 
+    @classmethod
+    def from_xml(cls, body: bytes) -> PublicAccessBlock:
+        """
+        Read a C{PublicAccessBlockConfiguration} document
+        (PutPublicAccessBlock); a missing element is C{false}.
+
+        @raise S3Error: C{MalformedXML} for any other document, or a value
+            other than C{true}/C{false}.
+        """
+        root = xml.parse(body)
+        if root.tag != "PublicAccessBlockConfiguration":
+            raise S3Error.of("MalformedXML")
+        values: dict[str, bool] = {}
+        for f in fields(cls):
+            text = xml.child_text(root, _ELEMENTS[f.name])
+            if text is None:
+                continue
+            flag = text.strip().lower()
+            if flag not in ("true", "false"):
+                raise S3Error.of("MalformedXML")
+            values[f.name] = flag == "true"
+        return cls(**values)
+
+    def to_xml(self) -> bytes:
+        """The C{PublicAccessBlockConfiguration} document (GetPublicAccessBlock)."""
+        return xml.document(
+            "PublicAccessBlockConfiguration",
+            [(_ELEMENTS[f.name], bool(getattr(self, f.name))) for f in fields(self)],
+        )
+
+
+_ELEMENTS = {
+    "block_public_acls": "BlockPublicAcls",
+    "ignore_public_acls": "IgnorePublicAcls",
+    "block_public_policy": "BlockPublicPolicy",
+    "restrict_public_buckets": "RestrictPublicBuckets",
+}
 
 #: Every setting off.
 NO_BLOCK = PublicAccessBlock()
@@ -99,6 +138,12 @@ def acl_is_public(acl: Acl) -> bool:
 def policy_is_public(policy: Policy) -> bool:
     """Whether C{policy} is public by AWS's definition (module docstring)."""
     return policy.public
+
+
+def policy_status_xml(policy: Policy | None) -> bytes:
+    """The C{PolicyStatus} document GetBucketPolicyStatus returns."""
+    public = policy is not None and policy.public
+    return xml.document("PolicyStatus", [("IsPublic", public)])
 
 
 def statement_is_public(statement: Statement) -> bool:
