@@ -186,6 +186,12 @@ BLOCK_ROWS: list[Any] = [
     ),
     pytest.param({}, {}, True, id="empty-condition-holds"),
     pytest.param(
+        {"StringEquals": {"s3:ExistingObjectTag/Cost Center": "42"}},
+        {"s3:existingobjecttag/cost center": ("42",)},
+        True,
+        id="key-with-space-in-tag-name",
+    ),
+    pytest.param(
         {"StringEquals": {"TEST:Key": "a"}},
         {K: ("a",)},
         True,
@@ -283,7 +289,7 @@ CONTEXT = RequestContext(
     signature_version="AWS4-HMAC-SHA256",
     auth_type="REST-HEADER",
     request_tags={"Project": "blue", "Env": "prod"},
-    existing_tags={"Classification": "secret"},
+    existing_tags={"Classification": "secret", "Cost Center": "42"},
     tls_version="1.3",
 )
 
@@ -319,6 +325,7 @@ KEY_ROWS: list[Any] = [
     pytest.param("s3:RequestObjectTag/Owner", BOB, None, id="RequestObjectTag-absent"),
     pytest.param("s3:RequestObjectTagKeys", BOB, ("Project", "Env"), id="RequestObjectTagKeys-multivalued"),
     pytest.param("s3:ExistingObjectTag/Classification", BOB, ("secret",), id="ExistingObjectTag"),
+    pytest.param("s3:ExistingObjectTag/Cost Center", BOB, ("42",), id="ExistingObjectTag-key-with-space"),
     pytest.param("aws:SourceVpce", BOB, None, id="unknown-global-key-absent"),
 ]
 

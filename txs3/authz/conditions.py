@@ -431,7 +431,7 @@ def _in_networks(networks: list[_Network]) -> _Hit:
 
 # -- the Condition element ----------------------------------------------------
 
-_KEY = re.compile(r"[A-Za-z0-9-]+:[^\s]+")
+_KEY = re.compile(r"[A-Za-z0-9-]+:\S.*", re.DOTALL)
 
 
 def _text_value(value: object, operator: str) -> str:
