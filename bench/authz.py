@@ -23,6 +23,7 @@ CPU per small GET (bench/inprocess_get.py): no policy <= 5% (12.5 us),
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -30,7 +31,10 @@ from typing import Any
 
 from txs3.authz import (
     ANONYMOUS,
+    Acl,
+    Decision,
     Owner,
+    Policy,
     Principal,
     RequestContext,
     authorize,
@@ -148,10 +152,9 @@ def main() -> None:
     plain = parse_policy(plain_policy(), BUCKET)
     conditional = parse_policy(conditional_policy(), BUCKET)
 
-    def decide(who: Principal, policy: object = None, acl: object = None) -> Callable[[], object]:
-        def run() -> object:
-            decision = authorize(who, "s3:GetObject", key, context(), OWNER, policy, None, acl)  # type: ignore[arg-type]
-            return decision
+    def decide(who: Principal, policy: Policy | None = None, acl: Acl | None = None) -> Callable[[], Decision]:
+        def run() -> Decision:
+            return authorize(who, "s3:GetObject", key, context(), OWNER, policy, None, acl)
 
         return run
 
@@ -165,11 +168,11 @@ def main() -> None:
         (decide(other, conditional)(), "policy-allow"),
     ]
     for decision, rule in checks:
-        if decision.rule != rule:  # type: ignore[attr-defined]
+        if decision.rule != rule:
             raise SystemExit(f"expected {rule}, got {decision}")
 
     rows = [
-        ("RequestContext only", lambda: context()),
+        ("RequestContext only", context),
         ("no policy, owner GET", decide(owner)),
         ("no policy, anonymous GET via public-read ACL", decide(ANONYMOUS, acl=public_read)),
         ("20 statements, owner GET", decide(owner, plain)),
@@ -181,7 +184,7 @@ def main() -> None:
     for name, fn in rows:
         print(f"{name:<52} {per_call(fn, n):>11.2f}")
     for name, text in (("20 statements", plain_policy()), ("20 conditional statements", conditional_policy())):
-        us = per_call(lambda t=text: parse_policy(t, BUCKET), max(n // 100, 20))
+        us = per_call(functools.partial(parse_policy, text, BUCKET), max(n // 100, 20))
         print(f"{'parse ' + name:<52} {us:>11.2f}")
 
 

@@ -396,3 +396,21 @@ def test_policy_reused_across_requests() -> None:
         assert authorize(Principal(OTHER), "s3:GetObject", resource_arn(B, "k"), ctx, OWNER, parsed).allowed
         assert not authorize(Principal(OTHER), "s3:DeleteObject", resource_arn(B, "k"), ctx, OWNER, parsed).allowed
         assert not authorize(Principal(THIRD), "s3:GetObject", resource_arn(B, "k"), ctx, OWNER, parsed).allowed
+
+
+def test_object_acl_read_only_when_needed() -> None:
+    """An object ACL given as a function is read only when the decision comes down to it."""
+    reads: list[str] = []
+
+    def object_acl() -> Acl:
+        reads.append("read")
+        return PUBLIC_READ_ACL
+
+    ctx, key = RequestContext(), resource_arn(B, "k")
+    parsed = parse_policy(json.dumps(READ_ALL), B)
+    assert authorize(Principal(OWNER), "s3:GetObject", key, ctx, OWNER, None, None, object_acl).rule == "owner"
+    assert authorize(ANONYMOUS, "s3:GetObject", key, ctx, OWNER, parsed, None, object_acl).rule == "policy-allow"
+    assert authorize(ANONYMOUS, "s3:PutObject", key, ctx, OWNER, None, None, object_acl).rule == "implicit-deny"
+    assert reads == []
+    assert authorize(ANONYMOUS, "s3:GetObject", key, ctx, OWNER, None, None, object_acl).rule == "acl-grant"
+    assert reads == ["read"]

@@ -28,6 +28,7 @@ and the request context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,7 +102,7 @@ def authorize(
     bucket_owner: str,
     policy: Policy | None = None,
     bucket_acl: Acl | None = None,
-    object_acl: Acl | None = None,
+    object_acl: Acl | Callable[[], Acl | None] | None = None,
     public_access_block: PublicAccessBlock = NO_BLOCK,
 ) -> Decision:
     """
@@ -115,7 +116,10 @@ def authorize(
     @param policy: the bucket's parsed policy, if it has one.
     @param bucket_acl: the bucket's ACL; None grants nothing.
     @param object_acl: the object's ACL, for object actions; None grants
-        nothing.
+        nothing.  It may be a function giving it: it is called only when
+        the decision comes down to the object's ACL (not for the owner,
+        nor when the policy decides), so the gate need not read it for
+        most requests.
     @return: a L{Decision}; never raises for a well-formed policy.
     """
     is_owner = bool(principal.owner_id) and principal.owner_id == bucket_owner
@@ -152,7 +156,10 @@ def authorize(
             Decision(False, "implicit-deny", ignored=ignored) if ignored else _IMPLICIT
         )
     target, permission = needed
-    acl = bucket_acl if target == "bucket" else object_acl
+    if target == "bucket":
+        acl = bucket_acl
+    else:
+        acl = object_acl() if callable(object_acl) else object_acl
     if acl is None:
         return (
             Decision(False, "implicit-deny", ignored=ignored) if ignored else _IMPLICIT
