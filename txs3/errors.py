@@ -169,6 +169,11 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "BadRequest": (400, "Bad Request"),
     "InvalidTag": (400, "The TagKey you have provided is invalid"),
+    "MalformedPolicy": (400, "This policy contains invalid Json"),
+    "UnresolvableGrantByEmailAddress": (
+        400,
+        "The email address you provided does not match any account on record.",
+    ),
     "MalformedACLError": (
         400,
         "The ACL that you provided was not well formed or did not validate "
