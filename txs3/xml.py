@@ -21,8 +21,17 @@ from txs3.errors import S3Error
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
+# A parser turns a literal CR (and CR LF) into LF: S3 writes CR as a
+# reference so that keys holding it read back exactly.
 _ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&apos;",
+        "\r": "&#13;",
+    }
 )
 
 
@@ -34,6 +43,19 @@ def escape(text: str) -> str:
     if any(ord(c) < 0x20 and c not in "\t\n\r" for c in out):
         out = "".join(f"&#x{ord(c):X};" if ord(c) < 0x20 else c for c in out)
     return out
+
+
+def printable(text: str) -> str:
+    """
+    C{text} with the characters XML 1.0 cannot carry (C0 controls other
+    than tab, LF and CR) percent-encoded: for error documents, which must
+    parse and are read by people, where a key is quoted only to say which.
+    """
+    if not any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
+        return text
+    return "".join(
+        f"%{ord(c):02X}" if ord(c) < 0x20 and c not in "\t\n\r" else c for c in text
+    )
 
 
 Node = tuple[str, "str | int | bool | Iterable[Node] | None"]

@@ -8,11 +8,15 @@ catalogue entry and call ride on the request.  Here the entry's handler is
 awaited, and what it returns is written by L{write_response}.  Any
 L{S3Error} is rendered as S3's XML by one error handler.
 
-Klein routes nothing by path here: werkzeug cannot route S3 (the operation
+Klein routes nothing here: werkzeug cannot route S3 (the operation
 depends on query sub-resources and headers, the bucket may come from the
 Host header, and keys must come from the raw path, which werkzeug would
-decode and whose ``//`` it would merge).  Klein gives the application its
-coroutine handling, cancellation on disconnect, and error handlers.
+decode and whose ``//`` it would merge).  Worse, werkzeug refuses what S3
+allows: a key holding a line feed matches no rule, and a Host label over
+63 characters fails its IDNA check.  So werkzeug is shown neither: every
+request binds to C{/} on a fixed name (L{_BindNothing}).  Klein gives the
+application its coroutine handling, cancellation on disconnect, and error
+handlers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from klein import Klein
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
+from werkzeug.routing import Map, MapAdapter
 
 from txs3.api.render import error_response
 from txs3.api.streaming import send_range
@@ -60,6 +65,35 @@ async def write_response(request: Any, response: Response) -> bytes | None:
     return b"" if request.method == b"HEAD" else body
 
 
+class _BindNothing(Map):
+    """
+    A werkzeug map that ignores the request's host and path: the request
+    was classified from its raw head before it got here (L{txs3.classify}).
+    """
+
+    def bind(
+        self,
+        server_name: str,
+        script_name: str | None = None,
+        subdomain: str | None = None,
+        url_scheme: str = "http",
+        default_method: str = "GET",
+        path_info: str | None = None,
+        query_args: Any = None,
+    ) -> MapAdapter:
+        return super().bind(
+            "s3", "/", None, url_scheme, default_method, "/", query_args
+        )
+
+
+class _S3Klein(Klein):
+    """Klein over L{_BindNothing}, with ``//`` neither merged nor redirected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._url_map = _BindNothing(merge_slashes=False)
+
+
 class S3Root(Resource):
     """
     The site's root: requests refused before their body are answered here,
@@ -76,18 +110,19 @@ class S3Root(Resource):
         refusal = getattr(request, "refusal", None)
         if refusal is not None:
             return _write_error(request, refusal, request.resource_path)
+        # Klein still decodes the path it is shown as UTF-8; the path was
+        # read from the raw head already, so it is shown none.
+        request.prepath, request.postpath = [], []
         return self._klein.render(request)
 
 
 class S3Application:
     """Dispatches prepared S3 calls to their handlers."""
 
-    app = Klein()
+    app = _S3Klein()
 
     def __init__(self, config: S3Config) -> None:
         self.config = config
-        # Keys may hold "//": werkzeug must neither merge nor redirect.
-        self.app.url_map.merge_slashes = False
 
     def resource(self) -> Any:
         return S3Root(self.app.resource())

@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO
-from urllib.parse import unquote_to_bytes
 
 from twisted.internet.threads import deferToThread
 
@@ -33,7 +32,7 @@ from txs3.auth.checksums import new_checksum
 from txs3.body import DEFAULT_CHECKSUM
 from txs3.call import S3Call
 from txs3.errors import S3Error
-from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, part_number
+from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, decode_query_part, part_number
 from txs3.response import Response, xml_response
 from txs3.store.interface import ObjectInfo, SourceChanged
 
@@ -51,8 +50,10 @@ SELF_COPY_MESSAGE = (
 def parse_copy_source(value: str) -> tuple[str, str]:
     """
     The (bucket, key) of an ``x-amz-copy-source`` header: ``bucket/key`` or
-    ``/bucket/key``, percent-encoded, optionally ending in
-    ``?versionId=null`` (the only version an unversioned bucket has).
+    ``/bucket/key``, URL-encoded, optionally ending in ``?versionId=null``
+    (the only version an unversioned bucket has).  It is form-decoded, as
+    AWS decodes it: ``+`` is a space and ``%2B`` a plus (s5cmd and the
+    SDKs' form encoders send spaces as ``+``).
 
     @raise S3Error: C{InvalidArgument} when it names no bucket and key, is
         not UTF-8, or names another version.
@@ -68,8 +69,8 @@ def parse_copy_source(value: str) -> tuple[str, str]:
                 ArgumentValue=value,
             )
     try:
-        decoded = unquote_to_bytes(path).decode("utf-8")
-    except UnicodeDecodeError:
+        decoded = decode_query_part(path)
+    except S3Error:
         decoded = ""
     bucket, _, key = decoded.removeprefix("/").partition("/")
     if not bucket or not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:

@@ -25,8 +25,15 @@ def error_response(error: S3Error, request_id: str, resource: str) -> Response:
     ``<Error><Code/><Message/>...<Resource/><RequestId/><HostId/></Error>``.
     """
     children: list[xml.Node] = [("Code", error.code), ("Message", error.message)]
-    children += list(error.extra.items())
-    children += [("Resource", resource), ("RequestId", request_id), ("HostId", HOST_ID)]
+    children += [
+        (name, xml.printable(value))
+        for name, value in error.extra.items()
+    ]
+    children += [
+        ("Resource", xml.printable(resource)),
+        ("RequestId", request_id),
+        ("HostId", HOST_ID),
+    ]
     body = xml.document("Error", children, namespace=False)
     headers = {
         "Content-Type": XML_TYPE,
