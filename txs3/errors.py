@@ -72,6 +72,11 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         403,
         "Only the last chunk is allowed to have a size less than 8192 bytes",
     ),
+    "InvalidEncryptionAlgorithmError": (
+        400,
+        "The encryption request you specified is not valid. The valid value "
+        "is AES256.",
+    ),
     "InvalidDigest": (
         400,
         "The Content-MD5 you specified is not valid.",

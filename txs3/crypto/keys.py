@@ -1,0 +1,147 @@
+"""
+Keys for encryption at rest: data keys wrapped under a key-encryption key,
+and SSE-C customer keys read from headers and checked without being kept.
+
+A data key is stored only wrapped (AES key wrap, RFC 3394) under the key
+that protects it: the customer's key for SSE-C, the server's master key for
+SSE-S3, a key-ring key for SSE-KMS.  Its nonce prefix is not secret and is
+stored as it is.
+
+A customer key is never stored.  What is stored is a random salt and the
+HMAC-SHA256 of the key under that salt (as AWS documents for SSE-C), enough
+to tell a later request's key right or wrong, and nothing to recover it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+)
+
+from txs3.crypto.packages import KEY_BYTES, DataKey
+from txs3.errors import S3Error
+
+SALT_BYTES = 16
+SSE_C_ALGORITHM = "AES256"
+
+
+class WrongKey(Exception):
+    """A wrapped data key did not unwrap: the key-encryption key is not its own."""
+
+
+def wrap(kek: bytes, data_key: DataKey) -> bytes:
+    """C{data_key}'s key wrapped under the 32-byte C{kek} (40 bytes)."""
+    return aes_key_wrap(kek, data_key.key)
+
+
+def unwrap(kek: bytes, wrapped: bytes, prefix: bytes) -> DataKey:
+    """
+    The data key C{wrapped} under C{kek}, with its stored nonce C{prefix}.
+
+    @raise WrongKey: if C{kek} is not the key it was wrapped under (or the
+        stored bytes were changed).
+    """
+    try:
+        return DataKey(aes_key_unwrap(kek, wrapped), prefix)
+    except (InvalidUnwrap, ValueError):
+        raise WrongKey() from None
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What is stored to recognise a customer key: a salt and an HMAC."""
+
+    salt: bytes
+    digest: bytes
+
+    @classmethod
+    def of(cls, customer_key: bytes) -> KeyCheck:
+        salt = os.urandom(SALT_BYTES)
+        return cls(salt, _digest(salt, customer_key))
+
+    def matches(self, customer_key: bytes) -> bool:
+        return hmac.compare_digest(self.digest, _digest(self.salt, customer_key))
+
+
+def _digest(salt: bytes, customer_key: bytes) -> bytes:
+    return hmac.new(salt, customer_key, hashlib.sha256).digest()
+
+
+#: The SSE-C headers of the object a request names, and of a copy source.
+SSE_C = "x-amz-server-side-encryption-customer-"
+COPY_SOURCE_SSE_C = "x-amz-copy-source-server-side-encryption-customer-"
+
+
+def customer_key(headers: Mapping[str, str], prefix: str = SSE_C) -> bytes | None:
+    """
+    The SSE-C key a request sends in the C{prefix} headers (``algorithm``,
+    ``key``, ``key-MD5``; C{headers} with lower-case names), checked as
+    AWS checks it; None when it sends none of them.
+
+    @raise S3Error: C{InvalidEncryptionAlgorithmError} for an algorithm
+        other than AES256; C{InvalidArgument} when one of the three is
+        missing, the key is not 256 bits of base64, or its MD5 differs.
+    """
+    algorithm = headers.get(prefix + "algorithm")
+    encoded = headers.get(prefix + "key")
+    md5 = headers.get(prefix + "key-md5")
+    if algorithm is None and encoded is None and md5 is None:
+        return None
+    if algorithm is None:
+        raise _invalid(
+            prefix + "algorithm",
+            "Requests specifying Server Side Encryption with Customer provided "
+            "keys must provide a valid encryption algorithm.",
+        )
+    if algorithm != SSE_C_ALGORITHM:
+        raise S3Error.of(
+            "InvalidEncryptionAlgorithmError",
+            ArgumentName=prefix + "algorithm",
+            ArgumentValue=algorithm,
+        )
+    if encoded is None:
+        raise _invalid(
+            prefix + "key",
+            "Requests specifying Server Side Encryption with Customer provided "
+            "keys must provide an appropriate secret key.",
+        )
+    if md5 is None:
+        raise _invalid(
+            prefix + "key-MD5",
+            "Requests specifying Server Side Encryption with Customer provided "
+            "keys must provide the client calculated MD5 of the secret key.",
+        )
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise _invalid(
+            prefix + "key", "The secret key was invalid for the specified algorithm."
+        )
+    try:
+        sent_md5 = base64.b64decode(md5, validate=True)
+    except (binascii.Error, ValueError):
+        sent_md5 = b""
+    if not hmac.compare_digest(sent_md5, hashlib.md5(key).digest()):
+        raise _invalid(
+            prefix + "key-MD5",
+            "The calculated MD5 hash of the key did not match the hash that was "
+            "provided.",
+        )
+    return key
+
+
+def _invalid(name: str, message: str) -> S3Error:
+    # The header's value is not echoed: it may be the secret key.
+    return S3Error.of("InvalidArgument", message, ArgumentName=name)
