@@ -341,18 +341,15 @@ SITE: Site = build_site(
 )
 
 
-def send_now(
-    method: str,
-    target: str,
-    host: str = HOST,
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-) -> Reply:
-    """L{send} to L{SITE}, turning L{CLOCK} until the reply is in."""
+def send_now(method: str, target: str, **request: Any) -> Reply:
+    """
+    L{send} to L{SITE} (C{request}: L{signed_head}'s C{host}, C{headers}
+    and C{body}), turning L{CLOCK} until the reply is in.
+    """
     # Signatures are dated now: the clock must agree.
     CLOCK.advance(max(0.0, time.time() - CLOCK.seconds()))
-    head = signed_head(method, target, host, headers, body)
-    done = ensureDeferred(exchange(SITE, CLOCK, head, body, method))
+    head = signed_head(method, target, **request)
+    done = ensureDeferred(exchange(SITE, CLOCK, head, request.get("body", b""), method))
     replies: list[Reply] = []
     done.addCallback(replies.append)
     for _ in range(10_000):
@@ -389,7 +386,9 @@ def test_full_request_path_never_fails(
     # reach the handlers.
     assert send_now("PUT", "/props")[0] in (200, 409)
     with failures_logged() as failures:
-        status, reply_headers, reply = send_now(method, target, host, headers, body)
+        status, reply_headers, reply = send_now(
+            method, target, host=host, headers=headers, body=body
+        )
     assert failures == []
     if status >= 400 and method != "HEAD":
         assert reply_headers.get("content-type") == "application/xml", reply

@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,22 +102,42 @@ class Txs3Server:
         )
         return env
 
-    def boto3_client(self, *, other: bool = False, **config: object) -> object:
+    def aws_api(self, aws: Path) -> list[str]:
+        """The AWS CLI C{aws}'s ``s3api`` command for this server, JSON output."""
+        return [str(aws), "--endpoint-url", self.endpoint, "--output", "json", "s3api"]
+
+    def boto3_client(
+        self,
+        *,
+        other: bool = False,
+        secret_key: str | None = None,
+        defaults: bool = False,
+        **config: object,
+    ) -> Any:
         """
-        A boto3 S3 client for this server, path-style addressing;
-        C{config} items go to C{botocore.config.Config}.
+        A boto3 S3 client for this server: path-style addressing, and
+        C{config} items for C{botocore.config.Config}; or, with
+        C{defaults}, boto3's own defaults (virtual-host style falls back to
+        path style for an IP endpoint).  C{secret_key} replaces the key's
+        secret (to be refused).
         """
         import boto3
         from botocore.config import Config
 
+        settings = (
+            {}
+            if defaults
+            else {"config": Config(s3={"addressing_style": "path"}, **config)}
+        )
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             aws_access_key_id=self.other_access_key if other else self.access_key,
-            aws_secret_access_key=self.other_secret_key if other else self.secret_key,
+            aws_secret_access_key=secret_key
+            or (self.other_secret_key if other else self.secret_key),
             region_name=self.region,
             verify=str(self.ca_file),
-            config=Config(s3={"addressing_style": "path"}, **config),
+            **settings,
         )
 
 

@@ -84,16 +84,7 @@ def boto3_round_trip(s3: Any, server: Txs3Server, tmp_path: Path, hint: str) -> 
 
 def test_boto3_default_settings(txs3_server: Txs3Server, tmp_path: Path) -> None:
     """boto3 with its default settings (chunked uploads with a CRC32 trailer) round-trips objects."""
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=txs3_server.endpoint,
-        aws_access_key_id=txs3_server.access_key,
-        aws_secret_access_key=txs3_server.secret_key,
-        region_name=txs3_server.region,
-        verify=str(txs3_server.ca_file),
-    )
+    s3 = txs3_server.boto3_client(defaults=True)
     boto3_round_trip(s3, txs3_server, tmp_path, "boto3")
 
 
@@ -105,16 +96,10 @@ def test_boto3_sigv2(txs3_server: Txs3Server, tmp_path: Path) -> None:
 
 def test_boto3_wrong_secret(txs3_server: Txs3Server) -> None:
     """boto3 with a wrong secret gets SignatureDoesNotMatch."""
-    import boto3
     from botocore.exceptions import ClientError
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=txs3_server.endpoint,
-        aws_access_key_id=txs3_server.access_key,
-        aws_secret_access_key="wrong" + txs3_server.secret_key,
-        region_name=txs3_server.region,
-        verify=str(txs3_server.ca_file),
+    s3 = txs3_server.boto3_client(
+        defaults=True, secret_key="wrong" + txs3_server.secret_key
     )
     with pytest.raises(ClientError) as info:
         s3.list_buckets()

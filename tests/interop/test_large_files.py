@@ -75,14 +75,7 @@ def test_aws_s3_one_gib(
     """aws s3 cp up and down, mv (multipart copy) and rm move a 1 GiB file intact."""
     env = txs3_server.aws_env()
     s3 = [str(aws), "--endpoint-url", txs3_server.endpoint, "s3"]
-    api = [
-        str(aws),
-        "--endpoint-url",
-        txs3_server.endpoint,
-        "--output",
-        "json",
-        "s3api",
-    ]
+    api = txs3_server.aws_api(aws)
     bucket = txs3_server.bucket_name("big")
     run([*s3, "mb", f"s3://{bucket}"], env)
     run(
@@ -128,16 +121,7 @@ def test_boto3_transfer_one_gib(
     txs3_server: Txs3Server, tmp_path: Path, big_file: Path
 ) -> None:
     """boto3's upload_file (parallel multipart) and download_file (parallel ranged GETs) on 1 GiB."""
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=txs3_server.endpoint,
-        aws_access_key_id=txs3_server.access_key,
-        aws_secret_access_key=txs3_server.secret_key,
-        region_name=txs3_server.region,
-        verify=str(txs3_server.ca_file),
-    )
+    s3 = txs3_server.boto3_client(defaults=True)
     bucket = txs3_server.bucket_name("boto3big")
     s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(big_file), bucket, "big.bin")

@@ -11,9 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from tests.interop.conftest import Txs3Server
 from tests.interop.test_clients import AWS_V1, S3CMD, payload, run, s3cmd_config
@@ -28,14 +26,7 @@ def curl(server: Txs3Server, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def presigner(server: Txs3Server, version: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-        config=Config(signature_version=version, s3={"addressing_style": "path"}),
-    )
+    return server.boto3_client(signature_version=version)
 
 
 @pytest.mark.parametrize("version", ["s3v4", "s3"], ids=["sigv4", "sigv2"])

@@ -73,14 +73,7 @@ def test_aws_s3_tree(txs3_server: Txs3Server, tmp_path: Path, aws: Path) -> None
     listing = run([*s3, "ls", "--recursive", f"s3://{bucket}/"], env)
     assert "two/moved.bin" in listing and "one/single file.bin" not in listing
     run([*s3, "rm", f"s3://{bucket}", "--recursive", "--only-show-errors"], env)
-    api = [
-        str(aws),
-        "--endpoint-url",
-        txs3_server.endpoint,
-        "--output",
-        "json",
-        "s3api",
-    ]
+    api = txs3_server.aws_api(aws)
     remaining = json.loads(
         run([*api, "list-objects-v2", "--bucket", bucket], env) or "{}"
     )
@@ -155,20 +148,7 @@ def minio_client(server: Txs3Server) -> Any:
 
 def test_minio_client(txs3_server: Txs3Server, tmp_path: Path) -> None:
     """The MinIO Python client's fput_object / fget_object round-trip a file."""
-    import urllib3
-    from minio import Minio
-
-    http = urllib3.PoolManager(
-        cert_reqs="CERT_REQUIRED", ca_certs=str(txs3_server.ca_file)
-    )
-    client = Minio(
-        f"{txs3_server.host}:{txs3_server.port}",
-        access_key=txs3_server.access_key,
-        secret_key=txs3_server.secret_key,
-        secure=True,
-        region=txs3_server.region,
-        http_client=http,
-    )
+    client = minio_client(txs3_server)
     bucket = txs3_server.bucket_name("minio")
     client.make_bucket(bucket)
     assert client.bucket_exists(bucket)
