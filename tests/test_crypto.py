@@ -9,13 +9,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from txs3.crypto.keyring import KeyFileError, KeyRing, load_master_key
 from txs3.crypto.keys import (
     COPY_SOURCE_SSE_C,
+    WRAPPED_BYTES,
     KeyCheck,
     WrongKey,
     customer_key,
@@ -159,6 +163,16 @@ def test_wrapped_keys_unwrap_only_under_their_key() -> None:
         unwrap(os.urandom(32), wrapped, data_key.prefix)
     with pytest.raises(WrongKey):
         unwrap(kek, wrapped[:-1] + bytes([wrapped[-1] ^ 1]), data_key.prefix)
+    assert len(wrapped) == WRAPPED_BYTES
+    assert wrap(kek, data_key) != wrapped  # a fresh nonce each time
+
+
+def test_wrapped_keys_are_bound_to_their_context() -> None:
+    kek, data_key = os.urandom(32), DataKey.generate()
+    wrapped = wrap(kek, data_key, b'{"project":"a"}')
+    assert unwrap(kek, wrapped, data_key.prefix, b'{"project":"a"}') == data_key
+    with pytest.raises(WrongKey):
+        unwrap(kek, wrapped, data_key.prefix, b'{"project":"b"}')
 
 
 def test_key_check_tells_right_from_wrong_and_keeps_no_key() -> None:
@@ -230,3 +244,82 @@ def test_customer_key_errors(
     assert message in raised.value.message
     # The secret key is never echoed in the error.
     assert base64.b64encode(BAD).decode() not in str(raised.value.extra)
+
+
+def test_master_key_made_once_private_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "master.key"
+    key = load_master_key(path)
+    assert len(key) == 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_master_key(path) == key
+
+
+@pytest.mark.parametrize(
+    "content, mode, words",
+    [
+        (b"not base64!\n", 0o600, "32 bytes in base64"),
+        (base64.b64encode(b"short") + b"\n", 0o600, "32 bytes in base64"),
+        (base64.b64encode(os.urandom(32)) + b"\n", 0o644, "chmod 600"),
+    ],
+)
+def test_bad_master_key_files_say_what_to_do(
+    tmp_path: Path, content: bytes, mode: int, words: str
+) -> None:
+    path = tmp_path / "master.key"
+    path.write_bytes(content)
+    path.chmod(mode)
+    with pytest.raises(KeyFileError) as raised:
+        load_master_key(path)
+    assert words in str(raised.value) and str(path) in str(raised.value)
+    with pytest.raises(KeyFileError):
+        load_master_key(tmp_path / "absent.key", create=False)
+
+
+def test_key_ring_names_keys_as_aws_does(tmp_path: Path) -> None:
+    path = tmp_path / "kms" / "keys.json"
+    ring = KeyRing.load(path)
+    photos = ring.create_key("photos")
+    arn = photos.arn("us-east-1", "owner-one")
+    for name in (
+        photos.key_id,
+        "alias/photos",
+        arn,
+        "arn:aws:kms:us-east-1:owner-one:alias/photos",
+    ):
+        assert ring.resolve(name) == photos
+    default = ring.resolve(None)
+    assert default.alias == "aws/s3" and ring.resolve(None) == default
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # Saved and read back whole.
+    again = KeyRing.load(path)
+    assert again.keys() == ring.keys()
+    assert photos.material.hex() not in repr(photos)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "alias/nope",
+        "00000000-0000-0000-0000-000000000000",
+        "arn:aws:kms:us-east-1:x:key/missing",
+    ],
+)
+def test_unknown_kms_keys_are_kms_not_found(tmp_path: Path, name: str) -> None:
+    ring = KeyRing.load(tmp_path / "keys.json")
+    with pytest.raises(S3Error) as raised:
+        ring.resolve(name)
+    assert (raised.value.code, raised.value.status) == ("KMS.NotFoundException", 400)
+    assert name in raised.value.message
+
+
+def test_key_ring_refuses_bad_aliases_and_files(tmp_path: Path) -> None:
+    ring = KeyRing.load(tmp_path / "keys.json")
+    ring.create_key("team")
+    with pytest.raises(ValueError):
+        ring.create_key("alias/team")
+    with pytest.raises(ValueError):
+        ring.create_key("bad alias!")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"keys": [{"id": 1}]}')
+    with pytest.raises(KeyFileError):
+        KeyRing.load(broken)

@@ -72,6 +72,7 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         403,
         "Only the last chunk is allowed to have a size less than 8192 bytes",
     ),
+    "KMS.NotFoundException": (400, "Invalid keyId"),
     "InvalidEncryptionAlgorithmError": (
         400,
         "The encryption request you specified is not valid. The valid value "

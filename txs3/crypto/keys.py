@@ -2,10 +2,12 @@
 Keys for encryption at rest: data keys wrapped under a key-encryption key,
 and SSE-C customer keys read from headers and checked without being kept.
 
-A data key is stored only wrapped (AES key wrap, RFC 3394) under the key
-that protects it: the customer's key for SSE-C, the server's master key for
-SSE-S3, a key-ring key for SSE-KMS.  Its nonce prefix is not secret and is
-stored as it is.
+A data key is stored only wrapped under the key that protects it: the
+customer's key for SSE-C, the server's master key for SSE-S3, a key-ring
+key for SSE-KMS.  Wrapping is AES-256-GCM with a random nonce, so that a
+context (SSE-KMS's encryption context) can be bound to the wrapped key as
+associated data: unwrapping under another context fails.  The data key's
+nonce prefix is not secret and is stored as it is.
 
 A customer key is never stored.  What is stored is a random salt and the
 HMAC-SHA256 of the key under that salt (as AWS documents for SSE-C), enough
@@ -22,11 +24,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.keywrap import (
-    InvalidUnwrap,
-    aes_key_unwrap,
-    aes_key_wrap,
-)
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from txs3.crypto.packages import KEY_BYTES, DataKey
 from txs3.errors import S3Error
@@ -39,21 +38,32 @@ class WrongKey(Exception):
     """A wrapped data key did not unwrap: the key-encryption key is not its own."""
 
 
-def wrap(kek: bytes, data_key: DataKey) -> bytes:
-    """C{data_key}'s key wrapped under the 32-byte C{kek} (40 bytes)."""
-    return aes_key_wrap(kek, data_key.key)
+WRAP_NONCE_BYTES = 12
+#: The size of a wrapped data key: nonce, key, tag.
+WRAPPED_BYTES = WRAP_NONCE_BYTES + KEY_BYTES + 16
 
 
-def unwrap(kek: bytes, wrapped: bytes, prefix: bytes) -> DataKey:
+def wrap(kek: bytes, data_key: DataKey, context: bytes = b"") -> bytes:
     """
-    The data key C{wrapped} under C{kek}, with its stored nonce C{prefix}.
-
-    @raise WrongKey: if C{kek} is not the key it was wrapped under (or the
-        stored bytes were changed).
+    C{data_key}'s key wrapped under the 32-byte C{kek}, bound to
+    C{context} (L{WRAPPED_BYTES} long).
     """
+    nonce = os.urandom(WRAP_NONCE_BYTES)
+    return nonce + AESGCM(kek).encrypt(nonce, data_key.key, context)
+
+
+def unwrap(kek: bytes, wrapped: bytes, prefix: bytes, context: bytes = b"") -> DataKey:
+    """
+    The data key C{wrapped} under C{kek} and C{context}, with its stored
+    nonce C{prefix}.
+
+    @raise WrongKey: if C{kek} or C{context} is not the one it was wrapped
+        under, or the stored bytes were changed.
+    """
+    nonce, sealed = wrapped[:WRAP_NONCE_BYTES], wrapped[WRAP_NONCE_BYTES:]
     try:
-        return DataKey(aes_key_unwrap(kek, wrapped), prefix)
-    except (InvalidUnwrap, ValueError):
+        return DataKey(AESGCM(kek).decrypt(nonce, sealed, context), prefix)
+    except (InvalidTag, ValueError):
         raise WrongKey() from None
 
 
