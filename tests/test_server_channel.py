@@ -196,3 +196,149 @@ def test_put_without_length_refused() -> None:
     assert out.startswith(b"HTTP/1.1 411 "), out
     assert b"<Code>MissingContentLength</Code>" in out
     assert store.staging_count() == 0
+
+
+# -- refused bodies close early ------------------------------------------------
+
+HUNDRED_GB = 100 * 10**9
+
+
+def test_refused_put_without_expect_answered_before_body() -> None:
+    """A refused 100 GB PUT without Expect is answered at once and closed after 64 KiB more."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(  # type: ignore[attr-defined]
+        b"PUT /bucket/key HTTP/1.1\r\nHost: s3.test\r\n"
+        + f"Content-Length: {HUNDRED_GB}\r\n\r\n".encode()
+    )
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 403 "), out
+    assert b"<Code>AccessDenied</Code>" in out
+    assert b"\r\nConnection: close\r\n" in out
+    assert not transport.disconnecting
+    for _ in range(63):
+        proto.dataReceived(b"x" * 1024)  # type: ignore[attr-defined]
+    assert not transport.disconnecting
+    proto.dataReceived(b"x" * 1024)  # type: ignore[attr-defined]
+    assert transport.disconnecting
+    # Nothing more is read, answered or stored.
+    transport.clear()
+    proto.dataReceived(b"x" * 10 * 1024 * 1024)  # type: ignore[attr-defined]
+    assert transport.value() == b""
+    assert store.staging_count() == 0
+
+
+def test_refused_small_body_answered_before_body() -> None:
+    """A bad-signature PUT is answered before its body arrives, and closed once it has."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    head = signed_head("PUT", "/bucket/key", b"hello").replace(
+        b"Signature=", b"Signature=0"
+    )
+    proto.dataReceived(head)  # type: ignore[attr-defined]
+    assert transport.value().startswith(b"HTTP/1.1 403 ")
+    assert b"SignatureDoesNotMatch" in transport.value()
+    assert not transport.disconnecting
+    proto.dataReceived(b"hello")  # type: ignore[attr-defined]
+    assert transport.disconnecting
+    assert store.staging_count() == 0
+
+
+def test_refused_chunked_body_answered_before_body() -> None:
+    """A refused PUT with a chunked body of unknown length is answered at once too."""
+    site, store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(  # type: ignore[attr-defined]
+        b"PUT /nobucket/key HTTP/1.1\r\nHost: s3.test\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n10000\r\n"
+    )
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 403 "), out
+    proto.dataReceived(b"y" * 70000)  # type: ignore[attr-defined]
+    assert transport.disconnecting
+    assert store.staging_count() == 0
+
+
+def test_refused_body_that_never_comes_is_closed() -> None:
+    """A refused request whose client sends no body is closed after the grace, then aborted."""
+    site, _store, clock = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(  # type: ignore[attr-defined]
+        b"PUT /bucket/key HTTP/1.1\r\nHost: s3.test\r\nContent-Length: 1000000\r\n\r\n"
+    )
+    assert transport.value().startswith(b"HTTP/1.1 403 ")
+    clock.advance(site.limits.close_grace)  # type: ignore[attr-defined]
+    assert transport.disconnecting
+    assert not transport.disconnected
+    clock.advance(site.limits.close_grace)  # type: ignore[attr-defined]
+    assert transport.disconnected  # aborted
+
+
+def test_refused_request_without_body_keeps_connection() -> None:
+    """A refused GET (no body) is answered by the application and the connection stays open."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(b"GET /bucket/key HTTP/1.1\r\nHost: s3.test\r\n\r\n")  # type: ignore[attr-defined]
+    out = transport.value()
+    assert out.startswith(b"HTTP/1.1 403 ")
+    assert b"Connection: close" not in out
+    assert not transport.disconnecting
+
+
+# -- heads Twisted cannot take --------------------------------------------------
+
+
+def assert_xml_error(out: bytes, status: int, code: str) -> None:
+    assert out.startswith(f"HTTP/1.1 {status} ".encode()), out[:200]
+    assert f"<Code>{code}</Code>".encode() in out
+    assert b"Content-Type: application/xml" in out
+    assert b"\r\nConnection: close\r\n" in out
+
+
+def test_long_request_line_is_s3_error() -> None:
+    """A request line over 16 KiB gets 400 RequestHeaderSectionTooLarge XML, then close."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(b"GET /bucket/key?x=" + b"a" * 20000 + b" HTTP/1.1\r\n")  # type: ignore[attr-defined]
+    assert_xml_error(transport.value(), 400, "RequestHeaderSectionTooLarge")
+    assert transport.disconnecting
+
+
+def test_long_unterminated_header_line_is_s3_error() -> None:
+    """A header line growing past 16 KiB without its end gets the XML error at once."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(b"GET /bucket/key HTTP/1.1\r\nHost: s3.test\r\nX-Big: ")  # type: ignore[attr-defined]
+    for _ in range(20):
+        proto.dataReceived(b"b" * 1024)  # type: ignore[attr-defined]
+    assert_xml_error(transport.value(), 400, "RequestHeaderSectionTooLarge")
+    assert transport.disconnecting
+
+
+def test_header_section_over_total_size_is_s3_error() -> None:
+    """Headers adding up to more than 16 KiB get RequestHeaderSectionTooLarge."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    lines = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(20))
+    proto.dataReceived(b"GET / HTTP/1.1\r\nHost: s3.test\r\n" + lines + b"\r\n")  # type: ignore[attr-defined]
+    assert_xml_error(transport.value(), 400, "RequestHeaderSectionTooLarge")
+    assert transport.disconnecting
+
+
+def test_too_many_headers_is_s3_error() -> None:
+    """More than 500 header lines get RequestHeaderSectionTooLarge."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    lines = b"".join(b"X-%d: 1\r\n" % i for i in range(501))
+    proto.dataReceived(b"GET / HTTP/1.1\r\nHost: s3.test\r\n" + lines + b"\r\n")  # type: ignore[attr-defined]
+    assert_xml_error(transport.value(), 400, "RequestHeaderSectionTooLarge")
+    assert transport.disconnecting
+
+
+def test_malformed_header_is_s3_error() -> None:
+    """A header line without a colon gets 400 BadRequest as S3 XML, not a bare 400."""
+    site, _store, _ = make_site()
+    proto, transport = connect(site)
+    proto.dataReceived(b"GET / HTTP/1.1\r\nHost: s3.test\r\nno colon here\r\n\r\n")  # type: ignore[attr-defined]
+    assert_xml_error(transport.value(), 400, "BadRequest")
+    assert transport.disconnecting

@@ -34,6 +34,7 @@ from twisted.web.server import Site
 
 from tests.conftest import TWIST, TWISTD, TestCA, Txs3Process, free_port, txs3_env
 from txs3 import tap, tls
+from txs3.limits import Limits
 
 Start = Callable[..., Txs3Process]
 
@@ -90,6 +91,12 @@ def test_repeatable_options() -> None:
         (["--port", " "], "--port"),
         (["--data", ""], "--data"),
         (["--no-such-option"], "no-such-option"),
+        (["--max-connections", "0"], "--max-connections"),
+        (["--max-connections", "lots"], "--max-connections"),
+        (["--header-timeout", "0"], "--header-timeout"),
+        (["--header-timeout", "never"], "--header-timeout"),
+        (["--min-upload-rate", "-5"], "--min-upload-rate"),
+        (["--min-upload-rate", "fast"], "--min-upload-rate"),
     ],
 )
 def test_bad_option_value(args: list[str], fragment: str) -> None:
@@ -100,6 +107,24 @@ def test_bad_option_value(args: list[str], fragment: str) -> None:
     assert message.startswith("txs3: ")
     assert fragment in message
     assert "\n" not in message
+
+
+def test_limit_options() -> None:
+    """The connection limits default as documented and take the values given."""
+    default = parse()["limits"]
+    assert default == Limits()
+    assert (default.max_connections, default.header_timeout) == (4096, 20.0)
+    assert default.min_upload_rate == 4096
+    given = parse(
+        "--max-connections",
+        "100",
+        "--header-timeout",
+        "7.5",
+        "--min-upload-rate",
+        "16K",
+    )["limits"]
+    assert given == Limits(max_connections=100, header_timeout=7.5, min_upload_rate=16384)
+    assert parse("--min-upload-rate", "0")["limits"].min_upload_rate == 0
 
 
 def listen_error(code: int, port: int = 443, interface: str = "") -> CannotListenError:
@@ -194,6 +219,7 @@ async def test_service_binds_then_opens_then_closes(
         "domains": ("s3.test",),
         "region": "garage",
         "access_log": None,
+        "limits": None,
     }
     await service.stopService()
     assert events == ["open", "close"]

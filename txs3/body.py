@@ -14,7 +14,10 @@ before the first body byte, once the request is authenticated:
     which keeps backpressure implicit: the reactor reads no faster than it
     writes.  The fsync happens later, in the store's thread.
   - L{BufferSink} for small XML documents, capped.
-  - L{DiscardSink} for bodies of refused requests: nothing reaches disk.
+  - L{DiscardSink} for refused requests: nothing reaches disk.  (The
+    channel, L{txs3.channel}, answers a refused request with a body before
+    the body and drops at most 64 KiB of it itself; the sink is what the
+    request holds meanwhile.)
 
 Errors found while the body streams are remembered, not raised (raising
 inside Twisted's transfer decoder would drop the connection without an S3

@@ -125,6 +125,16 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         412,
         "At least one of the pre-conditions you specified did not hold",
     ),
+    "RequestHeaderSectionTooLarge": (
+        400,
+        "The request header and query parameters used to make the request "
+        "exceed the maximum allowed size.",
+    ),
+    "RequestTimeout": (
+        400,
+        "Your socket connection to the server was not read from or written "
+        "to within the timeout period.",
+    ),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the current time is too large.",

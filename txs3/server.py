@@ -9,19 +9,22 @@ before any body byte is read (and before it would answer
 sink for its body (L{txs3.body}).  A request refused there:
 
   - with ``Expect: 100-continue``: gets its final error response at once,
-    no ``100 Continue``, and the connection is closed (L{S3Channel}), so the
-    client never sends the body;
-  - without it: its body is counted and dropped (L{txs3.body.DiscardSink}),
-    then the error is answered.
+    no ``100 Continue``, and the connection is closed, so the client never
+    sends the body;
+  - without it, if it has a body: gets its error response at once too, and
+    the connection closes after at most 64 KiB more of the body;
+  - without a body: is answered by the application, keeping the connection.
 
-Either way nothing reaches the disk.  Accepted requests go on to the Klein
-application (L{txs3.api.app.S3Application}) with their L{Prepared} entry
-and call attached.
+Nothing reaches the disk.  The channel (L{txs3.channel.S3Channel}) does
+the answering and closing, and applies the connection limits
+(L{txs3.limits}, L{txs3.connections}).  Accepted requests go on to the
+Klein application (L{txs3.api.app.S3Application}) with their L{Prepared}
+entry and call attached.
 
-This module leans on two private names of C{twisted.web.http.HTTPChannel}:
+This module leans on private names of C{twisted.web.http.HTTPChannel}:
 C{_command}/C{_path} (the request line, which Twisted stores on the channel
-until the body is complete) and C{_send100Continue}.  The tests in
-C{tests/test_server_channel.py} pin the behaviour they provide.
+until the body is complete).  The tests in C{tests/test_server_channel.py}
+pin the behaviour they provide.
 """
 
 from __future__ import annotations
@@ -31,18 +34,18 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
-from twisted.web.http import RESPONSES, HTTPChannel
-from twisted.web.http_headers import Headers
 from twisted.web.server import Request, Site
 
 from txs3.api.app import S3Application
-from txs3.api.render import error_response
 from txs3.auth.fields import HeaderFields
 from txs3.auth.types import Secret
 from txs3.body import DiscardSink
 from txs3.call import Connection, S3Config, new_request_id
+from txs3.channel import S3Channel
+from txs3.connections import ConnectionRegistry
 from txs3.errors import S3Error
 from txs3.gate import Prepared, prepare
+from txs3.limits import Limits
 from txs3.store.interface import IObjectStore
 
 log = Logger()
@@ -108,80 +111,40 @@ class S3Request(Request):
             self.content = DiscardSink()
 
 
-class S3Channel(HTTPChannel):
-    """
-    An HTTP channel that answers a refused ``Expect: 100-continue`` request
-    with its final error instead of ``100 Continue``.
-    """
-
-    def _send100Continue(self) -> None:
-        request = self.requests[-1]
-        refusal = getattr(request, "refusal", None)
-        if refusal is None:
-            super()._send100Continue()
-            return
-        resource = getattr(request, "resource_path", "/")
-        response = error_response(refusal, request.request_id, resource)
-        status, body = response.status, response.body
-        assert isinstance(body, bytes)
-        lines = [f"HTTP/1.1 {status} {_reason(status)}"]
-        for name, value in response.headers.items():
-            lines.append(f"{name}: {value}")
-        lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
-        transport: Any = self.transport
-        transport.write("\r\n".join(lines).encode("latin-1") + body)
-        # The client waits for our verdict before sending the body; drop
-        # whatever it sends anyway and close once the response is out.
-        self.dataReceived = lambda data: None  # type: ignore[method-assign]
-        transport.loseConnection()
-
-    def writeHeaders(
-        self, version: bytes, code: bytes, reason: bytes, headers: Any
-    ) -> None:
-        """
-        Write the response head with S3's header-name case: Twisted sends
-        every name as Http-Header-Case, but S3 sends ``x-amz-*`` names in
-        lower case, and clients keep user metadata names as they arrive
-        (boto3 would hand back ``{"Mtime": ...}`` for ``x-amz-meta-mtime``).
-        """
-        if not isinstance(headers, Headers):
-            super().writeHeaders(version, code, reason, headers)
-            return
-        sequence = [version, b" ", code, b" ", reason, b"\r\n"]
-        for name, values in headers.getAllRawHeaders():
-            if name.startswith(b"X-Amz-"):
-                name = name.lower()
-            for value in values:
-                sequence.extend((name, b": ", value, b"\r\n"))
-        sequence.append(b"\r\n")
-        transport: Any = self.transport
-        transport.writeSequence(sequence)
-
-
-def _reason(status: int) -> str:
-    return RESPONSES.get(status, b"Unknown").decode("ascii")
-
-
 class S3Site(Site):
-    """The Site: S3 requests on S3 channels, sharing one L{S3Config}."""
+    """
+    The Site: S3 requests on S3 channels, sharing one L{S3Config}, one
+    L{Limits} and one L{ConnectionRegistry} (so the connection cap counts
+    every port of the process).
+    """
 
     requestFactory = S3Request
     protocol = S3Channel  # type: ignore[assignment]
 
     def __init__(
-        self, config: S3Config, resource: Any, access_log: str | None = None
+        self,
+        config: S3Config,
+        resource: Any,
+        access_log: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         """
         @param access_log: None for no access log (each log line costs
             about a tenth of a small GET), ``-`` for the process log, or a
             file path for combined-format lines.
+        @param limits: the connection limits; L{Limits}C{()} by default.
         """
         super().__init__(
             resource,
             logPath=access_log if access_log not in (None, "-") else None,
             parsePOSTFormSubmission=False,
+            # Channel timeouts run on the configured clock, not the global
+            # reactor (tests step a Clock).
+            reactor=config.reactor,
         )
         self.config = config
+        self.limits = limits if limits is not None else Limits()
+        self.connections = ConnectionRegistry(self.limits.max_connections)
         self.displayTracebacks = False
         self._access_log = access_log
 
@@ -198,10 +161,11 @@ def build_site(
     domains: Sequence[str] = (),
     region: str = "us-east-1",
     access_log: str | None = None,
-) -> Site:
+    limits: Limits | None = None,
+) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
-    C{access_log} as for L{S3Site}.
+    C{access_log} and C{limits} as for L{S3Site}.
     """
     config = S3Config(store, lookup, reactor, tuple(domains), region)
-    return S3Site(config, S3Application(config).resource(), access_log)
+    return S3Site(config, S3Application(config).resource(), access_log, limits)

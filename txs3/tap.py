@@ -3,6 +3,8 @@ C{twistd txs3}: command-line options and the service tree.
 
     twistd -n txs3 [--data DIR] [--port ENDPOINT ...] [--certs DIR]
                    [--credentials FILE] [--domain NAME ...] [--region NAME]
+                   [--max-connections N] [--header-timeout SECONDS]
+                   [--min-upload-rate BYTES_PER_SECOND]
 
 Start-up happens in three places, and each reports failure as one line on
 stderr and a non-zero exit status, never a traceback:
@@ -53,7 +55,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from zope.interface import implementer
 
-from txs3 import tls, tlsendpoint
+from txs3 import limits, tls, tlsendpoint
 
 if TYPE_CHECKING:
     from twisted.web.server import Site
@@ -129,6 +131,30 @@ class Options(usage.Options):
             "Write a combined-format line per request to this file, or to the "
             "server's own log with '-'. Default: no access log.",
         ],
+        [
+            "max-connections",
+            None,
+            str(limits.DEFAULT_MAX_CONNECTIONS),
+            "Open connections at most, over all ports; at the cap the longest "
+            "idle one is closed for a new one. Needs as many file descriptors "
+            "(LimitNOFILE, ulimit -n) plus some.",
+        ],
+        [
+            "header-timeout",
+            None,
+            f"{limits.DEFAULT_HEADER_TIMEOUT:g}",
+            "Seconds a client has to send a whole request head (slow clients "
+            "are closed; 400 RequestTimeout).",
+        ],
+        [
+            "min-upload-rate",
+            None,
+            str(limits.DEFAULT_MIN_UPLOAD_RATE),
+            "Bytes per second (or with K/M) an upload must average over "
+            f"{limits.DEFAULT_RATE_WINDOW:g} seconds, after its first "
+            f"{limits.DEFAULT_RATE_WINDOW:g}; slower ones get 400 RequestTimeout. "
+            "0: no floor.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -185,6 +211,11 @@ class Options(usage.Options):
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(
                 self["tls-ciphers"], self["tls-min-version"]
+            )
+            self["limits"] = limits.Limits(
+                max_connections=limits.parse_max_connections(self["max-connections"]),
+                header_timeout=limits.parse_header_timeout(self["header-timeout"]),
+                min_upload_rate=limits.parse_min_upload_rate(self["min-upload-rate"]),
             )
         except ValueError as e:
             raise usage.UsageError(str(e)) from None
@@ -440,13 +471,15 @@ class TXS3Service(MultiService):
         reactor: Any,
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
         access_log: str | None = None,
+        limits: limits.Limits | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
             the string names the port in error messages.
-        @param access_log: see L{txs3.server.S3Site}.
+        @param access_log, limits: see L{txs3.server.S3Site}.
         """
         super().__init__()
+        self._limits = limits
         self._data = data
         self._lookup = lookup
         self._domains = tuple(domains)
@@ -513,6 +546,7 @@ class TXS3Service(MultiService):
                 domains=self._domains,
                 region=self._region,
                 access_log=self._access_log,
+                limits=self._limits,
             )
         )
 
@@ -577,6 +611,9 @@ def makeService(options: Options) -> TXS3Service:
             count=len(credentials.secrets),
             source=credentials.source,
         )
+    warning = limits.file_limit_warning(options["limits"].max_connections)
+    if warning is not None:
+        log.warn("{warning}", warning=warning)
     log.info(
         "txs3 on {host}: data in {data}, region {region}, virtual-host domains: "
         "{domains}",
@@ -593,6 +630,7 @@ def makeService(options: Options) -> TXS3Service:
         region=options["region"],
         reactor=reactor,
         access_log=_access_log_path(options["access-log"]),
+        limits=options["limits"],
     )
 
 
