@@ -128,7 +128,7 @@ async def test_schema_from_the_future(store: SQLiteStore, data: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_list_uses_primary_key(store: SQLiteStore) -> None:
     """The listing query is a range search on the (bucket, key) primary key."""
-    from txs3.store.sqlite_index import SCANS
+    from txs3.store.sqlite.schema import SCANS
 
     conn = store._connection()
     for sql in SCANS.values():
