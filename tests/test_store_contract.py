@@ -738,6 +738,49 @@ class MultipartCopyContract:
             assert await error_code(d) == "NoSuchUpload"
 
     @pytest_twisted.ensureDeferred
+    async def test_completed_upload_record(self, store: IObjectStore) -> None:
+        """Completing an upload records its parts and result; abort records nothing."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchUpload"
+        etags = await upload_parts(store, up.upload_id, {1: b"a", 2: b"b"})
+        info = await store.complete_multipart_upload(
+            "bkt",
+            "mp",
+            up.upload_id,
+            [(1, etags[1]), (2, etags[2])],
+            "e-2",
+            (("CRC32", "v-2"),),
+            "COMPOSITE",
+        )
+        record = store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert record.parts == ((1, etags[1]), (2, etags[2]))
+        assert (record.etag, record.version) == ("e-2", info.version)
+        assert record.checksums == (("CRC32", "v-2"),)
+        assert record.checksum_type == "COMPOSITE"
+        assert record.completed == info.last_modified
+        for bucket, key, uid in [("bkt", "other", up.upload_id), ("bkt", "mp", "x")]:
+            with pytest.raises(S3Error) as e:
+                store.get_completed_upload(bucket, key, uid)
+            assert e.value.code == "NoSuchUpload"
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("nobkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchBucket"
+        aborted = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await store.abort_multipart_upload("bkt", "mp", aborted.upload_id)
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", aborted.upload_id)
+        assert e.value.code == "NoSuchUpload"
+        # A bucket deleted and made again keeps no record of old completions.
+        await store.delete_object("bkt", "mp")
+        await store.delete_bucket("bkt")
+        await store.create_bucket("bkt", OWNER, "us-east-1")
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchUpload"
+
+    @pytest_twisted.ensureDeferred
     async def test_abort(self, store: IObjectStore) -> None:
         """An aborted upload is gone: no object, no upload, not listed."""
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)

@@ -166,6 +166,39 @@ class UploadInfo:
 
 
 @dataclass(frozen=True)
+class CompletedUpload:
+    """
+    The record of a completed multipart upload, kept for
+    L{COMPLETED_UPLOAD_TTL} seconds so that a retried
+    CompleteMultipartUpload (clients retry it on a timeout) is answered as
+    the first one was.
+
+    @ivar parts: the part numbers and ETags (no quotes) it was completed
+        with, in order.
+    @ivar etag: the ETag of the object it produced (no quotes).
+    @ivar version: that object's L{ObjectInfo.version}.
+    @ivar completed: POSIX seconds of the completion.
+    @ivar checksums: the object's checksums, as the completion answered.
+    @ivar checksum_algorithm: the upload's algorithm, or None.
+    """
+
+    upload_id: str
+    bucket: str
+    key: str
+    parts: tuple[tuple[int, str], ...]
+    etag: str
+    version: str
+    completed: float
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    checksum_algorithm: str | None = None
+
+
+#: Seconds a L{CompletedUpload} record is kept after the completion.
+COMPLETED_UPLOAD_TTL = 3 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
 class PartInfo:
     """
     One uploaded part: number, size, ETag (hex MD5 of its bytes, no
@@ -444,11 +477,21 @@ class IObjectStore(Interface):
         one index transaction that moves the parts' blob references to the
         object: no byte is read or written, whatever the size.  The upload
         and any parts not listed are removed (unlisted parts' blobs freed),
-        and the replaced object's blobs are freed.
+        and the replaced object's blobs are freed.  The same transaction
+        records a L{CompletedUpload} (see L{get_completed_upload}).
 
         C{NoSuchUpload}; C{InvalidPart} if a listed part is missing or has
         another ETag at commit; C{ConditionalRequestConflict} as
         L{put_object}.
+        """
+
+    def get_completed_upload(bucket: str, key: str, upload_id: str) -> CompletedUpload:
+        """
+        The record of upload C{upload_id} to C{bucket}/C{key}, completed
+        less than L{COMPLETED_UPLOAD_TTL} seconds ago (older records may be
+        purged by the store's sweep).  A point read, like L{get_upload}.
+        C{NoSuchBucket}; C{NoSuchUpload} if there is no such record (never
+        completed, aborted, purged, or for another key).
         """
 
     def abort_multipart_upload(bucket: str, key: str, upload_id: str) -> Deferred[None]:

@@ -17,6 +17,7 @@ from txs3.errors import S3Error
 from txs3.store.extents import Extent
 from txs3.store.interface import (
     BucketInfo,
+    CompletedUpload,
     IStagingFile,
     ObjectInfo,
     PartInfo,
@@ -57,6 +58,7 @@ class MemoryCore:
         self._staged: list[MemoryStagingFile] = []
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
+        self._completed: dict[str, CompletedUpload] = {}
 
     def _bucket(self, name: str) -> Bucket:
         try:
@@ -102,6 +104,9 @@ class MemoryCore:
         for upload_id, upload in list(self._uploads.items()):
             if upload.info.bucket == name:
                 del self._uploads[upload_id]
+        for upload_id, record in list(self._completed.items()):
+            if record.bucket == name:
+                del self._completed[upload_id]
         del self._buckets[name]
         return succeed(None)
 

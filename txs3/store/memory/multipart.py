@@ -12,6 +12,8 @@ from twisted.internet.defer import Deferred, fail, succeed
 from txs3.errors import S3Error
 from txs3.store.extents import Extent, part_sizes, slice_extents
 from txs3.store.interface import (
+    COMPLETED_UPLOAD_TTL,
+    CompletedUpload,
     IStagingFile,
     ObjectInfo,
     ObjectMeta,
@@ -180,7 +182,39 @@ class MultipartMixin(MemoryCore):
         )
         del self._uploads[upload_id]
         self._store(target, raw_key, info, extents)
+        # Records past their time go here: the memory store has no sweep.
+        horizon = info.last_modified - COMPLETED_UPLOAD_TTL
+        for old_id, old in list(self._completed.items()):
+            if old.completed < horizon:
+                del self._completed[old_id]
+        self._completed[upload_id] = CompletedUpload(
+            upload_id=upload_id,
+            bucket=bucket,
+            key=key,
+            parts=tuple(parts),
+            etag=etag,
+            version=info.version,
+            completed=info.last_modified,
+            checksums=checksums,
+            checksum_type=checksum_type,
+            checksum_algorithm=upload.info.checksum_algorithm,
+        )
         return succeed(info)
+
+    def get_completed_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> CompletedUpload:
+        """See L{IObjectStore.get_completed_upload}."""
+        encode_key(key)
+        self._bucket(bucket)
+        record = self._completed.get(upload_id)
+        if (
+            record is None
+            or (record.bucket, record.key) != (bucket, key)
+            or record.completed < self._now() - COMPLETED_UPLOAD_TTL
+        ):
+            raise S3Error.of("NoSuchUpload", UploadId=upload_id)
+        return record
 
     def abort_multipart_upload(
         self, bucket: str, key: str, upload_id: str

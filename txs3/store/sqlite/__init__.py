@@ -16,7 +16,7 @@ Data directory layout::
     blobs/ab/<id>                  object bytes, see L{txs3.store.blobs}
     staging/<instance>/            this process's uploads in progress
 
-Schema (version 2; C{schema_version} holds the version for migrations;
+Schema (version 3; C{schema_version} holds the version for migrations;
 the statements are in L{txs3.store.sqlite.schema})::
 
     buckets(name TEXT PRIMARY KEY, owner_id, created REAL, region)
@@ -33,6 +33,11 @@ the statements are in L{txs3.store.sqlite.schema})::
                  PRIMARY KEY (upload_id, part_number, seq)) WITHOUT ROWID
     INDEX on blob of objects, object_extents, part_extents
     INDEX uploads_key ON uploads(bucket, key, upload_id)
+    completed_uploads(upload_id PRIMARY KEY, bucket, key BLOB, parts TEXT
+                      (JSON), etag, version, completed REAL, checksums,
+                      checksum_type, checksum_algorithm) WITHOUT ROWID:
+        completions kept for retried CompleteMultipartUpload requests,
+        purged by the sweep after COMPLETED_UPLOAD_TTL
     bucket_tags(bucket PRIMARY KEY, created REAL, tags TEXT (JSON))
         WITHOUT ROWID; object tags are in objects.meta
 

@@ -86,6 +86,8 @@ class BucketsMixin(StoreCore):
             for (upload_id,) in uploads:
                 candidates |= remove_upload(conn, upload_id)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            # A bucket created again under this name has no completions.
+            conn.execute("DELETE FROM completed_uploads WHERE bucket = ?", (name,))
             return unreferenced(conn, candidates)
 
         return self._in_writer(self._commit_and_free, txn)

@@ -14,6 +14,7 @@ from twisted.internet.defer import Deferred, fail
 from txs3.errors import S3Error
 from txs3.store.extents import Extent, part_sizes, slice_extents
 from txs3.store.interface import (
+    CompletedUpload,
     IStagingFile,
     ObjectInfo,
     ObjectMeta,
@@ -26,6 +27,8 @@ from txs3.store.namespace import encode_key
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
     check_condition,
+    completed_row,
+    completed_upload,
     encode_meta,
     encode_pairs,
     insert_object,
@@ -43,7 +46,9 @@ from txs3.store.sqlite.rows import (
     upload_info,
 )
 from txs3.store.sqlite.schema import (
+    GET_COMPLETED,
     GET_UPLOAD,
+    INSERT_COMPLETED,
     INSERT_PART,
     INSERT_PART_EXTENT,
     INSERT_UPLOAD,
@@ -114,6 +119,23 @@ class MultipartMixin(StoreCore):
         if row is None:
             raise no_such_upload(upload_id)
         return upload_info(row)
+
+    def get_completed_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> CompletedUpload:
+        """See L{IObjectStore.get_completed_upload}: one read snapshot."""
+        raw_key = encode_key(key)
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            row = one(conn, GET_COMPLETED, (upload_id, bucket, raw_key))
+        finally:
+            conn.execute("COMMIT")
+        if row is None:
+            raise no_such_upload(upload_id)
+        return completed_upload(row)
 
     @staticmethod
     def _upload_row(
@@ -314,6 +336,19 @@ class MultipartMixin(StoreCore):
             replaced = remove_object(conn, bucket, raw_key) or set()
             replaced |= remove_upload(conn, upload_id)
             insert_object(conn, info, raw_key, extents)
+            record = CompletedUpload(
+                upload_id=upload_id,
+                bucket=bucket,
+                key=key,
+                parts=tuple(parts),
+                etag=etag,
+                version=info.version,
+                completed=info.last_modified,
+                checksums=checksums,
+                checksum_type=checksum_type,
+                checksum_algorithm=upload.checksum_algorithm,
+            )
+            conn.execute(INSERT_COMPLETED, completed_row(record, raw_key))
             return info, unreferenced(conn, replaced)
 
         return self._in_writer(self._commit_info_and_free, txn)

@@ -20,6 +20,7 @@ from txs3.errors import S3Error
 from txs3.store.blobs import is_disk_full
 from txs3.store.extents import Extent
 from txs3.store.interface import (
+    CompletedUpload,
     ObjectInfo,
     ObjectMeta,
     PartInfo,
@@ -103,6 +104,38 @@ def upload_info(row: tuple[Any, ...]) -> UploadInfo:
 def part_info(row: tuple[Any, ...]) -> PartInfo:
     number, size, etag, last_modified, checksums = row
     return PartInfo(number, size, etag, last_modified, decode_pairs(checksums))
+
+
+def completed_upload(row: tuple[Any, ...]) -> CompletedUpload:
+    upload_id, bucket, key, parts, etag, version, completed, sums, ctype, alg = row
+    return CompletedUpload(
+        upload_id=upload_id,
+        bucket=bucket,
+        key=bytes(key).decode("utf-8"),
+        parts=tuple((int(n), str(e)) for n, e in json.loads(parts)),
+        etag=etag,
+        version=version,
+        completed=completed,
+        checksums=decode_pairs(sums),
+        checksum_type=ctype,
+        checksum_algorithm=alg,
+    )
+
+
+def completed_row(record: CompletedUpload, raw_key: bytes) -> tuple[Any, ...]:
+    """The parameters of L{INSERT_COMPLETED} for C{record}."""
+    return (
+        record.upload_id,
+        record.bucket,
+        raw_key,
+        json.dumps([list(p) for p in record.parts], separators=(",", ":")),
+        record.etag,
+        record.version,
+        record.completed,
+        encode_pairs(record.checksums),
+        record.checksum_type,
+        record.checksum_algorithm,
+    )
 
 
 def new_version() -> str:

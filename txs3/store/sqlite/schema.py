@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -76,6 +76,19 @@ CREATE TABLE IF NOT EXISTS part_extents (
     PRIMARY KEY (upload_id, part_number, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS part_extents_blob ON part_extents (blob);
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    upload_id TEXT NOT NULL PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    parts TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    version TEXT NOT NULL,
+    completed REAL NOT NULL,
+    checksums TEXT NOT NULL,
+    checksum_type TEXT NOT NULL,
+    checksum_algorithm TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_uploads_time ON completed_uploads (completed);
 CREATE TABLE IF NOT EXISTS bucket_tags (
     bucket TEXT NOT NULL PRIMARY KEY,
     created REAL NOT NULL,
@@ -84,7 +97,8 @@ CREATE TABLE IF NOT EXISTS bucket_tags (
 """
 
 #: Version 1 -> 2: objects gain a version column (the new tables are
-#: created by SCHEMA's IF NOT EXISTS).
+#: created by SCHEMA's IF NOT EXISTS).  Version 2 -> 3 only adds a table
+#: (completed_uploads), which SCHEMA creates.
 MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
 
 # SQL is spelled out literally (no string building) so that no value can
@@ -147,6 +161,18 @@ BLOB_REFERENCED = (
     " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
     " LIMIT 1"
 )
+INSERT_COMPLETED = (
+    "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, parts,"
+    " etag, version, completed, checksums, checksum_type, checksum_algorithm)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+GET_COMPLETED = (
+    "SELECT upload_id, bucket, key, parts, etag, version, completed, checksums,"
+    " checksum_type, checksum_algorithm FROM completed_uploads"
+    " WHERE upload_id = ? AND bucket = ? AND key = ?"
+)
+#: Completed-upload records older than a time (on completed_uploads_time).
+PURGE_COMPLETED = "DELETE FROM completed_uploads WHERE completed < ?"
 HEAD_OBJECT = (
     "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
     " o.meta, o.blob, o.version"
@@ -202,7 +228,7 @@ def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
                 "INSERT INTO schema_version (version) VALUES (?)",
                 (SCHEMA_VERSION,),
             )
-        elif version == 1:
+        elif version < SCHEMA_VERSION:
             columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
             if "version" not in columns:
                 conn.execute(MIGRATE_1_2)

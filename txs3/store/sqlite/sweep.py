@@ -1,16 +1,20 @@
 """
-The sweep of crash leftovers: staging directories of dead processes and
-blobs no index row names, both only once older than the grace period.
+The sweep of leftovers: staging directories of dead processes and blobs no
+index row names, both only once older than the grace period, and records of
+completed multipart uploads older than L{COMPLETED_UPLOAD_TTL}.
 """
 
 from __future__ import annotations
 
+import sqlite3
+
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from txs3.store.interface import COMPLETED_UPLOAD_TTL
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import one
-from txs3.store.sqlite.schema import BLOB_REFERENCED
+from txs3.store.sqlite.schema import BLOB_REFERENCED, PURGE_COMPLETED
 
 _log = Logger()
 
@@ -34,10 +38,22 @@ class SweepMixin(StoreCore):
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
-        if staging or blobs:
+        records = self._purge_completed()
+        if staging or blobs or records:
             _log.info(
-                "swept {staging} dead staging directories and {blobs} orphan blobs",
+                "swept {staging} dead staging directories, {blobs} orphan blobs"
+                " and {records} expired completed-upload records",
                 staging=staging,
                 blobs=blobs,
+                records=records,
             )
         return staging, blobs
+
+    def _purge_completed(self) -> int:
+        """Delete completed-upload records past their time; return how many."""
+        horizon = self._now() - COMPLETED_UPLOAD_TTL
+
+        def txn(conn: sqlite3.Connection) -> int:
+            return conn.execute(PURGE_COMPLETED, (horizon,)).rowcount
+
+        return self._write_txn(txn)
