@@ -20,6 +20,7 @@ bound.  Errors are L{txs3.errors.S3Error} with S3's codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -374,6 +375,34 @@ class IObjectStore(Interface):
         Fails with L{SourceChanged} if the source is no longer the version
         C{source} describes, C{NoSuchBucket} for a missing destination
         bucket, C{ConditionalRequestConflict} as L{put_object}.
+        """
+
+    def copy_current_object(
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        Make C{bucket}/C{key} a copy of whatever object C{src_bucket}/
+        C{src_key} is when the copy commits: one index transaction reads
+        the source's entry and makes the destination name its immutable
+        blobs, so a concurrent overwrite of the source is never seen
+        half-way and never makes the copy fail (no L{SourceChanged}, no
+        retry).  Same size and ETag as that source; onto itself allowed.
+
+        C{make_meta} is called once, inside the transaction, with the
+        source's entry: it returns the destination's metadata, or raises
+        (an L{S3Error} such as C{PreconditionFailed} for copy-source
+        conditions) to refuse the copy, which then changes nothing.  It
+        may run in the store's writer thread: it must be quick and pure (no
+        I/O, no reactor).
+
+        C{NoSuchBucket} (either bucket), C{NoSuchKey} (the source),
+        C{ConditionalRequestConflict} as L{put_object}.
         """
 
     def create_multipart_upload(

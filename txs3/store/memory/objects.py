@@ -5,8 +5,10 @@ Object operations of the memory store.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import io
 import uuid
+from collections.abc import Callable
 from typing import BinaryIO, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -134,4 +136,36 @@ class ObjectsMixin(MemoryCore):
             parts=() if single else part_sizes(extents),
         )
         self._store(target, raw_key, info, None if single else extents)
+        return succeed(info)
+
+    def copy_current_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """See L{IObjectStore.copy_current_object}."""
+        try:
+            raw_key = encode_key(key)
+            target = self._bucket(bucket)
+            source, extents = self._get(src_bucket, src_key)
+            meta = make_meta(source)
+            self._check(target, raw_key, condition)
+        except S3Error as e:
+            return fail(e)
+        info = dataclasses.replace(
+            source,
+            bucket=bucket,
+            key=key,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            version=uuid.uuid4().hex,
+            parts=part_sizes(extents) if extents is not None else (),
+        )
+        self._store(target, raw_key, info, extents)
         return succeed(info)

@@ -5,7 +5,9 @@ delete many, copy.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+from collections.abc import Callable
 from typing import BinaryIO, cast
 
 from twisted.internet.defer import Deferred, fail
@@ -244,22 +246,84 @@ class ObjectsMixin(StoreCore):
                 raise no_such_bucket(bucket)
             blob, extents = source_body(conn, source, src_key)
             check_condition(conn, bucket, raw_key, condition)
-            info = ObjectInfo(
-                bucket=bucket,
-                key=key,
-                size=source.size,
-                etag=source.etag,
-                last_modified=self._now(),
-                meta=meta,
-                owner_id=owner_id,
-                blob=blob,
-                version=new_version(),
-                parts=part_sizes(extents) if extents is not None else (),
+            current = dataclasses.replace(source, blob=blob)
+            return self._insert_copy(
+                conn, current, extents, raw_key, bucket, key, meta, owner_id
             )
-            # Copying onto itself: the old row's blobs are named again by
-            # the new row, so the reference check keeps them.
-            replaced = remove_object(conn, bucket, raw_key) or set()
-            insert_object(conn, info, raw_key, extents)
-            return info, unreferenced(conn, replaced)
 
         return self._in_writer(self._commit_info_and_free, txn)
+
+    def copy_current_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.copy_current_object}: one write transaction
+        reads the source's row (and extents) and writes the destination's
+        naming the same blobs.  Transactions are serialised, so no commit
+        can replace the source, and free its blobs, in between.
+        """
+        try:
+            raw_key = encode_key(key)
+            raw_src = encode_key(src_key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            row = one(conn, HEAD_OBJECT, (raw_src, src_bucket))
+            if row is None:
+                raise no_such_bucket(src_bucket)
+            if row[1] is None:
+                raise S3Error.of("NoSuchKey", Key=src_key)
+            extents = None if row[7] else object_extents(conn, src_bucket, raw_src)
+            parts = part_sizes(extents) if extents is not None else ()
+            source = object_info(src_bucket, row[1:], parts)
+            meta = make_meta(source)
+            check_condition(conn, bucket, raw_key, condition)
+            return self._insert_copy(
+                conn, source, extents, raw_key, bucket, key, meta, owner_id
+            )
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def _insert_copy(
+        self,
+        conn: sqlite3.Connection,
+        source: ObjectInfo,
+        extents: list[Extent] | None,
+        raw_key: bytes,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+    ) -> tuple[ObjectInfo, list[str]]:
+        """
+        Inside a write transaction: make C{bucket}/C{key} name the blob
+        (C{source.blob}) or C{extents} of C{source}; return the new entry
+        and the blobs to free after the commit.
+        """
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=source.size,
+            etag=source.etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=source.blob if extents is None else "",
+            version=new_version(),
+            parts=part_sizes(extents) if extents is not None else (),
+        )
+        # Copying onto itself: the old row's blobs are named again by the
+        # new row, so the reference check keeps them.
+        replaced = remove_object(conn, bucket, raw_key) or set()
+        insert_object(conn, info, raw_key, extents)
+        return info, unreferenced(conn, replaced)
