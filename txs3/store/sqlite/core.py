@@ -33,6 +33,7 @@ from txs3.store.blobs import (
     is_disk_full,
 )
 from txs3.store.interface import IStagingFile
+from txs3.store.periodic import PeriodicPass
 from txs3.store.sqlite.rows import bucket_exists, is_full
 from txs3.store.sqlite.schema import init_schema
 
@@ -89,6 +90,8 @@ class StoreCore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
+        # The periodic sweep, once started (SweepMixin.start_sweeping).
+        self._sweeper: PeriodicPass | None = None
 
         os.makedirs(self.data_dir, exist_ok=True)
         self._blobs = BlobStore(os.path.join(self.data_dir, "blobs"))
@@ -252,6 +255,8 @@ class StoreCore:
         """
         if self._closed:
             return succeed(None)
+        if self._sweeper is not None:
+            self._sweeper.stop()
         drained = self._in_writer(lambda: None)
         self._closed = True
 

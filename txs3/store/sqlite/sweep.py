@@ -7,20 +7,41 @@ completed multipart uploads older than L{COMPLETED_UPLOAD_TTL}.
 from __future__ import annotations
 
 import sqlite3
+from typing import cast
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from txs3.store.interface import COMPLETED_UPLOAD_TTL
+from txs3.store.periodic import PeriodicPass
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import one
 from txs3.store.sqlite.schema import BLOB_REFERENCED, PURGE_COMPLETED
 
 _log = Logger()
 
+#: Seconds between two sweeps while the server runs.
+SWEEP_INTERVAL = 10 * 60.0
+
 
 class SweepMixin(StoreCore):
     """The orphan sweep."""
+
+    def start_sweeping(
+        self, interval: float = SWEEP_INTERVAL, clock: IReactorTime | None = None
+    ) -> PeriodicPass:
+        """
+        Run L{sweep} every C{interval} seconds of C{clock} (the store's
+        reactor by default) until L{close}, the first one C{interval} after
+        now (L{open} has just swept).  Idempotent; returns the schedule.
+        """
+        if self._sweeper is None:
+            if clock is None:
+                clock = cast(IReactorTime, self._reactor)
+            self._sweeper = PeriodicPass(self.sweep, clock, interval, "orphan sweep")
+        self._sweeper.start()
+        return self._sweeper
 
     def sweep(self) -> Deferred[tuple[int, int]]:
         """
