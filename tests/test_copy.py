@@ -173,6 +173,73 @@ async def test_copy_access_and_missing(server: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_copy_during_overwrite(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy whose source is replaced after every read of it still succeeds,
+    copying one whole version (never 503 SlowDown)."""
+    await setup(server, b"version 0")
+    store = server.store
+    versions = [b"version 0"]
+    real_head = store.head_object
+
+    def head_then_overwrite(bucket: str, key: str):  # type: ignore[no-untyped-def]
+        # What a writer racing with every copy attempt does: replace the
+        # source right after the copy read it.
+        info = real_head(bucket, key)
+        if (bucket, key) == ("bucket", "src"):
+            data = b"version %d" % len(versions)
+            versions.append(data)
+            staging = store.open_staging()
+            staging.write(data)
+            store.put_object(
+                "bucket", key, staging, hashlib.md5(data).hexdigest(),
+                info.meta, info.owner_id,
+            )
+        return info
+
+    monkeypatch.setattr(store, "head_object", head_then_overwrite)
+    r = await copy(server, "dst", **{"x-amz-copy-source-if-match": "*"})
+    assert r.code == 200, r.body
+    monkeypatch.undo()
+    r = await server.client.request("GET", key_path("bucket", "dst"))
+    assert r.body in versions
+    assert r.header("etag") == f'"{hashlib.md5(r.body).hexdigest()}"'
+
+
+@pytest_twisted.ensureDeferred
+async def test_copies_race_overwrites(tls_server: Server) -> None:
+    """Over the SQLite store, copies racing with overwrites of their source
+    all succeed, each with one whole version."""
+    from twisted.internet import defer
+
+    versions = [os.urandom(64 * 1024) for _ in range(12)]
+    await setup(tls_server, versions[0])
+    etags = {hashlib.md5(v).hexdigest(): v for v in versions}
+
+    async def overwrite(data: bytes) -> int:
+        r = await tls_server.client.request(
+            "PUT", key_path("bucket", "src"), body=data
+        )
+        return int(r.code)
+
+    async def copy_to(n: int) -> int:
+        r = await copy(tls_server, f"dst{n}")
+        return int(r.code)
+
+    work = []
+    for n, data in enumerate(versions[1:]):
+        work.append(defer.ensureDeferred(overwrite(data)))
+        work.append(defer.ensureDeferred(copy_to(n)))
+    codes = await defer.gatherResults(work)
+    assert set(codes) == {200}
+    for n in range(len(versions) - 1):
+        r = await tls_server.client.request("GET", key_path("bucket", f"dst{n}"))
+        assert r.code == 200
+        assert etags[r.header("etag").strip('"')] == r.body
+
+
+@pytest_twisted.ensureDeferred
 async def test_copy_shares_blobs(tls_server: Server) -> None:
     """A copy adds no blob; deleting the source keeps the copy readable."""
     data = os.urandom(3 * MiB)

@@ -216,3 +216,61 @@ async def test_handlers_return_values(config: S3Config) -> None:
     response.body.file.seek(6)
     assert response.body.file.read(5) == b"world"
     response.body.close()
+
+
+async def _one_part_upload(config: S3Config) -> tuple[str, bytes]:
+    """An upload of "k" with one part; its id and the CMU body."""
+    store = config.store
+    upload = await store.create_multipart_upload(
+        "bucket", "k", ObjectMeta(), "owner-one", None, None
+    )
+    staging = store.open_staging()
+    staging.write(b"part")
+    etag = hashlib.md5(b"part").hexdigest()
+    await store.upload_part("bucket", "k", upload.upload_id, 1, staging, etag, ())
+    body = (
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+        f'<ETag>"{etag}"</ETag></Part></CompleteMultipartUpload>'
+    ).encode()
+    return upload.upload_id, body
+
+
+def _completion(config: S3Config, upload_id: str, body: bytes) -> Prepared:
+    target = f"/bucket/k?uploadId={upload_id}"
+    prepared = run(config, "POST", target, signed("POST", target, body), len(body))
+    prepared.call.body.write(body)
+    return prepared
+
+
+@pytest_twisted.ensureDeferred
+async def test_completion_found_completed_before_the_body(config: S3Config) -> None:
+    """A CMU for an upload already completed carries the record, not the upload."""
+    from txs3.api import multipart
+
+    upload_id, body = await _one_part_upload(config)
+    first = _completion(config, upload_id, body)
+    assert first.call.upload is not None and first.call.completed is None
+    done = await multipart.complete_multipart_upload(first.call)
+    retry = _completion(config, upload_id, body)
+    assert retry.call.upload is None and retry.call.completed is not None
+    again = await multipart.complete_multipart_upload(retry.call)
+    assert (again.status, again.body) == (200, done.body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_completion_completed_meanwhile(config: S3Config) -> None:
+    """A CMU whose upload another attempt completes after the gate is answered
+    from that completion's record."""
+    from txs3.api import multipart
+
+    upload_id, body = await _one_part_upload(config)
+    slow = _completion(config, upload_id, body)
+    fast = _completion(config, upload_id, body)
+    done = await multipart.complete_multipart_upload(fast.call)
+    late = await multipart.complete_multipart_upload(slow.call)
+    assert (late.status, late.body) == (200, done.body)
+    other = body.replace(b"<PartNumber>1<", b"<PartNumber>2<")
+    stale = _completion(config, upload_id, other)
+    with pytest.raises(S3Error) as info:
+        await multipart.complete_multipart_upload(stale.call)
+    assert info.value.code == "NoSuchUpload"

@@ -219,8 +219,57 @@ async def test_errors(server: Server) -> None:
     # The single (last) part may be small.
     r = await complete(s, upload_id, [(1, small)])
     assert r.code == 200, r.body
-    r = await complete(s, upload_id, [(1, small)])
+    # Completed: a retry is answered (test_retried_completion); another
+    # part list finds no upload.
+    r = await complete(s, upload_id, [(2, last)])
     assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
+
+
+async def retried_completion(s: Server) -> None:
+    """Complete an upload, then retry the completion as botocore does."""
+    await make_bucket(s)
+    upload_id = await create(s)
+    parts = [os.urandom(5 * MiB), b"tail"]
+    etags = [
+        (n, (await part(s, upload_id, n, data)).header("etag") or "")
+        for n, data in enumerate(parts, 1)
+    ]
+    first = await complete(s, upload_id, etags, **{"If-None-Match": "*"})
+    assert first.code == 200, first.body
+    # The retry carries the same condition, which the first attempt made
+    # false: it is still answered as the first attempt was.
+    again = await complete(s, upload_id, etags, **{"If-None-Match": "*"})
+    assert again.code == 200, again.body
+    assert xml_of(again.body).findtext(NS + "ETag") == md5_etag(parts)
+    assert xml_of(again.body).findtext(NS + "Key") == "big"
+    r = await s.client.request("GET", key_path("bucket", "big"))
+    assert r.code == 200 and r.body == b"".join(parts)
+    # Another part list, or the record looked up under another key, or an
+    # aborted upload: no such upload.
+    r = await complete(s, upload_id, etags[:1])
+    assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
+    r = await complete(s, upload_id, etags, key="other")
+    assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
+    aborted = await create(s)
+    tag = (await part(s, aborted, 1, b"x")).header("etag") or ""
+    r = await s.client.request(
+        "DELETE", key_path("bucket", "big"), f"uploadId={aborted}"
+    )
+    assert r.code == 204
+    r = await complete(s, aborted, [(1, tag)])
+    assert r.code == 404 and error_code(r.body) == "NoSuchUpload"
+
+
+@pytest_twisted.ensureDeferred
+async def test_retried_completion(server: Server) -> None:
+    """A retried CompleteMultipartUpload (same parts) gets 200 and the same ETag."""
+    await retried_completion(server)
+
+
+@pytest_twisted.ensureDeferred
+async def test_retried_completion_sqlite(tls_server: Server) -> None:
+    """The same over real TLS and the SQLite index, where the record is a row."""
+    await retried_completion(tls_server)
 
 
 @pytest_twisted.ensureDeferred

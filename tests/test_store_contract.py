@@ -738,6 +738,49 @@ class MultipartCopyContract:
             assert await error_code(d) == "NoSuchUpload"
 
     @pytest_twisted.ensureDeferred
+    async def test_completed_upload_record(self, store: IObjectStore) -> None:
+        """Completing an upload records its parts and result; abort records nothing."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchUpload"
+        etags = await upload_parts(store, up.upload_id, {1: b"a", 2: b"b"})
+        info = await store.complete_multipart_upload(
+            "bkt",
+            "mp",
+            up.upload_id,
+            [(1, etags[1]), (2, etags[2])],
+            "e-2",
+            (("CRC32", "v-2"),),
+            "COMPOSITE",
+        )
+        record = store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert record.parts == ((1, etags[1]), (2, etags[2]))
+        assert (record.etag, record.version) == ("e-2", info.version)
+        assert record.checksums == (("CRC32", "v-2"),)
+        assert record.checksum_type == "COMPOSITE"
+        assert record.completed == info.last_modified
+        for bucket, key, uid in [("bkt", "other", up.upload_id), ("bkt", "mp", "x")]:
+            with pytest.raises(S3Error) as e:
+                store.get_completed_upload(bucket, key, uid)
+            assert e.value.code == "NoSuchUpload"
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("nobkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchBucket"
+        aborted = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await store.abort_multipart_upload("bkt", "mp", aborted.upload_id)
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", aborted.upload_id)
+        assert e.value.code == "NoSuchUpload"
+        # A bucket deleted and made again keeps no record of old completions.
+        await store.delete_object("bkt", "mp")
+        await store.delete_bucket("bkt")
+        await store.create_bucket("bkt", OWNER, "us-east-1")
+        with pytest.raises(S3Error) as e:
+            store.get_completed_upload("bkt", "mp", up.upload_id)
+        assert e.value.code == "NoSuchUpload"
+
+    @pytest_twisted.ensureDeferred
     async def test_abort(self, store: IObjectStore) -> None:
         """An aborted upload is gone: no object, no upload, not listed."""
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
@@ -826,6 +869,70 @@ class MultipartCopyContract:
         meta = ObjectMeta(user_metadata=(("new", "1"),))
         info = await store.copy_object(src, "bkt", "mp", meta, OWNER)
         assert info.parts == (3, 3)
+        assert read(store, "bkt", "mp") == b"onetwo"
+        assert store.head_object("bkt", "mp").meta == meta
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_current_object(self, store: IObjectStore) -> None:
+        """copy_current_object copies the source as it is at commit, shows that
+        entry to make_meta, and keeps the copy after the source is replaced."""
+        await put(store, "bkt", "src", b"v1")
+        current = await put(store, "bkt", "src", b"v2")
+        seen: list[Any] = []
+        meta = ObjectMeta(user_metadata=(("k", "v"),))
+
+        def make_meta(source: Any) -> ObjectMeta:
+            seen.append(source)
+            return meta
+
+        info = await store.copy_current_object(
+            "bkt", "src", "bkt", "dst", make_meta, OWNER
+        )
+        assert [(s.etag, s.version) for s in seen] == [
+            (current.etag, current.version)
+        ]
+        assert (info.size, info.etag, info.meta) == (2, current.etag, meta)
+        await put(store, "bkt", "src", b"v3")
+        assert read(store, "bkt", "dst") == b"v2"
+        assert store.head_object("bkt", "dst") == info
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_current_object_refused(self, store: IObjectStore) -> None:
+        """make_meta raising refuses the copy and changes nothing; a missing
+        source or bucket is NoSuchKey / NoSuchBucket."""
+        await put(store, "bkt", "src", b"v1")
+        old = await put(store, "bkt", "dst", b"old")
+
+        def refuse(source: Any) -> ObjectMeta:
+            raise S3Error.of("PreconditionFailed")
+
+        d = store.copy_current_object("bkt", "src", "bkt", "dst", refuse, OWNER)
+        assert await error_code(d) == "PreconditionFailed"
+        assert store.head_object("bkt", "dst") == old
+        assert read(store, "bkt", "dst") == b"old"
+        keep = lambda source: source.meta  # noqa: E731
+        for args, code in [
+            (("bkt", "missing", "bkt", "dst"), "NoSuchKey"),
+            (("nobkt", "src", "bkt", "dst"), "NoSuchBucket"),
+            (("bkt", "src", "nobkt", "dst"), "NoSuchBucket"),
+        ]:
+            d = store.copy_current_object(*args, keep, OWNER)
+            assert await error_code(d) == code, args
+
+    @pytest_twisted.ensureDeferred
+    async def test_copy_current_multipart_onto_itself(self, store: IObjectStore) -> None:
+        """A multipart object copied onto itself by copy_current_object keeps
+        its bytes and parts."""
+        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
+        await store.complete_multipart_upload(
+            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+        )
+        meta = ObjectMeta(user_metadata=(("new", "1"),))
+        info = await store.copy_current_object(
+            "bkt", "mp", "bkt", "mp", lambda source: meta, OWNER
+        )
+        assert (info.parts, info.etag) == ((3, 3), "e-2")
         assert read(store, "bkt", "mp") == b"onetwo"
         assert store.head_object("bkt", "mp").meta == meta
 

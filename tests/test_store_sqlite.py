@@ -32,7 +32,7 @@ import pytest_twisted
 import txs3
 from txs3.errors import S3Error
 from txs3.store import blobs as blobs_module
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import COMPLETED_UPLOAD_TTL, ObjectMeta
 from txs3.store.sqlite import SQLiteStore
 
 OWNER = "owner-1"
@@ -92,12 +92,12 @@ async def store(data: Path) -> AsyncIterator[SQLiteStore]:
 
 @pytest_twisted.ensureDeferred
 async def test_index_settings(store: SQLiteStore, data: Path) -> None:
-    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 2."""
+    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 3."""
     conn = store._connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     assert (data / "index.sqlite3").exists()
 
 
@@ -128,7 +128,7 @@ async def test_schema_from_the_future(store: SQLiteStore, data: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_list_uses_primary_key(store: SQLiteStore) -> None:
     """The listing query is a range search on the (bucket, key) primary key."""
-    from txs3.store.sqlite_index import SCANS
+    from txs3.store.sqlite.schema import SCANS
 
     conn = store._connection()
     for sql in SCANS.values():
@@ -788,14 +788,20 @@ async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_schema_1_migrates(tmp_path: Path) -> None:
-    """A version 1 index is migrated to version 2 and its objects stay readable."""
+    """A version 1 index is migrated to version 3 and its objects stay readable."""
     data = tmp_path / "old"
     store = SQLiteStore.open(str(data))
     await store.create_bucket("bkt", OWNER, "us-east-1")
     await put(store, "bkt", "k", b"old data")
     await store.close()
     with sqlite3.connect(data / "index.sqlite3") as conn:
-        for table in ("object_extents", "uploads", "parts", "part_extents"):
+        for table in (
+            "object_extents",
+            "uploads",
+            "parts",
+            "part_extents",
+            "completed_uploads",
+        ):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE objects DROP COLUMN version")
         conn.execute("UPDATE schema_version SET version = 1")
@@ -806,6 +812,54 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
         await store.copy_object(src, "bkt", "k2", ObjectMeta(), OWNER)
         assert read(store, "bkt", "k2") == b"old data"
         conn = store._connection()
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     finally:
         await store.close()
+
+
+async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
+    """Complete a one-part upload of C{key}; return its upload id."""
+    up = await store.create_multipart_upload("bkt", key, ObjectMeta(), OWNER)
+    staging = store.open_staging()
+    staging.write(b"part")
+    etag = hashlib.md5(b"part").hexdigest()
+    await store.upload_part("bkt", key, up.upload_id, 1, staging, etag, ())
+    await store.complete_multipart_upload(
+        "bkt", key, up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+    )
+    return up.upload_id
+
+
+@pytest_twisted.ensureDeferred
+async def test_schema_2_migrates(tmp_path: Path) -> None:
+    """A version 2 index gains the completed-uploads table; completions are recorded."""
+    data = tmp_path / "v2"
+    store = SQLiteStore.open(str(data))
+    await store.create_bucket("bkt", OWNER, "us-east-1")
+    await put(store, "bkt", "k", b"v2 data")
+    await store.close()
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        conn.execute("DROP TABLE completed_uploads")
+        conn.execute("UPDATE schema_version SET version = 2")
+    store = SQLiteStore.open(str(data))
+    try:
+        assert read(store, "bkt", "k") == b"v2 data"
+        upload_id = await complete_one(store)
+        assert store.get_completed_upload("bkt", "mp", upload_id).etag == "e-1"
+        conn = store._connection()
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+    finally:
+        await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_sweep_purges_old_completions(store: SQLiteStore, data: Path) -> None:
+    """The sweep forgets completed uploads older than COMPLETED_UPLOAD_TTL only."""
+    upload_id = await complete_one(store)
+    await store.sweep()
+    assert store.get_completed_upload("bkt", "mp", upload_id).etag == "e-1"
+    store._now = lambda: time.time() + COMPLETED_UPLOAD_TTL + 60
+    await store.sweep()
+    with pytest.raises(S3Error) as info:
+        store.get_completed_upload("bkt", "mp", upload_id)
+    assert info.value.code == "NoSuchUpload"

@@ -20,7 +20,7 @@ from twisted.internet.interfaces import IReactorTime
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.operation import Operation
-from txs3.store.interface import IObjectStore, UploadInfo
+from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
 
 def new_request_id() -> str:
@@ -72,6 +72,9 @@ class S3Call:
     @ivar content_length: the declared length of the body on the wire.
     @ivar upload: the multipart upload a part or completion request names,
         found before the body.
+    @ivar completed: for a CompleteMultipartUpload whose upload was already
+        completed (a retry), the record of that completion, found before
+        the body; C{upload} is then None.
     """
 
     request_id: str
@@ -84,6 +87,7 @@ class S3Call:
     body: Sink = field(default_factory=DiscardSink)
     content_length: int | None = None
     upload: UploadInfo | None = None
+    completed: CompletedUpload | None = None
 
     def header(self, name: str) -> str | None:
         """Request header C{name} (lower case), if present."""

@@ -379,14 +379,18 @@ def _parse_endpoint(
 def open_store(data: Path, reactor: Any) -> IObjectStore:
     """
     Open the default store (SQLite index + blob files) in C{data}, sweeping
-    leftovers of interrupted writes.
+    leftovers of interrupted writes now and then every ten minutes while it
+    is open (so a crash and a quick restart do not keep orphans until the
+    next restart).
 
     Imported here, not at module level: C{twistd txs3 --help} imports this
     module and needs neither SQLite nor the store.
     """
     from txs3.store.sqlite import SQLiteStore
 
-    store: IObjectStore = SQLiteStore.open(str(data), reactor)
+    sqlite = SQLiteStore.open(str(data), reactor)
+    sqlite.start_sweeping()
+    store: IObjectStore = sqlite
     return store
 
 

@@ -129,6 +129,7 @@ _TAGGING = prechecks.tagging_header
 _CONDITION = prechecks.write_conditions
 _PART = prechecks.part_number_param
 _UPLOAD = prechecks.multipart_upload
+_COMPLETION = prechecks.completion_target
 # Listed on every operation whose AWS request syntax takes encryption
 # headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
 # read, or its checksums shown).  Other operations do not read them in
@@ -263,7 +264,7 @@ CATALOGUE: tuple[Entry, ...] = (
           checks=(_SSE, _PART, _UPLOAD)),
     Entry("CompleteMultipartUpload", _object("POST", "uploadId"),
           multipart.complete_multipart_upload, "s3:PutObject", body="xml",
-          checks=(_SSE, _CONDITION, _UPLOAD)),
+          checks=(_SSE, _COMPLETION)),
     Entry("AbortMultipartUpload", _object("DELETE", "uploadId"),
           multipart.abort_multipart_upload, "s3:AbortMultipartUpload"),
     Entry("ListParts", _object("GET", "uploadId"), multipart.list_parts,

@@ -8,11 +8,14 @@ transaction and no extra disk.  UploadPartCopy of a byte range must report
 the range's MD5 (the part's ETag) and checksums, so it reads the range once
 (in a thread, in bounded chunks) to hash it, but still writes nothing.
 
-The source is read from one snapshot: its entry and open file come
-together from L{IObjectStore.open_object} / C{head_object}, the
-``x-amz-copy-source-if-*`` conditions are evaluated against that entry,
-and the store refuses the copy (L{SourceChanged}) if the source was
-replaced in the meantime, in which case the copy starts over.
+CopyObject copies the source as it is when the store commits the copy
+(L{IObjectStore.copy_current_object}): the ``x-amz-copy-source-if-*``
+conditions are evaluated inside that transaction against that very
+version, so an overwrite racing with the copy can neither fail it nor mix
+versions.  UploadPartCopy reads its source's bytes first (to hash them):
+its entry and open file come together from L{IObjectStore.open_object},
+and the store refuses the part (L{SourceChanged}) if the source was
+replaced in the meantime, in which case the part copy starts over.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, decode_query_part, part_number
 from txs3.response import Response, xml_response
-from txs3.store.interface import ObjectInfo, SourceChanged
+from txs3.store.interface import ObjectInfo, ObjectMeta, SourceChanged
 
-#: How often a copy starts over when its source keeps being replaced.
+#: How often UploadPartCopy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
 HASH_CHUNK = 1024 * 1024
 
@@ -137,29 +140,27 @@ async def copy_object(call: S3Call) -> Response:
     directive = _directive(call, "x-amz-metadata-directive")
     if (src_bucket, src_key) == (bucket, key) and directive == "COPY":
         raise S3Error.of("InvalidRequest", SELF_COPY_MESSAGE)
-    store = call.config.store
-    for _ in range(COPY_ATTEMPTS):
-        source = store.head_object(src_bucket, src_key)
-        check_source_conditions(call.head.headers, source)
-        if directive == "COPY":
-            meta = source.meta
-        else:
-            replaced = object_meta(call, {})
+    # Everything taken from the request is read now, on the reactor
+    # thread; what depends on the source is decided inside the store's
+    # transaction, against the version it copies.
+    headers = call.head.headers
+    replaced = object_meta(call, {}) if directive == "REPLACE" else None
+    tagging = _directive(call, "x-amz-tagging-directive")
+    request_tags = copy_tags(call, ObjectMeta()) if tagging == "REPLACE" else None
+
+    def make_meta(source: ObjectInfo) -> ObjectMeta:
+        check_source_conditions(headers, source)
+        meta = source.meta
+        if replaced is not None:
             meta = dataclasses.replace(
-                source.meta,
-                headers=replaced.headers,
-                user_metadata=replaced.user_metadata,
+                meta, headers=replaced.headers, user_metadata=replaced.user_metadata
             )
-        meta = dataclasses.replace(meta, tags=copy_tags(call, source.meta))
-        try:
-            info = await store.copy_object(
-                source, bucket, key, meta, call.identity.owner_id
-            )
-        except SourceChanged:
-            continue
-        break
-    else:
-        raise S3Error.of("SlowDown")
+        tags = source.meta.tags if request_tags is None else request_tags
+        return dataclasses.replace(meta, tags=tags)
+
+    info = await call.config.store.copy_current_object(
+        src_bucket, src_key, bucket, key, make_meta, call.identity.owner_id
+    )
     children: list[xml.Node] = [
         ("ETag", f'"{info.etag}"'),
         ("LastModified", xml.iso8601(info.last_modified)),

@@ -38,7 +38,7 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_PART_NUMBER, part_number
 from txs3.response import Response, no_content, xml_response
-from txs3.store.interface import PartInfo, UploadInfo
+from txs3.store.interface import CompletedUpload, PartInfo, UploadInfo
 
 MIN_PART_SIZE = 5 * 1024**2
 MAX_OBJECT_SIZE = 5 * 1024**4
@@ -206,10 +206,15 @@ async def complete_multipart_upload(call: S3Call) -> Response:
     publish them as the object in one index transaction (no bytes move).
     """
     bucket, key = _where(call)
-    upload = _upload(call)
     requested = _requested_parts(call.xml_body())
+    if call.completed is not None:
+        return _retried_completion(call, requested, call.completed)
+    upload = _upload(call)
     store = call.config.store
-    page = await store.list_parts(bucket, key, upload.upload_id, 0, MAX_PART_NUMBER)
+    try:
+        page = await store.list_parts(bucket, key, upload.upload_id, 0, MAX_PART_NUMBER)
+    except S3Error as e:
+        return _completed_meanwhile(call, requested, e)
     stored = {p.part_number: p for p in page.parts}
     parts: list[PartInfo] = []
     for number, etag, _ in requested:
@@ -245,27 +250,90 @@ async def complete_multipart_upload(call: S3Call) -> Response:
     # good (412), and a third time inside the commit (409 if a racing
     # writer got there in between).
     check_write_condition(store, call.operation, condition)
-    info = await store.complete_multipart_upload(
-        bucket,
-        key,
-        upload.upload_id,
-        [(p.part_number, p.etag) for p in parts],
-        multipart_etag([p.etag for p in parts]),
-        checksums,
-        ctype,
-        condition,
+    try:
+        info = await store.complete_multipart_upload(
+            bucket,
+            key,
+            upload.upload_id,
+            [(p.part_number, p.etag) for p in parts],
+            multipart_etag([p.etag for p in parts]),
+            checksums,
+            ctype,
+            condition,
+        )
+    except S3Error as e:
+        return _completed_meanwhile(call, requested, e)
+    return _completion_result(
+        call, info.etag, checksums, ctype, upload.checksum_algorithm
     )
+
+
+def _completion_result(
+    call: S3Call,
+    etag: str,
+    checksums: tuple[tuple[str, str], ...],
+    ctype: str,
+    algorithm: str | None,
+) -> Response:
+    """The CompleteMultipartUploadResult document for object C{etag}."""
+    bucket, key = _where(call)
     host = call.header("host") or "localhost"
     children: list[xml.Node] = [
         ("Location", f"https://{host}/{quote(bucket)}/{quote(key, safe='/~')}"),
         ("Bucket", bucket),
         ("Key", key),
-        ("ETag", f'"{info.etag}"'),
+        ("ETag", f'"{etag}"'),
     ]
-    if upload.checksum_algorithm is not None:
+    if algorithm is not None:
         children += [("Checksum" + alg, value) for alg, value in checksums]
         children.append(("ChecksumType", ctype))
     return xml_response(xml.document("CompleteMultipartUploadResult", children))
+
+
+def _retried_completion(
+    call: S3Call,
+    requested: list[tuple[int, str, dict[str, str]]],
+    record: CompletedUpload,
+) -> Response:
+    """
+    Answer a CompleteMultipartUpload for an upload already completed (a
+    client retrying after a timeout) as the completion was answered: 200
+    and the same ETag, when it lists the same parts with the same ETags.
+    Another part list is C{NoSuchUpload}, as for any upload that no longer
+    exists: the record proves only that this very request succeeded, and
+    AWS documents C{NoSuchUpload} for a completed upload.
+    """
+    if [(n, etag) for n, etag, _ in requested] != list(record.parts):
+        raise S3Error.of("NoSuchUpload", UploadId=record.upload_id)
+    return _completion_result(
+        call,
+        record.etag,
+        record.checksums,
+        record.checksum_type,
+        record.checksum_algorithm,
+    )
+
+
+def _completed_meanwhile(
+    call: S3Call,
+    requested: list[tuple[int, str, dict[str, str]]],
+    error: S3Error,
+) -> Response:
+    """
+    The upload vanished (C{error} is C{NoSuchUpload}) between the gate and
+    the commit: a first attempt that the client gave up on may have
+    completed it meanwhile.  Answer from its record if there is one,
+    else raise C{error}.
+    """
+    if error.code != "NoSuchUpload":
+        raise error
+    try:
+        record = call.config.store.get_completed_upload(
+            call.bucket, call.key, _upload_id(call)
+        )
+    except S3Error:
+        raise error from None
+    return _retried_completion(call, requested, record)
 
 
 def _verify_whole_checksum(

@@ -51,7 +51,6 @@ def no_encryption(call: S3Call) -> None:
         raise S3Error.of("NotImplemented", Header=asked[0])
 
 
-
 def acl_headers(call: S3Call) -> None:
     """
     Refuse ``x-amz-acl`` / ``x-amz-grant-*`` headers that ask for more than
@@ -108,3 +107,31 @@ def multipart_upload(call: S3Call) -> None:
                     f"Type: {alg.lower()}",
                 )
     call.upload = upload
+
+
+def completion_target(call: S3Call) -> None:
+    """
+    CompleteMultipartUpload: find the upload in progress (then refuse now,
+    412, a write condition that would be refused at commit), or else the
+    record of its completion, for a retried request (recorded as
+    C{call.completed}: the handler answers it as the first one was
+    answered, and the write conditions, which the completion itself made
+    false, are not checked again).
+
+    @raise S3Error: C{NoSuchUpload} if neither exists.
+    """
+    store = call.config.store
+    upload_id = call.operation.query.get("uploadId", "")
+    try:
+        call.upload = store.get_upload(call.bucket, call.key, upload_id)
+    except S3Error as e:
+        if e.code != "NoSuchUpload":
+            raise
+        try:
+            call.completed = store.get_completed_upload(
+                call.bucket, call.key, upload_id
+            )
+        except S3Error:
+            raise e from None
+        return
+    write_conditions(call)

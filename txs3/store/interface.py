@@ -20,6 +20,7 @@ bound.  Errors are L{txs3.errors.S3Error} with S3's codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -163,6 +164,39 @@ class UploadInfo:
     meta: ObjectMeta = field(default_factory=ObjectMeta)
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CompletedUpload:
+    """
+    The record of a completed multipart upload, kept for
+    L{COMPLETED_UPLOAD_TTL} seconds so that a retried
+    CompleteMultipartUpload (clients retry it on a timeout) is answered as
+    the first one was.
+
+    @ivar parts: the part numbers and ETags (no quotes) it was completed
+        with, in order.
+    @ivar etag: the ETag of the object it produced (no quotes).
+    @ivar version: that object's L{ObjectInfo.version}.
+    @ivar completed: POSIX seconds of the completion.
+    @ivar checksums: the object's checksums, as the completion answered.
+    @ivar checksum_algorithm: the upload's algorithm, or None.
+    """
+
+    upload_id: str
+    bucket: str
+    key: str
+    parts: tuple[tuple[int, str], ...]
+    etag: str
+    version: str
+    completed: float
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    checksum_algorithm: str | None = None
+
+
+#: Seconds a L{CompletedUpload} record is kept after the completion.
+COMPLETED_UPLOAD_TTL = 3 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -343,6 +377,34 @@ class IObjectStore(Interface):
         bucket, C{ConditionalRequestConflict} as L{put_object}.
         """
 
+    def copy_current_object(
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        Make C{bucket}/C{key} a copy of whatever object C{src_bucket}/
+        C{src_key} is when the copy commits: one index transaction reads
+        the source's entry and makes the destination name its immutable
+        blobs, so a concurrent overwrite of the source is never seen
+        half-way and never makes the copy fail (no L{SourceChanged}, no
+        retry).  Same size and ETag as that source; onto itself allowed.
+
+        C{make_meta} is called once, inside the transaction, with the
+        source's entry: it returns the destination's metadata, or raises
+        (an L{S3Error} such as C{PreconditionFailed} for copy-source
+        conditions) to refuse the copy, which then changes nothing.  It
+        may run in the store's writer thread: it must be quick and pure (no
+        I/O, no reactor).
+
+        C{NoSuchBucket} (either bucket), C{NoSuchKey} (the source),
+        C{ConditionalRequestConflict} as L{put_object}.
+        """
+
     def create_multipart_upload(
         bucket: str,
         key: str,
@@ -444,11 +506,21 @@ class IObjectStore(Interface):
         one index transaction that moves the parts' blob references to the
         object: no byte is read or written, whatever the size.  The upload
         and any parts not listed are removed (unlisted parts' blobs freed),
-        and the replaced object's blobs are freed.
+        and the replaced object's blobs are freed.  The same transaction
+        records a L{CompletedUpload} (see L{get_completed_upload}).
 
         C{NoSuchUpload}; C{InvalidPart} if a listed part is missing or has
         another ETag at commit; C{ConditionalRequestConflict} as
         L{put_object}.
+        """
+
+    def get_completed_upload(bucket: str, key: str, upload_id: str) -> CompletedUpload:
+        """
+        The record of upload C{upload_id} to C{bucket}/C{key}, completed
+        less than L{COMPLETED_UPLOAD_TTL} seconds ago (older records may be
+        purged by the store's sweep).  A point read, like L{get_upload}.
+        C{NoSuchBucket}; C{NoSuchUpload} if there is no such record (never
+        completed, aborted, purged, or for another key).
         """
 
     def abort_multipart_upload(bucket: str, key: str, upload_id: str) -> Deferred[None]:

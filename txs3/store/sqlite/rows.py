@@ -1,12 +1,11 @@
 """
-The SQLite index's schema, statements and row-level helpers.
+Rows of the SQLite index: encoding values into rows and back, and the
+row-level helpers every write transaction shares.
 
-Everything here runs inside a connection the caller holds (most of it
-inside one write transaction of L{txs3.store.sqlite.SQLiteStore}): it
-encodes and decodes rows, and keeps the rule that a blob is freed only when
-no object, object extent or upload part names it any more.  The store class
-in C{sqlite.py} owns threads, connections and files; this module owns the
-shape of the data.
+Everything here runs inside a connection the caller holds (most of it inside
+one write transaction of L{txs3.store.sqlite.SQLiteStore}), and keeps the
+rule that a blob is freed only when no object, object extent or upload part
+names it any more.
 """
 
 from __future__ import annotations
@@ -18,171 +17,23 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from txs3.errors import S3Error
-from txs3.store.blobs import (
-    is_disk_full,
-)
+from txs3.store.blobs import is_disk_full
 from txs3.store.extents import Extent
 from txs3.store.interface import (
+    CompletedUpload,
     ObjectInfo,
     ObjectMeta,
     PartInfo,
+    SourceChanged,
     UploadInfo,
     WriteCondition,
 )
-
-SCHEMA_VERSION = 2
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (
-    name TEXT NOT NULL PRIMARY KEY,
-    owner_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    region TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS objects (
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified REAL NOT NULL,
-    owner_id TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    blob TEXT,
-    version TEXT,
-    PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
-CREATE TABLE IF NOT EXISTS object_extents (
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    part INTEGER NOT NULL,
-    blob TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (bucket, key, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS object_extents_blob ON object_extents (blob);
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id TEXT NOT NULL PRIMARY KEY,
-    bucket TEXT NOT NULL,
-    key BLOB NOT NULL,
-    initiated REAL NOT NULL,
-    owner_id TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    checksum_algorithm TEXT,
-    checksum_type TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS uploads_key ON uploads (bucket, key, upload_id);
-CREATE TABLE IF NOT EXISTS parts (
-    upload_id TEXT NOT NULL,
-    part_number INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified REAL NOT NULL,
-    checksums TEXT NOT NULL,
-    PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS part_extents (
-    upload_id TEXT NOT NULL,
-    part_number INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    blob TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (upload_id, part_number, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS part_extents_blob ON part_extents (blob);
-CREATE TABLE IF NOT EXISTS bucket_tags (
-    bucket TEXT NOT NULL PRIMARY KEY,
-    created REAL NOT NULL,
-    tags TEXT NOT NULL
-) WITHOUT ROWID;
-"""
-
-#: Version 1 -> 2: objects gain a version column (the new tables are
-#: created by SCHEMA's IF NOT EXISTS).
-MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
-
-# SQL is spelled out literally (no string building) so that no value can
-# ever reach a statement's text.
-_INSERT_OBJECT = (
-    "INSERT INTO objects"
-    " (bucket, key, size, etag, last_modified, owner_id, meta, blob, version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+from txs3.store.sqlite.schema import (
+    BLOB_REFERENCED,
+    INSERT_OBJECT,
+    INSERT_OBJECT_EXTENT,
+    OBJECT_EXTENTS,
 )
-_INSERT_OBJECT_EXTENT = (
-    "INSERT INTO object_extents (bucket, key, seq, part, blob, start, length)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_OBJECT_EXTENTS = (
-    "SELECT blob, start, length, part FROM object_extents"
-    " WHERE bucket = ? AND key = ? ORDER BY seq"
-)
-INSERT_PART = (
-    "INSERT INTO parts (upload_id, part_number, size, etag, last_modified,"
-    " checksums) VALUES (?, ?, ?, ?, ?, ?)"
-)
-INSERT_PART_EXTENT = (
-    "INSERT INTO part_extents (upload_id, part_number, seq, blob, start, length)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-PART_EXTENTS = (
-    "SELECT blob, start, length FROM part_extents"
-    " WHERE upload_id = ? AND part_number = ? ORDER BY seq"
-)
-_UPLOAD_SELECT = (
-    "SELECT upload_id, bucket, key, initiated, owner_id, meta,"
-    " checksum_algorithm, checksum_type FROM uploads"
-)
-GET_UPLOAD = _UPLOAD_SELECT + " WHERE upload_id = ? AND bucket = ? AND key = ?"
-INSERT_UPLOAD = (
-    "INSERT INTO uploads (upload_id, bucket, key, initiated, owner_id, meta,"
-    " checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-#: Uploads of the key-marker itself after the upload-id-marker.
-UPLOADS_OF_KEY = (
-    _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?"
-)
-#: (inclusive lower bound, has upper bound) -> range scan on uploads_key.
-UPLOAD_SCANS = {
-    (True, False): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key >= ? ORDER BY key, upload_id LIMIT ?",
-    (False, False): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key > ? ORDER BY key, upload_id LIMIT ?",
-    (True, True): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, upload_id LIMIT ?",
-    (False, True): _UPLOAD_SELECT
-    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, upload_id LIMIT ?",
-}
-#: Whether anything still names a blob; see "Blobs are immutable" above.
-BLOB_REFERENCED = (
-    "SELECT 1 FROM objects WHERE blob = ?"
-    " UNION ALL SELECT 1 FROM object_extents WHERE blob = ?"
-    " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
-    " LIMIT 1"
-)
-HEAD_OBJECT = (
-    "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
-    " o.meta, o.blob, o.version"
-    " FROM buckets AS b LEFT JOIN objects AS o"
-    " ON o.bucket = b.name AND o.key = ?"
-    " WHERE b.name = ?"
-)
-_SCAN_SELECT = (
-    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version FROM objects"
-)
-#: (inclusive lower bound, has upper bound) -> range scan on (bucket, key).
-SCANS = {
-    (True, False): _SCAN_SELECT + " WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?",
-    (False, False): _SCAN_SELECT + " WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?",
-    (True, True): _SCAN_SELECT
-    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?",
-    (False, True): _SCAN_SELECT
-    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?",
-}
 
 
 def encode_meta(meta: ObjectMeta) -> str:
@@ -253,6 +104,38 @@ def upload_info(row: tuple[Any, ...]) -> UploadInfo:
 def part_info(row: tuple[Any, ...]) -> PartInfo:
     number, size, etag, last_modified, checksums = row
     return PartInfo(number, size, etag, last_modified, decode_pairs(checksums))
+
+
+def completed_upload(row: tuple[Any, ...]) -> CompletedUpload:
+    upload_id, bucket, key, parts, etag, version, completed, sums, ctype, alg = row
+    return CompletedUpload(
+        upload_id=upload_id,
+        bucket=bucket,
+        key=bytes(key).decode("utf-8"),
+        parts=tuple((int(n), str(e)) for n, e in json.loads(parts)),
+        etag=etag,
+        version=version,
+        completed=completed,
+        checksums=decode_pairs(sums),
+        checksum_type=ctype,
+        checksum_algorithm=alg,
+    )
+
+
+def completed_row(record: CompletedUpload, raw_key: bytes) -> tuple[Any, ...]:
+    """The parameters of L{INSERT_COMPLETED} for C{record}."""
+    return (
+        record.upload_id,
+        record.bucket,
+        raw_key,
+        json.dumps([list(p) for p in record.parts], separators=(",", ":")),
+        record.etag,
+        record.version,
+        record.completed,
+        encode_pairs(record.checksums),
+        record.checksum_type,
+        record.checksum_algorithm,
+    )
 
 
 def new_version() -> str:
@@ -348,7 +231,7 @@ def object_extents(
     return [
         Extent(blob, start, length, part)
         for blob, start, length, part in conn.execute(
-            _OBJECT_EXTENTS, (bucket, raw_key)
+            OBJECT_EXTENTS, (bucket, raw_key)
         ).fetchall()
     ]
 
@@ -361,7 +244,7 @@ def insert_object(
 ) -> None:
     """Insert an object row (C{info.blob}) or, with C{extents}, its extents."""
     conn.execute(
-        _INSERT_OBJECT,
+        INSERT_OBJECT,
         (
             info.bucket,
             raw_key,
@@ -376,7 +259,7 @@ def insert_object(
     )
     for seq, e in enumerate(extents or ()):
         conn.execute(
-            _INSERT_OBJECT_EXTENT,
+            INSERT_OBJECT_EXTENT,
             (info.bucket, raw_key, seq, e.part, e.blob, e.offset, e.length),
         )
 
@@ -418,3 +301,29 @@ def new_upload_id(now: float) -> str:
     (the order ListMultipartUploads reports them in).
     """
     return f"{int(now * 1_000_000) & ((1 << 56) - 1):014x}" + uuid.uuid4().hex[:18]
+
+
+def source_body(
+    conn: sqlite3.Connection, source: ObjectInfo, src_key: bytes
+) -> tuple[str, list[Extent] | None]:
+    """
+    The body of copy source C{source} as it is now: its blob id, or ""
+    and its extents.
+
+    @raise SourceChanged: if it is not the version C{source} describes.
+    """
+    row = one(
+        conn,
+        "SELECT blob, version FROM objects WHERE bucket = ? AND key = ?",
+        (source.bucket, src_key),
+    )
+    if row is None or (row[1] or "") != source.version:
+        raise SourceChanged(f"{source.bucket}/{source.key}")
+    if row[0]:
+        return cast(str, row[0]), None
+    return "", object_extents(conn, source.bucket, src_key)
+
+
+def bucket_exists(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether bucket C{name} exists (in C{conn}'s snapshot)."""
+    return one(conn, "SELECT 1 FROM buckets WHERE name = ?", (name,)) is not None

@@ -1,0 +1,171 @@
+"""
+Object operations of the memory store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import io
+import uuid
+from collections.abc import Callable
+from typing import BinaryIO, cast
+
+from twisted.internet.defer import Deferred, fail, succeed
+
+from txs3.errors import S3Error
+from txs3.store.extents import ExtentReader, part_sizes
+from txs3.store.interface import (
+    IStagingFile,
+    ObjectInfo,
+    ObjectMeta,
+    SourceChanged,
+    WriteCondition,
+)
+from txs3.store.memory.core import MemoryCore
+from txs3.store.memory.staging import MemoryStagingFile
+from txs3.store.namespace import encode_key
+
+
+class ObjectsMixin(MemoryCore):
+    """Put, head, open, delete, copy."""
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        staging: IStagingFile,
+        etag: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """See L{IObjectStore.put_object}."""
+        if not isinstance(staging, MemoryStagingFile):
+            raise ValueError("staging file does not belong to this store")
+        data = staging.take()
+        try:
+            raw_key = encode_key(key)
+            target = self._bucket(bucket)
+            self._check(target, raw_key, condition)
+        except S3Error as e:
+            return fail(e)
+        blob = self._new_blob(data)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=len(data),
+            etag=etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=blob,
+            version=uuid.uuid4().hex,
+        )
+        self._store(target, raw_key, info, None)
+        return succeed(info)
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """See L{IObjectStore.head_object}."""
+        return self._get(bucket, key)[0]
+
+    def open_object(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+        """See L{IObjectStore.open_object}."""
+        info, extents = self._get(bucket, key)
+        if extents is None:
+            return info, io.BytesIO(self._blobs[info.blob])
+        files = {e.blob: io.BytesIO(self._blobs[e.blob]) for e in extents}
+        pieces = [(cast(BinaryIO, files[e.blob]), e.offset, e.length) for e in extents]
+        return info, cast(BinaryIO, ExtentReader(pieces))
+
+    def delete_object(self, bucket: str, key: str) -> Deferred[bool]:
+        """See L{IObjectStore.delete_object}."""
+        try:
+            raw_key = encode_key(key)
+            target = self._bucket(bucket)
+        except S3Error as e:
+            return fail(e)
+        if target.objects.pop(raw_key, None) is None:
+            return succeed(False)
+        del target.keys[bisect.bisect_left(target.keys, raw_key)]
+        return succeed(True)
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
+        """See L{IObjectStore.delete_objects}."""
+        try:
+            raw_keys = [encode_key(k) for k in keys]
+            target = self._bucket(bucket)
+        except S3Error as e:
+            return fail(e)
+        existed: dict[str, bool] = {}
+        for key, raw_key in zip(keys, raw_keys, strict=True):
+            found = target.objects.pop(raw_key, None) is not None
+            if found:
+                del target.keys[bisect.bisect_left(target.keys, raw_key)]
+            existed[key] = existed.get(key, False) or found
+        return succeed(existed)
+
+    def copy_object(
+        self,
+        source: ObjectInfo,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """See L{IObjectStore.copy_object}."""
+        try:
+            raw_key = encode_key(key)
+            target = self._bucket(bucket)
+            extents = self._source(source)
+            self._check(target, raw_key, condition)
+        except (S3Error, SourceChanged) as e:
+            return fail(e)
+        single = source.blob  # "" for an object made of extents
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=source.size,
+            etag=source.etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=single,
+            version=uuid.uuid4().hex,
+            parts=() if single else part_sizes(extents),
+        )
+        self._store(target, raw_key, info, None if single else extents)
+        return succeed(info)
+
+    def copy_current_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """See L{IObjectStore.copy_current_object}."""
+        try:
+            raw_key = encode_key(key)
+            target = self._bucket(bucket)
+            source, extents = self._get(src_bucket, src_key)
+            meta = make_meta(source)
+            self._check(target, raw_key, condition)
+        except S3Error as e:
+            return fail(e)
+        info = dataclasses.replace(
+            source,
+            bucket=bucket,
+            key=key,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            version=uuid.uuid4().hex,
+            parts=part_sizes(extents) if extents is not None else (),
+        )
+        self._store(target, raw_key, info, extents)
+        return succeed(info)

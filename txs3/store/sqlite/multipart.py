@@ -1,0 +1,371 @@
+"""
+Multipart uploads in the SQLite store: create, parts (uploaded or copied),
+list parts, complete, abort.  ListMultipartUploads is in
+L{txs3.store.sqlite.listing}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+from twisted.internet.defer import Deferred, fail
+
+from txs3.errors import S3Error
+from txs3.store.extents import Extent, part_sizes, slice_extents
+from txs3.store.interface import (
+    CompletedUpload,
+    IStagingFile,
+    ObjectInfo,
+    ObjectMeta,
+    PartInfo,
+    PartsPage,
+    UploadInfo,
+    WriteCondition,
+)
+from txs3.store.namespace import encode_key
+from txs3.store.sqlite.core import StoreCore
+from txs3.store.sqlite.rows import (
+    check_condition,
+    completed_row,
+    completed_upload,
+    encode_meta,
+    encode_pairs,
+    insert_object,
+    new_upload_id,
+    new_version,
+    no_such_bucket,
+    no_such_upload,
+    one,
+    part_info,
+    remove_object,
+    remove_part,
+    remove_upload,
+    source_body,
+    unreferenced,
+    upload_info,
+)
+from txs3.store.sqlite.schema import (
+    GET_COMPLETED,
+    GET_UPLOAD,
+    INSERT_COMPLETED,
+    INSERT_PART,
+    INSERT_PART_EXTENT,
+    INSERT_UPLOAD,
+    PART_EXTENTS,
+)
+
+
+class MultipartMixin(StoreCore):
+    """Uploads in progress: rows of C{uploads}, C{parts}, C{part_extents}."""
+
+    def create_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+    ) -> Deferred[UploadInfo]:
+        """See L{IObjectStore.create_multipart_upload}."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> UploadInfo:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            now = self._now()
+            info = UploadInfo(
+                upload_id=new_upload_id(now),
+                bucket=bucket,
+                key=key,
+                initiated=now,
+                owner_id=owner_id,
+                meta=meta,
+                checksum_algorithm=checksum_algorithm,
+                checksum_type=checksum_type,
+            )
+            conn.execute(
+                INSERT_UPLOAD,
+                (
+                    info.upload_id,
+                    bucket,
+                    raw_key,
+                    now,
+                    owner_id,
+                    encode_meta(meta),
+                    checksum_algorithm,
+                    checksum_type,
+                ),
+            )
+            return info
+
+        return self._in_writer(self._write_txn, txn)
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        """See L{IObjectStore.get_upload}."""
+        raw_key = encode_key(key)
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
+        finally:
+            conn.execute("COMMIT")
+        if row is None:
+            raise no_such_upload(upload_id)
+        return upload_info(row)
+
+    def get_completed_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> CompletedUpload:
+        """See L{IObjectStore.get_completed_upload}: one read snapshot."""
+        raw_key = encode_key(key)
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            row = one(conn, GET_COMPLETED, (upload_id, bucket, raw_key))
+        finally:
+            conn.execute("COMMIT")
+        if row is None:
+            raise no_such_upload(upload_id)
+        return completed_upload(row)
+
+    @staticmethod
+    def _upload_row(
+        conn: sqlite3.Connection, bucket: str, raw_key: bytes, upload_id: str
+    ) -> UploadInfo:
+        row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
+        if row is None:
+            raise no_such_upload(upload_id)
+        return upload_info(row)
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        staging: IStagingFile,
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+    ) -> Deferred[PartInfo]:
+        """See L{IObjectStore.upload_part}; published like L{put_object}."""
+        file = self._take_staging(staging)
+        try:
+            raw_key = encode_key(key)
+            if self._closed:
+                raise ValueError("store is closed")
+        except (S3Error, ValueError) as e:
+            file.discard()
+            return fail(e)
+
+        def work() -> PartInfo:
+            size = file.size()
+            blob_id = self._publish(file)
+            part = PartInfo(part_number, size, etag, self._now(), checksums)
+
+            def txn(conn: sqlite3.Connection) -> list[str]:
+                self._upload_row(conn, bucket, raw_key, upload_id)
+                replaced = remove_part(conn, upload_id, part_number)
+                self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
+                return unreferenced(conn, replaced)
+
+            self._commit_new_blob(blob_id, txn)
+            return part
+
+        return self._in_writer(work)
+
+    @staticmethod
+    def _insert_part(
+        conn: sqlite3.Connection,
+        upload_id: str,
+        part: PartInfo,
+        extents: list[Extent],
+    ) -> None:
+        conn.execute(
+            INSERT_PART,
+            (
+                upload_id,
+                part.part_number,
+                part.size,
+                part.etag,
+                part.last_modified,
+                encode_pairs(part.checksums),
+            ),
+        )
+        for seq, e in enumerate(extents):
+            conn.execute(
+                INSERT_PART_EXTENT,
+                (upload_id, part.part_number, seq, e.blob, e.offset, e.length),
+            )
+
+    def upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        source: ObjectInfo,
+        offset: int,
+        length: int,
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+    ) -> Deferred[PartInfo]:
+        """See L{IObjectStore.upload_part_copy}: index rows only."""
+        try:
+            raw_key = encode_key(key)
+            src_key = encode_key(source.key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[PartInfo, list[str]]:
+            self._upload_row(conn, bucket, raw_key, upload_id)
+            blob, extents = source_body(conn, source, src_key)
+            whole = [Extent(blob, 0, source.size)] if extents is None else extents
+            piece = slice_extents(whole, offset, length)
+            part = PartInfo(part_number, length, etag, self._now(), checksums)
+            replaced = remove_part(conn, upload_id, part_number)
+            self._insert_part(conn, upload_id, part, piece)
+            return part, unreferenced(conn, replaced)
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number_marker: int,
+        max_parts: int,
+    ) -> Deferred[PartsPage]:
+        """See L{IObjectStore.list_parts}; one read snapshot in the list pool."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def read() -> PartsPage:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                if not self._bucket_exists(conn, bucket):
+                    raise no_such_bucket(bucket)
+                upload = self._upload_row(conn, bucket, raw_key, upload_id)
+                rows = conn.execute(
+                    "SELECT part_number, size, etag, last_modified, checksums"
+                    " FROM parts WHERE upload_id = ? AND part_number > ?"
+                    " ORDER BY part_number LIMIT ?",
+                    (upload_id, part_number_marker, max(max_parts, 0) + 1),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            parts = [part_info(r) for r in rows[: max(max_parts, 0)]]
+            truncated = len(rows) > len(parts)
+            marker = parts[-1].part_number if truncated and parts else None
+            return PartsPage(upload, parts, truncated, marker)
+
+        return self._in_lister(read)
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        etag: str,
+        checksums: tuple[tuple[str, str], ...],
+        checksum_type: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.complete_multipart_upload}: one transaction that
+        turns the listed parts' extents into the object's, in part order.
+        """
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            upload = self._upload_row(conn, bucket, raw_key, upload_id)
+            check_condition(conn, bucket, raw_key, condition)
+            stored = dict(
+                conn.execute(
+                    "SELECT part_number, etag FROM parts WHERE upload_id = ?",
+                    (upload_id,),
+                ).fetchall()
+            )
+            extents: list[Extent] = []
+            for position, (number, part_etag) in enumerate(parts, 1):
+                if stored.get(number) != part_etag:
+                    raise S3Error.of(
+                        "InvalidPart",
+                        UploadId=upload_id,
+                        PartNumber=str(number),
+                        ETag=part_etag,
+                    )
+                extents += [
+                    Extent(blob, start, length, position)
+                    for blob, start, length in conn.execute(
+                        PART_EXTENTS, (upload_id, number)
+                    ).fetchall()
+                ]
+            # Everything CreateMultipartUpload stored (headers, metadata,
+            # tags), with the completed object's checksums.
+            meta = dataclasses.replace(
+                upload.meta, checksums=checksums, checksum_type=checksum_type
+            )
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=sum(e.length for e in extents),
+                etag=etag,
+                last_modified=self._now(),
+                meta=meta,
+                owner_id=upload.owner_id,
+                version=new_version(),
+                parts=part_sizes(extents),
+            )
+            replaced = remove_object(conn, bucket, raw_key) or set()
+            replaced |= remove_upload(conn, upload_id)
+            insert_object(conn, info, raw_key, extents)
+            record = CompletedUpload(
+                upload_id=upload_id,
+                bucket=bucket,
+                key=key,
+                parts=tuple(parts),
+                etag=etag,
+                version=info.version,
+                completed=info.last_modified,
+                checksums=checksums,
+                checksum_type=checksum_type,
+                checksum_algorithm=upload.checksum_algorithm,
+            )
+            conn.execute(INSERT_COMPLETED, completed_row(record, raw_key))
+            return info, unreferenced(conn, replaced)
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def abort_multipart_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> Deferred[None]:
+        """See L{IObjectStore.abort_multipart_upload}."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> list[str]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            self._upload_row(conn, bucket, raw_key, upload_id)
+            return unreferenced(conn, remove_upload(conn, upload_id))
+
+        return self._in_writer(self._commit_and_free, txn)

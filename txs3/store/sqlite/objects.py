@@ -1,0 +1,329 @@
+"""
+Object operations of the SQLite store: put, head, open (read), delete,
+delete many, copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable
+from typing import BinaryIO, cast
+
+from twisted.internet.defer import Deferred, fail
+
+from txs3.errors import S3Error
+from txs3.store.blobs import StagingFile
+from txs3.store.extents import Extent, ExtentReader, part_sizes
+from txs3.store.interface import (
+    IStagingFile,
+    ObjectInfo,
+    ObjectMeta,
+    WriteCondition,
+)
+from txs3.store.namespace import encode_key
+from txs3.store.sqlite.core import StoreCore
+from txs3.store.sqlite.rows import (
+    check_condition,
+    insert_object,
+    new_version,
+    no_such_bucket,
+    object_extents,
+    object_info,
+    one,
+    remove_object,
+    source_body,
+    unreferenced,
+)
+from txs3.store.sqlite.schema import HEAD_OBJECT
+
+#: Attempts of open_object when the blob vanishes under it (replaced).
+_OPEN_ATTEMPTS = 8
+
+
+class ObjectsMixin(StoreCore):
+    """Objects: rows of C{objects} and C{object_extents}."""
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        staging: IStagingFile,
+        etag: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.put_object}.
+
+        @raise ValueError: (synchronously) if C{staging} is not an open
+            staging file of this store.
+        """
+        file = self._take_staging(staging)
+        try:
+            raw_key = encode_key(key)
+            if self._closed:
+                raise ValueError("store is closed")
+        except (S3Error, ValueError) as e:
+            file.discard()
+            return fail(e)
+        return self._in_writer(
+            self._put, bucket, raw_key, file, etag, meta, owner_id, condition
+        )
+
+    def _put(
+        self,
+        bucket: str,
+        raw_key: bytes,
+        staging: StagingFile,
+        etag: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None,
+    ) -> ObjectInfo:
+        """The write thread's half of put_object: publish, commit, free."""
+        size = staging.size()
+        blob_id = self._publish(staging)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=raw_key.decode("utf-8"),
+            size=size,
+            etag=etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=blob_id,
+            version=new_version(),
+        )
+
+        def txn(conn: sqlite3.Connection) -> list[str]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            check_condition(conn, bucket, raw_key, condition)
+            replaced = remove_object(conn, bucket, raw_key) or set()
+            insert_object(conn, info, raw_key, None)
+            return unreferenced(conn, replaced)
+
+        self._commit_new_blob(blob_id, txn)
+        return info
+
+    def _read_object(
+        self, conn: sqlite3.Connection, bucket: str, key: str
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        """
+        The entry of C{bucket}/C{key} and, for an object made of extents,
+        its extents (None for a single-blob object), from one snapshot.
+        """
+        raw_key = encode_key(key)
+        # One statement is its own snapshot: a single-blob object (the
+        # common case, and the small-GET hot path) needs nothing more.
+        row = one(conn, HEAD_OBJECT, (raw_key, bucket))
+        if row is not None and row[1] is not None and row[7]:
+            return object_info(bucket, row[1:], ()), None
+        conn.execute("BEGIN")  # deferred: one read snapshot, no lock
+        try:
+            row = one(conn, HEAD_OBJECT, (raw_key, bucket))
+            if row is None:
+                raise no_such_bucket(bucket)
+            if row[1] is None:
+                raise S3Error.of("NoSuchKey", Key=key)
+            extents = None if row[7] else object_extents(conn, bucket, raw_key)
+        finally:
+            conn.execute("COMMIT")
+        parts = part_sizes(extents) if extents is not None else ()
+        return object_info(bucket, row[1:], parts), extents
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """See L{IObjectStore.head_object}."""
+        return self._read_object(self._connection(), bucket, key)[0]
+
+    def open_object(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+        """
+        See L{IObjectStore.open_object}.  Every blob of the object is opened
+        before returning, so the file reads the version described by the
+        entry even if that version is replaced and its blobs unlinked.  If
+        a blob vanished between reading the entry and opening it (a
+        concurrent replace or delete committed and unlinked it), read the
+        entry again.
+
+        @raise S3Error: C{InternalError} if an indexed blob stays missing.
+        """
+        conn = self._connection()
+        for _ in range(_OPEN_ATTEMPTS):
+            info, extents = self._read_object(conn, bucket, key)
+            if extents is None:
+                try:
+                    return info, self._blobs.open(info.blob)
+                except FileNotFoundError:
+                    continue
+            files: dict[str, BinaryIO] = {}
+            try:
+                for e in extents:
+                    if e.blob not in files:
+                        files[e.blob] = self._blobs.open(e.blob)
+            except FileNotFoundError:
+                for f in files.values():
+                    f.close()
+                continue
+            reader = ExtentReader(
+                [(files[e.blob], e.offset, e.length) for e in extents]
+            )
+            return info, cast(BinaryIO, reader)
+        raise S3Error.of("InternalError", "The object's data is missing.", Key=key)
+
+    def delete_object(self, bucket: str, key: str) -> Deferred[bool]:
+        """See L{IObjectStore.delete_object}."""
+        try:
+            raw_key = encode_key(key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[bool, list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            removed = remove_object(conn, bucket, raw_key)
+            if removed is None:
+                return False, []
+            return True, unreferenced(conn, removed)
+
+        def work() -> bool:
+            existed, freed = self._write_txn(txn)
+            for blob_id in freed:
+                self._free_blob(blob_id)
+            return existed
+
+        return self._in_writer(work)
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
+        """See L{IObjectStore.delete_objects}: one transaction for all keys."""
+        try:
+            raw_keys = [encode_key(k) for k in keys]
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[dict[str, bool], list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            existed: dict[str, bool] = {}
+            candidates: set[str] = set()
+            for key, raw_key in zip(keys, raw_keys, strict=True):
+                removed = remove_object(conn, bucket, raw_key)
+                existed[key] = existed.get(key, False) or removed is not None
+                candidates |= removed or set()
+            return existed, unreferenced(conn, candidates)
+
+        def work() -> dict[str, bool]:
+            existed, freed = self._write_txn(txn)
+            for blob_id in freed:
+                self._free_blob(blob_id)
+            return existed
+
+        return self._in_writer(work)
+
+    def copy_object(
+        self,
+        source: ObjectInfo,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.copy_object}: one transaction that checks the
+        source's version and writes the new row (and extent rows) naming
+        the source's blobs.
+        """
+        try:
+            raw_key = encode_key(key)
+            src_key = encode_key(source.key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            blob, extents = source_body(conn, source, src_key)
+            check_condition(conn, bucket, raw_key, condition)
+            current = dataclasses.replace(source, blob=blob)
+            return self._insert_copy(
+                conn, current, extents, raw_key, bucket, key, meta, owner_id
+            )
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def copy_current_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        make_meta: Callable[[ObjectInfo], ObjectMeta],
+        owner_id: str,
+        condition: WriteCondition | None = None,
+    ) -> Deferred[ObjectInfo]:
+        """
+        See L{IObjectStore.copy_current_object}: one write transaction
+        reads the source's row (and extents) and writes the destination's
+        naming the same blobs.  Transactions are serialised, so no commit
+        can replace the source, and free its blobs, in between.
+        """
+        try:
+            raw_key = encode_key(key)
+            raw_src = encode_key(src_key)
+        except S3Error as e:
+            return fail(e)
+
+        def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
+            if not self._bucket_exists(conn, bucket):
+                raise no_such_bucket(bucket)
+            row = one(conn, HEAD_OBJECT, (raw_src, src_bucket))
+            if row is None:
+                raise no_such_bucket(src_bucket)
+            if row[1] is None:
+                raise S3Error.of("NoSuchKey", Key=src_key)
+            extents = None if row[7] else object_extents(conn, src_bucket, raw_src)
+            parts = part_sizes(extents) if extents is not None else ()
+            source = object_info(src_bucket, row[1:], parts)
+            meta = make_meta(source)
+            check_condition(conn, bucket, raw_key, condition)
+            return self._insert_copy(
+                conn, source, extents, raw_key, bucket, key, meta, owner_id
+            )
+
+        return self._in_writer(self._commit_info_and_free, txn)
+
+    def _insert_copy(
+        self,
+        conn: sqlite3.Connection,
+        source: ObjectInfo,
+        extents: list[Extent] | None,
+        raw_key: bytes,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        owner_id: str,
+    ) -> tuple[ObjectInfo, list[str]]:
+        """
+        Inside a write transaction: make C{bucket}/C{key} name the blob
+        (C{source.blob}) or C{extents} of C{source}; return the new entry
+        and the blobs to free after the commit.
+        """
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=source.size,
+            etag=source.etag,
+            last_modified=self._now(),
+            meta=meta,
+            owner_id=owner_id,
+            blob=source.blob if extents is None else "",
+            version=new_version(),
+            parts=part_sizes(extents) if extents is not None else (),
+        )
+        # Copying onto itself: the old row's blobs are named again by the
+        # new row, so the reference check keeps them.
+        replaced = remove_object(conn, bucket, raw_key) or set()
+        insert_object(conn, info, raw_key, extents)
+        return info, unreferenced(conn, replaced)

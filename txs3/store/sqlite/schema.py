@@ -1,0 +1,244 @@
+"""
+The SQLite index's schema, its migrations and every SQL statement the store
+runs more than once.
+
+SQL is spelled out literally here (no string building), so that no value can
+ever reach a statement's text.  L{init_schema} creates or migrates the index
+when a store opens it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+SCHEMA_VERSION = 3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT NOT NULL PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    region TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    owner_id TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    blob TEXT,
+    version TEXT,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
+CREATE TABLE IF NOT EXISTS object_extents (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    part INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_extents_blob ON object_extents (blob);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT NOT NULL PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    initiated REAL NOT NULL,
+    owner_id TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    checksum_algorithm TEXT,
+    checksum_type TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    checksums TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS part_extents (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS part_extents_blob ON part_extents (blob);
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    upload_id TEXT NOT NULL PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    parts TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    version TEXT NOT NULL,
+    completed REAL NOT NULL,
+    checksums TEXT NOT NULL,
+    checksum_type TEXT NOT NULL,
+    checksum_algorithm TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_uploads_time ON completed_uploads (completed);
+CREATE TABLE IF NOT EXISTS bucket_tags (
+    bucket TEXT NOT NULL PRIMARY KEY,
+    created REAL NOT NULL,
+    tags TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+#: Version 1 -> 2: objects gain a version column (the new tables are
+#: created by SCHEMA's IF NOT EXISTS).  Version 2 -> 3 only adds a table
+#: (completed_uploads), which SCHEMA creates.
+MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
+
+# SQL is spelled out literally (no string building) so that no value can
+# ever reach a statement's text.
+INSERT_OBJECT = (
+    "INSERT INTO objects"
+    " (bucket, key, size, etag, last_modified, owner_id, meta, blob, version)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_OBJECT_EXTENT = (
+    "INSERT INTO object_extents (bucket, key, seq, part, blob, start, length)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+OBJECT_EXTENTS = (
+    "SELECT blob, start, length, part FROM object_extents"
+    " WHERE bucket = ? AND key = ? ORDER BY seq"
+)
+INSERT_PART = (
+    "INSERT INTO parts (upload_id, part_number, size, etag, last_modified,"
+    " checksums) VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_PART_EXTENT = (
+    "INSERT INTO part_extents (upload_id, part_number, seq, blob, start, length)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+PART_EXTENTS = (
+    "SELECT blob, start, length FROM part_extents"
+    " WHERE upload_id = ? AND part_number = ? ORDER BY seq"
+)
+_UPLOAD_SELECT = (
+    "SELECT upload_id, bucket, key, initiated, owner_id, meta,"
+    " checksum_algorithm, checksum_type FROM uploads"
+)
+GET_UPLOAD = _UPLOAD_SELECT + " WHERE upload_id = ? AND bucket = ? AND key = ?"
+INSERT_UPLOAD = (
+    "INSERT INTO uploads (upload_id, bucket, key, initiated, owner_id, meta,"
+    " checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Uploads of the key-marker itself after the upload-id-marker.
+UPLOADS_OF_KEY = (
+    _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?"
+)
+#: (inclusive lower bound, has upper bound) -> range scan on uploads_key.
+UPLOAD_SCANS = {
+    (True, False): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key >= ? ORDER BY key, upload_id LIMIT ?",
+    (False, False): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key > ? ORDER BY key, upload_id LIMIT ?",
+    (True, True): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, upload_id LIMIT ?",
+    (False, True): _UPLOAD_SELECT
+    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, upload_id LIMIT ?",
+}
+#: Whether anything still names a blob; see "Blobs are immutable" in
+#: L{txs3.store.sqlite}.
+BLOB_REFERENCED = (
+    "SELECT 1 FROM objects WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM object_extents WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
+    " LIMIT 1"
+)
+INSERT_COMPLETED = (
+    "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, parts,"
+    " etag, version, completed, checksums, checksum_type, checksum_algorithm)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+GET_COMPLETED = (
+    "SELECT upload_id, bucket, key, parts, etag, version, completed, checksums,"
+    " checksum_type, checksum_algorithm FROM completed_uploads"
+    " WHERE upload_id = ? AND bucket = ? AND key = ?"
+)
+#: Completed-upload records older than a time (on completed_uploads_time).
+PURGE_COMPLETED = "DELETE FROM completed_uploads WHERE completed < ?"
+HEAD_OBJECT = (
+    "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
+    " o.meta, o.blob, o.version"
+    " FROM buckets AS b LEFT JOIN objects AS o"
+    " ON o.bucket = b.name AND o.key = ?"
+    " WHERE b.name = ?"
+)
+_SCAN_SELECT = (
+    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version FROM objects"
+)
+#: (inclusive lower bound, has upper bound) -> range scan on (bucket, key).
+SCANS = {
+    (True, False): _SCAN_SELECT + " WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?",
+    (False, False): _SCAN_SELECT + " WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?",
+    (True, True): _SCAN_SELECT
+    + " WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?",
+    (False, True): _SCAN_SELECT
+    + " WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?",
+}
+
+
+def _first(conn: sqlite3.Connection, sql: str) -> Any:
+    """The first column of C{sql}'s first row (None if none), cursor closed."""
+    cursor = conn.execute(sql)
+    try:
+        row = cursor.fetchone()
+        return row[0] if row else None
+    finally:
+        cursor.close()
+
+
+def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
+    """
+    Put the index in WAL mode and create (or migrate) its schema, in one
+    C{BEGIN IMMEDIATE} transaction so that processes starting together
+    create it once.
+
+    @raise RuntimeError: if WAL mode cannot be set, or the index has a
+        newer schema than this code.
+    """
+    # WAL is persistent in the file; setting it again is a no-op.
+    mode = _first(conn, "PRAGMA journal_mode = WAL")
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"cannot put {index_path} in WAL mode: {mode}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        version = _first(conn, "SELECT max(version) FROM schema_version")
+        if version is None:
+            conn.execute(
+                "INSERT INTO schema_version (version) VALUES (?)",
+                (SCHEMA_VERSION,),
+            )
+        elif version < SCHEMA_VERSION:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
+            if "version" not in columns:
+                conn.execute(MIGRATE_1_2)
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        elif version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{index_path} has schema version {version}; "
+                f"this txs3 understands up to {SCHEMA_VERSION}"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,80 @@
+"""
+The sweep of leftovers: staging directories of dead processes and blobs no
+index row names, both only once older than the grace period, and records of
+completed multipart uploads older than L{COMPLETED_UPLOAD_TTL}.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import cast
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from txs3.store.interface import COMPLETED_UPLOAD_TTL
+from txs3.store.periodic import PeriodicPass
+from txs3.store.sqlite.core import StoreCore
+from txs3.store.sqlite.rows import one
+from txs3.store.sqlite.schema import BLOB_REFERENCED, PURGE_COMPLETED
+
+_log = Logger()
+
+#: Seconds between two sweeps while the server runs.
+SWEEP_INTERVAL = 10 * 60.0
+
+
+class SweepMixin(StoreCore):
+    """The orphan sweep."""
+
+    def start_sweeping(
+        self, interval: float = SWEEP_INTERVAL, clock: IReactorTime | None = None
+    ) -> PeriodicPass:
+        """
+        Run L{sweep} every C{interval} seconds of C{clock} (the store's
+        reactor by default) until L{close}, the first one C{interval} after
+        now (L{open} has just swept).  Idempotent; returns the schedule.
+        """
+        if self._sweeper is None:
+            if clock is None:
+                clock = cast(IReactorTime, self._reactor)
+            self._sweeper = PeriodicPass(self.sweep, clock, interval, "orphan sweep")
+        self._sweeper.start()
+        return self._sweeper
+
+    def sweep(self) -> Deferred[tuple[int, int]]:
+        """
+        Sweep crash leftovers off the reactor thread; fires with
+        C{(staging directories removed, orphan blobs removed)}.
+        """
+        return self._in_lister(self._sweep)
+
+    def _sweep(self) -> tuple[int, int]:
+        staging = self._staging.sweep(self._orphan_grace, self._now)
+        conn = self._connection()
+
+        def is_referenced(blob_id: str) -> bool:
+            row = one(conn, BLOB_REFERENCED, (blob_id, blob_id, blob_id))
+            return row is not None
+
+        blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        records = self._purge_completed()
+        if staging or blobs or records:
+            _log.info(
+                "swept {staging} dead staging directories, {blobs} orphan blobs"
+                " and {records} expired completed-upload records",
+                staging=staging,
+                blobs=blobs,
+                records=records,
+            )
+        return staging, blobs
+
+    def _purge_completed(self) -> int:
+        """Delete completed-upload records past their time; return how many."""
+        horizon = self._now() - COMPLETED_UPLOAD_TTL
+
+        def txn(conn: sqlite3.Connection) -> int:
+            return conn.execute(PURGE_COMPLETED, (horizon,)).rowcount
+
+        return self._write_txn(txn)
