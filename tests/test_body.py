@@ -16,6 +16,7 @@ import pytest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from txs3.auth.checksums import new_checksum
+from txs3.auth.integrity import BodyDigests
 from txs3.auth.types import PayloadPlan
 from txs3.body import BufferSink, UploadSink, requested_checksums
 from txs3.errors import S3Error
@@ -149,7 +150,7 @@ def test_close_discards_unfinished_upload() -> None:
 
 def test_buffer_sink_cap() -> None:
     """An XML body over the cap is MaxMessageLengthExceeded, and nothing past the cap is kept."""
-    sink = BufferSink(10)
+    sink = BufferSink(10, PayloadPlan(), BodyDigests(PayloadPlan()))
     sink.write(b"0123456789")
     assert sink.body() == b"0123456789"
     sink.write(b"x")

@@ -24,7 +24,7 @@ from tests.s3client import ACCESS_KEY, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, SECRE
 from txs3.api import bucket as bucket_api
 from txs3.api import obj
 from txs3.auth.types import Secret
-from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.body import BufferSink, UploadSink
 from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
 from txs3.gate import MAX_PUT_SIZE, Prepared, prepare
@@ -116,7 +116,7 @@ def test_missing_bucket(config: S3Config) -> None:
 
 
 def test_sinks_follow_the_body_kind(config: S3Config) -> None:
-    """Object data streams to staging, XML is buffered, anything else is dropped."""
+    """Object data streams to staging, XML is buffered, anything else is checked and dropped."""
     put = run(config, "PUT", "/bucket/k", signed("PUT", "/bucket/k", b"abc"), 3)
     assert put.entry.name == "PutObject" and isinstance(put.call.body, UploadSink)
     put.call.body.close()
@@ -124,7 +124,8 @@ def test_sinks_follow_the_body_kind(config: S3Config) -> None:
                   signed("PUT", "/bucket/k?tagging", b"<x/>"), 4)  # fmt: skip
     assert isinstance(tagging.call.body, BufferSink)
     get = run(config, "GET", "/bucket/k", signed("GET", "/bucket/k"), 5)
-    assert isinstance(get.call.body, DiscardSink)
+    assert isinstance(get.call.body, BufferSink)
+    assert get.call.body.body() == b""
 
 
 def test_object_size_limits(config: S3Config) -> None:

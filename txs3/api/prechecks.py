@@ -108,3 +108,21 @@ def multipart_upload(call: S3Call) -> None:
                     f"Type: {alg.lower()}",
                 )
     call.upload = upload
+
+
+def integrity_header(call: S3Call) -> None:
+    """
+    Refuse a request without Content-MD5 or an S3 checksum (a header, or a
+    trailer announced in ``x-amz-trailer``): AWS requires one on
+    DeleteObjects and answers C{InvalidRequest} "Missing required header
+    for this request: Content-MD5".  Whichever is given is verified by the
+    body's sink (L{txs3.body}) before the handler runs.
+    """
+    if call.header("content-md5") is not None:
+        return
+    sent, _ = requested_checksums(call.head.headers, call.payload)
+    if not sent:
+        raise S3Error.of(
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5",
+        )
