@@ -12,8 +12,6 @@ take effect.  A catalogue test keeps the scenarios complete.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -21,64 +19,24 @@ from xml.etree import ElementTree
 import pytest
 import pytest_twisted
 
+from tests.forgery import (
+    complete,
+    delete,
+    error_of,
+    forge,
+    honest,
+    listing,
+    make_bucket,
+    make_object,
+    md5_of,
+    sha256_of,
+    tagging,
+    two_part_upload,
+)
 from tests.functional import Server, server  # noqa: F401
-from tests.s3client import Response
 from txs3.api.catalogue import CATALOGUE
 
-NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 OWNER = "owner-one"
-PART = 5 * 1024**2
-
-
-def md5_of(body: bytes) -> str:
-    return base64.b64encode(hashlib.md5(body).digest()).decode()
-
-
-def sha256_of(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def error_of(r: Response) -> str | None:
-    """The S3 error code of a response, None for a success."""
-    if r.code < 300:
-        return None
-    return ElementTree.fromstring(r.body).findtext("Code")
-
-
-async def forge(
-    s: Server,
-    method: str,
-    path: str,
-    query: str,
-    signed: bytes,
-    sent: bytes,
-    headers: dict[str, str] | None = None,
-    unsigned: dict[str, str] | None = None,
-    v2: bool = False,
-) -> Response:
-    """
-    Sign a request for body C{signed} (with C{headers}), then send it with
-    body C{sent} and C{unsigned} headers added after signing.
-    """
-    client = s.v2 if v2 else s.client
-    hdrs = client.sign(method, path, query, headers, signed)
-    hdrs.update(unsigned or {})
-    return await client.request(method, path, query, hdrs, sent, signed=False)
-
-
-async def honest(
-    s: Server, method: str, path: str, query: str, body: bytes
-) -> Response:
-    """A correctly signed request with a signed Content-MD5."""
-    headers = {"Content-MD5": md5_of(body)}
-    return await s.client.request(method, path, query, headers, body)
-
-
-def tagging(**tags: str) -> bytes:
-    inner = "".join(
-        f"<Tag><Key>{k}</Key><Value>{v}</Value></Tag>" for k, v in tags.items()
-    )
-    return f"<Tagging><TagSet>{inner}</TagSet></Tagging>".encode()
 
 
 def acl(grant: str) -> bytes:
@@ -99,28 +57,10 @@ PUBLIC_READ = acl(
 )
 
 
-def delete(*keys: str) -> bytes:
-    inner = "".join(f"<Object><Key>{k}</Key></Object>" for k in keys)
-    return f"<Delete>{inner}</Delete>".encode()
-
-
-def complete(parts: list[tuple[int, str]]) -> bytes:
-    inner = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-        for n, etag in parts
-    )
-    return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()
-
-
 async def observe(s: Server, method: str, path: str, query: str = "") -> object:
     """What a read shows: the status and body, or the error code."""
     r = await s.client.request(method, path, query)
     return (r.code, r.body if r.code < 300 else error_of(r))
-
-
-async def listing(s: Server) -> object:
-    r = await s.client.request("GET", "/bucket")
-    return sorted(k.text or "" for k in ElementTree.fromstring(r.body).iter(NS + "Key"))
 
 
 @dataclass
@@ -140,18 +80,6 @@ class Scenario:
     changes: bool = True
 
 
-async def _bucket(s: Server) -> None:
-    r = await s.client.request("PUT", "/bucket")
-    assert r.code == 200, r.body
-
-
-async def _object(s: Server, key: str = "k") -> None:
-    if (await s.client.request("HEAD", "/bucket")).code == 404:
-        await _bucket(s)
-    r = await s.client.request("PUT", "/bucket/" + key, body=b"data")
-    assert r.code == 200, r.body
-
-
 async def create_bucket(s: Server) -> Scenario:
     def config(region: str) -> bytes:
         return (
@@ -164,8 +92,8 @@ async def create_bucket(s: Server) -> Scenario:
 
 
 async def delete_objects(s: Server) -> Scenario:
-    await _object(s, "a")
-    await _object(s, "b")
+    await make_object(s, "a")
+    await make_object(s, "b")
     return Scenario("POST", "/bucket", "delete", delete("a"), delete("b"),
                     lambda: listing(s))  # fmt: skip
 
@@ -177,7 +105,7 @@ async def put_bucket_versioning(s: Server) -> Scenario:
             "</VersioningConfiguration>"
         ).encode()
 
-    await _bucket(s)
+    await make_bucket(s)
     # txs3 answers 501 to any versioning change; the forged body must not
     # even reach the handler.
     return Scenario("PUT", "/bucket", "versioning", config("Enabled"),
@@ -187,7 +115,7 @@ async def put_bucket_versioning(s: Server) -> Scenario:
 
 
 async def put_bucket_acl(s: Server) -> Scenario:
-    await _bucket(s)
+    await make_bucket(s)
     return Scenario("PUT", "/bucket", "acl", OWNER_FULL, PUBLIC_READ,
                     lambda: observe(s, "GET", "/bucket", "acl"), changes=False)  # fmt: skip
 
@@ -199,7 +127,7 @@ async def put_bucket_ownership_controls(s: Server) -> Scenario:
             f"{value}</ObjectOwnership></Rule></OwnershipControls>"
         ).encode()
 
-    await _bucket(s)
+    await make_bucket(s)
     return Scenario("PUT", "/bucket", "ownershipControls",
                     config("BucketOwnerEnforced"), config("ObjectWriter"),
                     lambda: observe(s, "GET", "/bucket", "ownershipControls"),
@@ -207,37 +135,23 @@ async def put_bucket_ownership_controls(s: Server) -> Scenario:
 
 
 async def put_bucket_tagging(s: Server) -> Scenario:
-    await _bucket(s)
+    await make_bucket(s)
     return Scenario("PUT", "/bucket", "tagging", tagging(team="good"),
                     tagging(team="evil"),
                     lambda: observe(s, "GET", "/bucket", "tagging"), status=204)  # fmt: skip
 
 
 async def put_object_acl(s: Server) -> Scenario:
-    await _object(s)
+    await make_object(s)
     return Scenario("PUT", "/bucket/k", "acl", OWNER_FULL, PUBLIC_READ,
                     lambda: observe(s, "GET", "/bucket/k", "acl"), changes=False)  # fmt: skip
 
 
 async def put_object_tagging(s: Server) -> Scenario:
-    await _object(s)
+    await make_object(s)
     return Scenario("PUT", "/bucket/k", "tagging", tagging(team="good"),
                     tagging(team="evil"),
                     lambda: observe(s, "GET", "/bucket/k", "tagging"))  # fmt: skip
-
-
-async def two_part_upload(s: Server) -> tuple[str, list[tuple[int, str]]]:
-    """A multipart upload of ``mp`` with a 5 MiB part 1 and a small part 2."""
-    await _bucket(s)
-    r = await s.client.request("POST", "/bucket/mp", "uploads")
-    upload_id = ElementTree.fromstring(r.body).findtext(NS + "UploadId") or ""
-    parts = []
-    for number, data in ((1, b"1" * PART), (2, b"2" * 10)):
-        query = f"partNumber={number}&uploadId={upload_id}"
-        r = await s.client.request("PUT", "/bucket/mp", query, body=data)
-        assert r.code == 200, r.body
-        parts.append((number, r.header("etag") or ""))
-    return upload_id, parts
 
 
 async def complete_multipart_upload(s: Server) -> Scenario:
@@ -313,7 +227,7 @@ async def test_forged_content_md5(server: Server, name: str) -> None:
 async def test_attack_put_object_tagging_other_tag_set(server: Server) -> None:
     """A PutObjectTagging signed for one tag set and sent with another stores neither."""
     s = server
-    await _object(s)
+    await make_object(s)
     r = await forge(s, "PUT", "/bucket/k", "tagging", tagging(env="test"),
                     tagging(env="prod", owner="mallory"))  # fmt: skip
     assert error_of(r) == "XAmzContentSHA256Mismatch"
@@ -340,7 +254,7 @@ async def test_attack_complete_multipart_with_fewer_parts(server: Server) -> Non
 async def test_attack_delete_objects_with_unsigned_content_md5(server: Server) -> None:
     """A DeleteObjects signed for key nothing, sent for key victim with a fitting unsigned Content-MD5, deletes nothing."""
     s = server
-    await _object(s, "victim")
+    await make_object(s, "victim")
     r = await forge(s, "POST", "/bucket", "delete", delete("nothing"), delete("victim"),
                     unsigned={"Content-MD5": md5_of(delete("victim"))})  # fmt: skip
     assert error_of(r) == "XAmzContentSHA256Mismatch"
