@@ -27,7 +27,7 @@ from txs3.auth.types import Secret
 from txs3.body import BufferSink, UploadSink
 from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
-from txs3.gate import MAX_PUT_SIZE, Prepared, prepare
+from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
 from txs3.store.interface import ObjectMeta
 from txs3.store.memory import MemoryStore
@@ -217,3 +217,20 @@ async def test_handlers_return_values(config: S3Config) -> None:
     response.body.file.seek(6)
     assert response.body.file.read(5) == b"world"
     response.body.close()
+
+
+def test_body_digest_refusals_before_body(config: S3Config) -> None:
+    """A malformed Content-MD5, an XML body declared over the cap, and a DeleteObjects without any digest are refused before the body."""
+    target = "/bucket/k?tagging"
+    bad_md5 = signed("PUT", target, extra={"Content-MD5": "nope"})
+    assert refused(config, "PUT", target, bad_md5, 10) == "InvalidDigest"
+    bad_md5 = signed("PUT", "/bucket/k", extra={"Content-MD5": "nope"})
+    assert refused(config, "PUT", "/bucket/k", bad_md5, 10) == "InvalidDigest"
+    big = XML_BODY_LIMIT + 1
+    assert refused(config, "PUT", target, signed("PUT", target), big) == (
+        "MaxMessageLengthExceeded"
+    )
+    target = "/bucket?delete"
+    assert refused(config, "POST", target, signed("POST", target), 10) == (
+        "InvalidRequest"
+    )
