@@ -120,7 +120,9 @@ def integrity_header(call: S3Call) -> None:
     """
     if call.header("content-md5") is not None:
         return
-    sent, _ = requested_checksums(call.head.headers, call.payload)
+    sent, error = requested_checksums(call.head.headers, call.payload)
+    if error is not None:
+        raise error
     if not sent:
         raise S3Error.of(
             "InvalidRequest",
