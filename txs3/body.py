@@ -66,7 +66,11 @@ class DiscardSink:
         pass
 
     def verify(self) -> None:
-        """Nothing to check: only a refused request's body is discarded."""
+        """
+        Nothing to check: a discarded body never takes effect.  The gate
+        gives this sink only to refused requests and to public entries,
+        which take no body.
+        """
 
 
 def requested_checksums(
