@@ -6,6 +6,7 @@ server is checked against the reference implementation of the signatures.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl as std_ssl
 from collections.abc import Mapping
@@ -29,6 +30,22 @@ ACCESS_KEY = "TESTACCESSKEY0000001"
 SECRET_KEY = "testsecretkey/0000000000000000000000001"
 OTHER_ACCESS_KEY = "TESTACCESSKEY0000002"
 OTHER_SECRET_KEY = "testsecretkey/0000000000000000000000002"
+
+
+class DeclaredPayloadAuth(S3SigV4Auth):
+    """
+    botocore's S3 SigV4 signer, signing exactly the payload hash it is
+    given (a hex SHA-256, ``UNSIGNED-PAYLOAD`` or a ``STREAMING-*`` mode).
+    botocore itself would replace a caller's ``X-Amz-Content-SHA256`` with
+    the hash of the body it holds.
+    """
+
+    def __init__(self, credentials: Credentials, payload_hash: str) -> None:
+        super().__init__(credentials, "s3", "us-east-1")
+        self._payload_hash = payload_hash
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_hash
 
 
 @dataclass
@@ -100,13 +117,10 @@ class S3Client:
         if self.signature == "v2":
             HmacV1Auth(self.credentials).add_auth(request)
         else:
-            if "X-Amz-Content-SHA256" not in request.headers:
-                import hashlib
-
-                request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(
-                    body
-                ).hexdigest()
-            S3SigV4Auth(self.credentials, "s3", "us-east-1").add_auth(request)
+            declared = request.headers.get("X-Amz-Content-SHA256")
+            if declared is None:
+                declared = hashlib.sha256(body).hexdigest()
+            DeclaredPayloadAuth(self.credentials, declared).add_auth(request)
         return {k: v for k, v in request.headers.items()}
 
     async def request(

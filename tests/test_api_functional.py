@@ -437,6 +437,7 @@ async def test_delete_objects(server: Server) -> None:
     assert list(xml_of(r.body)) == []
     r = await s.client.request("GET", "/bucket")
     assert list(xml_of(r.body).iter(NS + "Contents")) == []
+    md5 = base64.b64encode(hashlib.md5(b"<x").digest()).decode()
     r = await s.client.request(
         "POST", "/bucket", "delete", headers={"Content-MD5": md5}, body=b"<x"
     )

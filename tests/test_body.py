@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from collections.abc import Callable
 
 import pytest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from txs3.auth.checksums import new_checksum
+from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan
 from txs3.body import BufferSink, UploadSink, requested_checksums
 from txs3.errors import S3Error
@@ -49,7 +51,7 @@ def sink_for(
     return UploadSink(staging, plan, md5, wanted, None), staging
 
 
-def feed(sink: UploadSink, body: bytes, step: int) -> None:
+def feed(sink: UploadSink | BufferSink, body: bytes, step: int) -> None:
     for i in range(0, len(body), step):
         sink.write(body[i : i + step])
 
@@ -149,10 +151,103 @@ def test_close_discards_unfinished_upload() -> None:
 
 def test_buffer_sink_cap() -> None:
     """An XML body over the cap is MaxMessageLengthExceeded, and nothing past the cap is kept."""
-    sink = BufferSink(10)
+    sink = BufferSink(10, PayloadPlan(), BodyDigests(PayloadPlan()))
     sink.write(b"0123456789")
     assert sink.body() == b"0123456789"
     sink.write(b"x")
     with pytest.raises(S3Error) as info:
         sink.body()
     assert info.value.code == "MaxMessageLengthExceeded"
+
+
+def buffer_for(
+    plan: PayloadPlan,
+    headers: dict[str, str],
+    limit: int = 1 << 20,
+    keep: bool = True,
+) -> BufferSink:
+    wanted, error = requested_checksums(headers, plan)
+    assert error is None
+    digests = BodyDigests(plan, headers.get("content-md5"), wanted)
+    return BufferSink(limit, plan, digests, keep)
+
+
+def _code(f: Callable[[], object]) -> S3Error:
+    with pytest.raises(S3Error) as info:
+        f()
+    return info.value
+
+
+def test_buffer_sink_checks_the_signed_payload_hash() -> None:
+    """A buffered body is checked against x-amz-content-sha256 (AWS's two elements reported), every time it is asked for."""
+    data = b"<Tagging/>"
+    plan = PayloadPlan(content_sha256=hashlib.sha256(data).hexdigest())
+    sink = buffer_for(plan, {})
+    feed(sink, data, 3)
+    assert sink.body() == data and sink.body() == data
+    sink = buffer_for(plan, {})
+    feed(sink, b"<Tagging />", 3)
+    error = _code(sink.body)
+    assert error.code == "XAmzContentSHA256Mismatch"
+    assert error.extra == {
+        "ClientComputedContentSHA256": hashlib.sha256(data).hexdigest(),
+        "S3ComputedContentSHA256": hashlib.sha256(b"<Tagging />").hexdigest(),
+    }
+    assert _code(sink.verify).code == "XAmzContentSHA256Mismatch"
+
+
+def test_buffer_sink_checks_content_md5_and_checksums() -> None:
+    """Content-MD5 and x-amz-checksum-* headers are checked on buffered bodies: BadDigest when they differ."""
+    data = b"<Delete/>"
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    sink = buffer_for(PayloadPlan(), {"content-md5": md5})
+    feed(sink, data, 1)
+    assert sink.body() == data
+    sink = buffer_for(PayloadPlan(), {"content-md5": md5})
+    feed(sink, data + b" ", 1)
+    assert _code(sink.body).code == "BadDigest"
+    crc = new_checksum("CRC32")
+    crc.update(b"other")
+    sink = buffer_for(PayloadPlan(), {"x-amz-checksum-crc32": crc.b64digest()})
+    feed(sink, data, 4)
+    assert _code(sink.body).code == "BadDigest"
+
+
+@pytest.mark.parametrize("step", [1, 13, 100000])
+def test_buffer_sink_decodes_aws_chunked(step: int) -> None:
+    """An aws-chunked XML body is decoded into the buffer and its trailer checksum verified; a wrong one is BadDigest."""
+    data = b"<Tagging><TagSet/></Tagging>" * 100
+    sink = buffer_for(TRAILER_PLAN, {})
+    feed(sink, chunked_body(data), step)
+    assert sink.body() == data
+    good = chunked_body(data).split(b"x-amz-checksum-crc32:")[1].split(b"\r\n")[0]
+    bad = chunked_body(data).replace(good, base64.b64encode(b"\0\0\0\0"))
+    sink = buffer_for(TRAILER_PLAN, {})
+    feed(sink, bad, step)
+    assert _code(sink.body).code == "BadDigest"
+
+
+def test_buffer_sink_without_keeping() -> None:
+    """A sink that keeps nothing (an operation without a body) has no cap but still checks the body."""
+    plan = PayloadPlan(content_sha256=hashlib.sha256(b"").hexdigest())
+    sink = buffer_for(plan, {}, limit=0, keep=False)
+    assert sink.body() == b""
+    sink = buffer_for(plan, {}, limit=0, keep=False)
+    feed(sink, b"x" * 100, 7)
+    assert sink.tell() == 100
+    assert _code(sink.verify).code == "XAmzContentSHA256Mismatch"
+
+
+@pytest.mark.parametrize(
+    "value", ["", "nope", "AAAA", base64.b64encode(b"x" * 17).decode(), "=" * 24]
+)
+def test_malformed_content_md5(value: str) -> None:
+    """A Content-MD5 that is not the base64 of 16 bytes is InvalidDigest."""
+    assert _code(lambda: parse_content_md5(value)).code == "InvalidDigest"
+
+
+def test_content_md5_parses() -> None:
+    """A well-formed Content-MD5 gives its 16 bytes; none gives None."""
+    digest = hashlib.md5(b"x").digest()
+    assert parse_content_md5(base64.b64encode(digest).decode()) == digest
+    assert parse_content_md5(None) is None

@@ -72,7 +72,8 @@ def test_round_trip_at_package_edges(size: int) -> None:
     plaintext = os.urandom(size)
     stored = seal(plaintext)
     assert len(stored) == sealed_size(size) == size + package_count(size) * TAG
-    assert plaintext not in stored or size == 0
+    # (A short plaintext may turn up in random ciphertext by chance.)
+    assert size < 16 or plaintext not in stored
     assert read(stored, size, 0, size) == plaintext
 
 

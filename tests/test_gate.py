@@ -24,10 +24,10 @@ from tests.s3client import ACCESS_KEY, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, SECRE
 from txs3.api import bucket as bucket_api
 from txs3.api import obj
 from txs3.auth.types import Secret
-from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.body import BufferSink, UploadSink
 from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
-from txs3.gate import MAX_PUT_SIZE, Prepared, prepare
+from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
 from txs3.store.interface import ObjectMeta
 from txs3.store.memory import MemoryStore
@@ -116,7 +116,7 @@ def test_missing_bucket(config: S3Config) -> None:
 
 
 def test_sinks_follow_the_body_kind(config: S3Config) -> None:
-    """Object data streams to staging, XML is buffered, anything else is dropped."""
+    """Object data streams to staging, XML is buffered, anything else is checked and dropped."""
     put = run(config, "PUT", "/bucket/k", signed("PUT", "/bucket/k", b"abc"), 3)
     assert put.entry.name == "PutObject" and isinstance(put.call.body, UploadSink)
     put.call.body.close()
@@ -124,7 +124,8 @@ def test_sinks_follow_the_body_kind(config: S3Config) -> None:
                   signed("PUT", "/bucket/k?tagging", b"<x/>"), 4)  # fmt: skip
     assert isinstance(tagging.call.body, BufferSink)
     get = run(config, "GET", "/bucket/k", signed("GET", "/bucket/k"), 5)
-    assert isinstance(get.call.body, DiscardSink)
+    assert isinstance(get.call.body, BufferSink)
+    assert get.call.body.body() == b""
 
 
 def test_object_size_limits(config: S3Config) -> None:
@@ -274,3 +275,20 @@ async def test_completion_completed_meanwhile(config: S3Config) -> None:
     with pytest.raises(S3Error) as info:
         await multipart.complete_multipart_upload(stale.call)
     assert info.value.code == "NoSuchUpload"
+
+
+def test_body_digest_refusals_before_body(config: S3Config) -> None:
+    """A malformed Content-MD5, an XML body declared over the cap, and a DeleteObjects without any digest are refused before the body."""
+    target = "/bucket/k?tagging"
+    bad_md5 = signed("PUT", target, extra={"Content-MD5": "nope"})
+    assert refused(config, "PUT", target, bad_md5, 10) == "InvalidDigest"
+    bad_md5 = signed("PUT", "/bucket/k", extra={"Content-MD5": "nope"})
+    assert refused(config, "PUT", "/bucket/k", bad_md5, 10) == "InvalidDigest"
+    big = XML_BODY_LIMIT + 1
+    assert refused(config, "PUT", target, signed("PUT", target), big) == (
+        "MaxMessageLengthExceeded"
+    )
+    target = "/bucket?delete"
+    assert refused(config, "POST", target, signed("POST", target), 10) == (
+        "InvalidRequest"
+    )

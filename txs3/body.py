@@ -6,33 +6,38 @@ C{tell()}, C{seek(0, 0)} and C{close()} on it (C{close} both after the
 response and when the client vanishes).  txs3 installs one of three sinks
 before the first body byte, once the request is authenticated:
 
-  - L{UploadSink} for object data: decodes ``aws-chunked`` framing (chunk
-    signatures verified as they pass), hashes (MD5 for the ETag, SHA-256 when
-    the client signed the payload, the S3 checksums), and writes into a
-    staging file of the store.  Nothing is buffered beyond one network
-    chunk.  Writes are synchronous page-cache writes in the reactor thread,
-    which keeps backpressure implicit: the reactor reads no faster than it
-    writes.  The fsync happens later, in the store's thread.
-  - L{BufferSink} for small XML documents, capped.
+  - L{UploadSink} for object data: writes into a staging file of the
+    store.  Nothing is buffered beyond one network chunk.  Writes are
+    synchronous page-cache writes in the reactor thread, which keeps
+    backpressure implicit: the reactor reads no faster than it writes.
+    The fsync happens later, in the store's thread.
+  - L{BufferSink} for small XML documents, capped, and (keeping nothing)
+    for the body, if any, of an operation that takes none.
   - L{DiscardSink} for refused requests: nothing reaches disk.  (The
     channel, L{txs3.channel}, answers a refused request with a body before
     the body and drops at most 64 KiB of it itself; the sink is what the
     request holds meanwhile.)
 
+Every sink of an accepted request decodes ``aws-chunked`` framing (chunk
+signatures verified as they pass) and hashes the decoded bytes as they
+arrive (L{txs3.auth.integrity.BodyDigests}: the signed SHA-256, Content-MD5,
+the S3 checksums), in one pass.  Its C{verify()} compares them once the
+body is complete; the application calls it before any handler runs
+(L{txs3.api.app}), so no body takes effect unless it is the body that was
+signed and digested.
+
 Errors found while the body streams are remembered, not raised (raising
 inside Twisted's transfer decoder would drop the connection without an S3
-error); L{UploadSink.finish} raises the first one.
+error); C{verify()} raises the first one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from collections.abc import Mapping, Sequence
 
-from txs3.auth.checksums import ALGORITHMS, Checksum, header_name, new_checksum
+from txs3.auth.checksums import ALGORITHMS, header_name
 from txs3.auth.chunked import ChunkedDecoder
+from txs3.auth.integrity import BodyDigests, valid_b64_digest
 from txs3.auth.types import PayloadPlan
 from txs3.errors import S3Error
 from txs3.store.interface import IStagingFile
@@ -63,52 +68,12 @@ class DiscardSink:
     def close(self) -> None:
         pass
 
-
-class BufferSink:
-    """
-    Keeps a small body in memory, up to C{limit} bytes.  Past the limit the
-    rest is dropped and L{BufferSink.body} raises C{MaxMessageLengthExceeded}.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._parts: list[bytes] = []
-        self._received = 0
-
-    def write(self, data: bytes) -> None:
-        self._received += len(data)
-        if self._received <= self._limit:
-            self._parts.append(data)
-
-    def tell(self) -> int:
-        return self._received
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def read(self, size: int = -1) -> bytes:
-        return self.body()
-
-    def body(self) -> bytes:
-        """The whole body.  @raise S3Error: if it exceeded the limit."""
-        if self._received > self._limit:
-            raise S3Error.of("MaxMessageLengthExceeded")
-        return b"".join(self._parts)
-
-    def close(self) -> None:
-        self._parts = []
-
-
-class Upload:
-    """What L{UploadSink.finish} learned about a complete, verified body."""
-
-    def __init__(
-        self, staging: IStagingFile, size: int, etag: str, checksums: dict[str, str]
-    ) -> None:
-        self.staging = staging
-        self.size = size
-        self.etag = etag
-        self.checksums = checksums
+    def verify(self) -> None:
+        """
+        Nothing to check: a discarded body never takes effect.  The gate
+        gives this sink only to refused requests and to public entries,
+        which take no body.
+        """
 
 
 def requested_checksums(
@@ -142,7 +107,7 @@ def requested_checksums(
             "Value for x-amz-sdk-checksum-algorithm header is invalid.",
         )
     for alg, value in wanted.items():
-        if value is not None and not _valid_b64_digest(alg, value):
+        if value is not None and not valid_b64_digest(alg, value):
             return {}, S3Error.of(
                 "InvalidRequest",
                 f"Value for {header_name(alg)} header is invalid.",
@@ -150,18 +115,134 @@ def requested_checksums(
     return wanted, None
 
 
-_DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+class _CheckedSink:
+    """
+    What every accepted request's sink does with its body: decode
+    ``aws-chunked`` framing (chunk signatures verified as they pass), feed
+    each decoded piece to the request's L{BodyDigests}, and hand it to
+    L{_keep}.  The first error is remembered; L{_complete} raises it, or
+    the first digest that does not match.
+    """
+
+    def __init__(self, plan: PayloadPlan, digests: BodyDigests) -> None:
+        self._digests = digests
+        self._decoder = ChunkedDecoder(plan) if plan.mode == "aws-chunked" else None
+        self._received = 0
+        self._size = 0
+        self._error: S3Error | None = None
+        self._verified = False
+
+    def write(self, data: bytes) -> None:
+        """Take one network chunk of the body."""
+        self._received += len(data)
+        if self._error is not None:
+            return
+        try:
+            pieces = [data] if self._decoder is None else self._decoder.feed(data)
+            for piece in pieces:
+                self._size += len(piece)
+                self._digests.update(piece)
+                self._keep(piece)
+        except S3Error as e:
+            self._fail(e)
+        except OSError:
+            # An I/O error other than a full disk (the staging file turns
+            # that into InsufficientStorage): answer it, don't drop the line.
+            self._fail(S3Error.of("InternalError"))
+
+    def _keep(self, piece: bytes) -> None:
+        raise NotImplementedError
+
+    def _fail(self, error: S3Error) -> None:
+        self._error = error
+
+    def tell(self) -> int:
+        return self._received
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        # The body is read through the sink's own methods, once verified;
+        # nothing reads it this way, and nothing unverified leaves here.
+        return b""
+
+    def _complete(self) -> None:
+        """
+        Check the complete body: framing and trailer (``aws-chunked``), then
+        the digests (L{BodyDigests.verify}).  Idempotent once it passed.
+
+        @raise S3Error: the first problem found, each time it is called.
+        """
+        if self._verified:
+            return
+        try:
+            if self._error is not None:
+                raise self._error
+            trailers = self._decoder.finish() if self._decoder is not None else {}
+            self._digests.verify(trailers)
+        except S3Error as e:
+            self._fail(e)
+            raise
+        self._verified = True
 
 
-def _valid_b64_digest(alg: str, value: str) -> bool:
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return len(raw) == _DIGEST_SIZES[alg]
+class BufferSink(_CheckedSink):
+    """
+    Keeps a small (decoded) body in memory, up to C{limit} bytes, checked
+    against the request's digests.  Past the limit the rest is hashed and
+    dropped, and L{verify} raises C{MaxMessageLengthExceeded}.
+
+    @param keep: False for an operation that takes no body: it is checked
+        all the same (a signed body must be the body sent), but nothing is
+        kept and no limit applies.
+    """
+
+    def __init__(
+        self, limit: int, plan: PayloadPlan, digests: BodyDigests, keep: bool = True
+    ) -> None:
+        super().__init__(plan, digests)
+        self._limit = limit
+        self._keep_body = keep
+        self._parts: list[bytes] = []
+
+    def _keep(self, piece: bytes) -> None:
+        if self._keep_body and self._size <= self._limit:
+            self._parts.append(piece)
+
+    def verify(self) -> None:
+        """
+        Check the complete body before anything acts on it.
+
+        @raise S3Error: C{MaxMessageLengthExceeded} over the limit, else as
+            L{_CheckedSink._complete}.
+        """
+        if self._keep_body and self._size > self._limit:
+            raise S3Error.of("MaxMessageLengthExceeded")
+        self._complete()
+
+    def body(self) -> bytes:
+        """The whole verified body.  @raise S3Error: as L{verify}."""
+        self.verify()
+        return b"".join(self._parts)
+
+    def close(self) -> None:
+        self._parts = []
 
 
-class UploadSink:
+class Upload:
+    """What L{UploadSink.finish} learned about a complete, verified body."""
+
+    def __init__(
+        self, staging: IStagingFile, size: int, etag: str, checksums: dict[str, str]
+    ) -> None:
+        self.staging = staging
+        self.size = size
+        self.etag = etag
+        self.checksums = checksums
+
+
+class UploadSink(_CheckedSink):
     """
     Streams an object body into a staging file, decoding and hashing.
 
@@ -186,63 +267,23 @@ class UploadSink:
         content_length: int | None,
         also: Sequence[str] = (),
     ) -> None:
+        extra = list(also) if checksums or also else [DEFAULT_CHECKSUM]
+        digests = BodyDigests(plan, content_md5, checksums, extra, md5=True)
+        super().__init__(plan, digests)
         self._staging = staging
-        self._plan = plan
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha256 = hashlib.sha256() if plan.content_sha256 else None
-        self._content_md5 = content_md5
-        self._expected = dict(checksums)
-        algs = list(dict.fromkeys([*checksums, *also])) or [DEFAULT_CHECKSUM]
-        self._checksums: dict[str, Checksum] = {a: new_checksum(a) for a in algs}
-        self._decoder = ChunkedDecoder(plan) if plan.mode == "aws-chunked" else None
-        self._received = 0
-        self._size = 0
-        self._error: S3Error | None = None
-        self._handed_on = False
+        self._upload: Upload | None = None
 
-    def write(self, data: bytes) -> None:
-        """Take one network chunk of the body."""
-        self._received += len(data)
-        if self._error is not None:
-            return
-        try:
-            if self._decoder is None:
-                self._consume(data)
-            else:
-                for piece in self._decoder.feed(data):
-                    self._consume(piece)
-        except S3Error as e:
-            self._fail(e)
-        except OSError:
-            # An I/O error other than a full disk (the staging file turns
-            # that into InsufficientStorage): answer it, don't drop the line.
-            self._fail(S3Error.of("InternalError"))
-
-    def _consume(self, piece: bytes) -> None:
-        self._size += len(piece)
-        self._md5.update(piece)
-        if self._sha256 is not None:
-            self._sha256.update(piece)
-        for c in self._checksums.values():
-            c.update(piece)
+    def _keep(self, piece: bytes) -> None:
         self._staging.write(piece)
 
     def _fail(self, error: S3Error) -> None:
-        self._error = error
+        super()._fail(error)
         self._staging.discard()
-
-    def tell(self) -> int:
-        return self._received
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def read(self, size: int = -1) -> bytes:
-        return b""
 
     def finish(self) -> Upload:
         """
-        Verify the complete body and hand the staging file on.
+        Verify the complete body and hand the staging file on.  A second
+        call returns the same L{Upload}.
 
         Checks, in S3's order: framing and trailer (aws-chunked), decoded
         length, Content-MD5 (C{BadDigest}), the signed payload hash
@@ -250,63 +291,21 @@ class UploadSink:
 
         @raise S3Error: the first problem found; the staging file is gone.
         """
-        try:
-            if self._error is not None:
-                raise self._error
-            trailers: dict[str, str] = {}
-            if self._decoder is not None:
-                trailers = self._decoder.finish()
-            self._verify(trailers)
-        except S3Error as e:
-            self._fail(e)
-            raise
-        self._handed_on = True
-        return Upload(
-            self._staging,
-            self._size,
-            self._md5.hexdigest(),
-            {alg: c.b64digest() for alg, c in self._checksums.items()},
-        )
+        if self._upload is None:
+            self._complete()
+            self._upload = Upload(
+                self._staging,
+                self._size,
+                self._digests.md5_hex(),
+                self._digests.checksums(),
+            )
+        return self._upload
 
-    def _verify(self, trailers: Mapping[str, str]) -> None:
-        if self._content_md5 is not None:
-            try:
-                expected_md5 = base64.b64decode(self._content_md5, validate=True)
-            except (binascii.Error, ValueError):
-                expected_md5 = b""
-            if len(expected_md5) != 16:
-                raise S3Error.of("InvalidDigest")
-            if expected_md5 != self._md5.digest():
-                raise S3Error.of("BadDigest", ExpectedDigest=self._content_md5)
-        if self._sha256 is not None and self._plan.content_sha256 is not None:
-            computed = self._sha256.hexdigest()
-            if computed != self._plan.content_sha256.lower():
-                raise S3Error.of(
-                    "XAmzContentSHA256Mismatch",
-                    ClientComputedContentSHA256=self._plan.content_sha256,
-                    S3ComputedContentSHA256=computed,
-                )
-        for alg, value in self._expected.items():
-            if value is None:
-                value = trailers.get(header_name(alg))
-                if value is None:
-                    raise S3Error.of(
-                        "InvalidRequest",
-                        f"The {header_name(alg)} trailer was announced in "
-                        "x-amz-trailer but not sent.",
-                    )
-                if not _valid_b64_digest(alg, value):
-                    raise S3Error.of(
-                        "InvalidRequest",
-                        f"Value for {header_name(alg)} trailing header is invalid.",
-                    )
-            if self._checksums[alg].b64digest() != value:
-                raise S3Error.of(
-                    "BadDigest",
-                    f"The {alg} you specified did not match the calculated checksum.",
-                )
+    def verify(self) -> None:
+        """Check the complete body (L{finish}, keeping its result)."""
+        self.finish()
 
     def close(self) -> None:
         """Twisted is done with the request: drop the staging file unless handed on."""
-        if not self._handed_on:
+        if self._upload is None:
             self._staging.discard()

@@ -94,7 +94,12 @@ class S3Call:
         return self.head.headers.get(name)
 
     def xml_body(self) -> bytes:
-        """The whole (small) request body.  @raise S3Error: if over the cap."""
+        """
+        The whole (small) request body, verified against the request's
+        digests (L{BufferSink.body}).
+
+        @raise S3Error: if over the cap, or not the body that was signed.
+        """
         if isinstance(self.body, BufferSink):
             return self.body.body()
         return b""

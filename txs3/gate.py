@@ -11,7 +11,10 @@ L{prepare} runs once all headers are in and before any body byte is read
   3. checks that the caller may touch the bucket;
   4. refuses a sub-resource txs3 does not implement;
   5. runs the operation's pre-body checks (L{txs3.api.prechecks});
-  6. chooses the sink the body goes to, by the operation's body kind.
+  6. chooses the sink the body goes to, by the operation's body kind,
+     with the digests the body must match (refusing a malformed
+     Content-MD5 or checksum header, and an XML body declared over the
+     cap, here).
 
 Why before the body: a refused request must cost neither disk nor
 bandwidth.  The server answers it without ``100 Continue`` and without
@@ -28,11 +31,11 @@ from dataclasses import dataclass
 
 from txs3.api.catalogue import Entry
 from txs3.auth import authenticate
+from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan, RequestHead
 from txs3.body import (
     DEFAULT_CHECKSUM,
     BufferSink,
-    DiscardSink,
     UploadSink,
     requested_checksums,
 )
@@ -112,13 +115,30 @@ def prepare(
 
 
 def _sink(entry: Entry, call: S3Call, length: int | None) -> Sink:
-    """The sink for the body: by the operation's body kind."""
+    """
+    The sink for the body, by the operation's body kind.  Every one checks
+    the body against the request's digests before the handler runs.
+
+    @raise S3Error: C{InvalidDigest} for a malformed Content-MD5, checksum
+        header errors, C{MaxMessageLengthExceeded} for an XML body declared
+        over the cap, and as L{_upload_sink}.
+    """
+    headers = call.head.headers
+    parse_content_md5(headers.get("content-md5"))
     if entry.body == "object":
         also = _part_checksums(call.upload) if call.upload is not None else []
         return _upload_sink(call, length, also)
-    if entry.body == "xml" and length:
-        return BufferSink(XML_BODY_LIMIT)
-    return DiscardSink()
+    plan: PayloadPlan = call.payload
+    checksums, error = requested_checksums(headers, plan)
+    if error is not None:
+        raise error
+    digests = BodyDigests(plan, headers.get("content-md5"), checksums)
+    if entry.body == "xml":
+        size = plan.decoded_length if plan.decoded_length is not None else length
+        if size is not None and size > XML_BODY_LIMIT:
+            raise S3Error.of("MaxMessageLengthExceeded")
+        return BufferSink(XML_BODY_LIMIT, plan, digests)
+    return BufferSink(0, plan, digests, keep=False)
 
 
 def _part_checksums(upload: UploadInfo) -> list[str]:

@@ -4,9 +4,11 @@ place a L{Response} is written to Twisted's request.
 
 The request was classified, authenticated and checked before its body
 (L{txs3.gate.prepare}, from L{txs3.server.S3Request.gotLength}); its
-catalogue entry and call ride on the request.  Here the entry's handler is
-awaited, and what it returns is written by L{write_response}.  Any
-L{S3Error} is rendered as S3's XML by one error handler.
+catalogue entry and call ride on the request.  Here the complete body is
+verified against the request's signed hash and digests (its sink's
+C{verify()}), then the entry's handler is awaited, and what it returns is
+written by L{write_response}.  Any L{S3Error} is rendered as S3's XML by
+one error handler.
 
 Klein routes nothing here: werkzeug cannot route S3 (the operation
 depends on query sub-resources and headers, the bucket may come from the
@@ -132,6 +134,9 @@ class S3Application:
         prepared = request.prepared
         if prepared is None:
             raise S3Error.of("InternalError")
+        # The body is complete: it must be the one that was signed and
+        # digested before any handler may act on it.
+        prepared.call.body.verify()
         response = await prepared.entry.handler(prepared.call)
         return await write_response(request, response)
 

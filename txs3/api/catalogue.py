@@ -130,6 +130,7 @@ _CONDITION = prechecks.write_conditions
 _PART = prechecks.part_number_param
 _UPLOAD = prechecks.multipart_upload
 _COMPLETION = prechecks.completion_target
+_INTEGRITY = prechecks.integrity_header
 # Listed on every operation whose AWS request syntax takes encryption
 # headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
 # read, or its checksums shown).  Other operations do not read them in
@@ -164,7 +165,8 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("ListObjectVersions", _bucket("GET", "versions"),
           versions.list_object_versions, "s3:ListBucketVersions"),
     Entry("DeleteObjects", _bucket("POST", "delete"),
-          multidelete.delete_objects, "s3:DeleteObject", body="xml"),
+          multidelete.delete_objects, "s3:DeleteObject", body="xml",
+          checks=(_INTEGRITY,)),
     Entry("ListMultipartUploads", _bucket("GET", "uploads"),
           multipart.list_multipart_uploads, "s3:ListBucketMultipartUploads"),
     Entry("GetBucketVersioning", _bucket("GET", "versioning"),

@@ -135,3 +135,23 @@ def completion_target(call: S3Call) -> None:
             raise e from None
         return
     write_conditions(call)
+
+
+def integrity_header(call: S3Call) -> None:
+    """
+    Refuse a request without Content-MD5 or an S3 checksum (a header, or a
+    trailer announced in ``x-amz-trailer``): AWS requires one on
+    DeleteObjects and answers C{InvalidRequest} "Missing required header
+    for this request: Content-MD5".  Whichever is given is verified by the
+    body's sink (L{txs3.body}) before the handler runs.
+    """
+    if call.header("content-md5") is not None:
+        return
+    sent, error = requested_checksums(call.head.headers, call.payload)
+    if error is not None:
+        raise error
+    if not sent:
+        raise S3Error.of(
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5",
+        )
