@@ -250,3 +250,17 @@ def test_closed_connections_leave_the_count() -> None:
     assert len(site.connections) == 4
     clock.advance(5)  # the others time out without a request
     assert len(site.connections) == 0
+
+
+def test_evicting_a_connection_twisted_already_closes() -> None:
+    """A connection closing on Twisted's idle timeout can still be evicted, and is aborted."""
+    site, _store, clock = make_site(Limits(max_connections=2, header_timeout=1000))
+    proto, transport = connect(site, 1)
+    send(proto, LIST)
+    clock.advance(60)  # Twisted's idle timeout closes it (not yet gone)
+    assert transport.disconnecting
+    connect(site, 2)
+    _third, t_third = connect(site, 3)  # evicts the first, still counted
+    assert not t_third.disconnecting
+    clock.advance(site.limits.close_grace)
+    assert transport.disconnected
