@@ -250,3 +250,52 @@ def test_closed_connections_leave_the_count() -> None:
     assert len(site.connections) == 4
     clock.advance(5)  # the others time out without a request
     assert len(site.connections) == 0
+
+
+def test_evicting_a_connection_twisted_already_closes() -> None:
+    """A connection closing on Twisted's idle timeout can still be evicted, and is aborted."""
+    site, _store, clock = make_site(Limits(max_connections=2, header_timeout=1000))
+    proto, transport = connect(site, 1)
+    send(proto, LIST)
+    clock.advance(60)  # Twisted's idle timeout closes it (not yet gone)
+    assert transport.disconnecting
+    connect(site, 2)
+    _third, t_third = connect(site, 3)  # evicts the first, still counted
+    assert not t_third.disconnecting
+    clock.advance(site.limits.close_grace)
+    assert transport.disconnected
+
+
+def test_pipelined_refusal_after_a_served_request() -> None:
+    """A refused upload pipelined behind a served request is answered early too."""
+    site, store, _clock = make_site()
+    proto, transport = connect(site)
+    body = b"p" * 1000
+    send(
+        proto,
+        signed_head("PUT", "/bucket/one", body)
+        + body
+        + b"PUT /bucket/two HTTP/1.1\r\nHost: s3.test\r\nContent-Length: 5000000\r\n\r\n",
+    )
+    out = transport.value()
+    first, _, second = out.partition(b"HTTP/1.1 403 ")
+    assert first.startswith(b"HTTP/1.1 200 "), out[:300]
+    assert b"<Code>AccessDenied</Code>" in second
+    assert store.head_object("bucket", "one").size == len(body)
+    assert not transport.disconnecting
+    send(proto, b"q" * 65536)
+    assert transport.disconnecting
+
+
+def test_idle_keep_alive_after_upload_is_not_timed_out_by_limits() -> None:
+    """After a completed upload, neither the rate floor nor the head deadline fires while idle."""
+    site, _store, clock = make_site()
+    proto, transport = connect(site)
+    body = b"k" * 5000
+    send(proto, signed_head("PUT", "/bucket/k", body) + body)
+    assert transport.value().startswith(b"HTTP/1.1 200 ")
+    transport.clear()
+    clock.advance(59)
+    assert not transport.disconnecting
+    assert transport.value() == b""
+    assert site.connections.idle_count() == 1

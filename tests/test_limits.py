@@ -101,11 +101,18 @@ def test_rate_floor_off() -> None:
 
 def test_file_limit_warning_names_the_fix() -> None:
     """A cap above the open-file limit gets one line saying what to raise."""
-    message = limits.file_limit_warning(10**9)
-    if message is None:
-        pytest.skip("no finite open-file limit here")
+    message = limits.file_limit_warning(4096, soft=1024)
+    assert message is not None
+    assert "(1024)" in message
+    assert "at least 4352" in message
     assert "LimitNOFILE" in message
     assert "\n" not in message
+
+
+def test_file_limit_enough() -> None:
+    """No warning when the open-file limit covers the cap and the margin, or is unlimited."""
+    assert limits.file_limit_warning(4096, soft=8192) is None
+    assert limits.file_limit_warning(4096, soft=-1) is None
 
 
 class Conn:

@@ -150,7 +150,9 @@ class S3Channel(HTTPChannel):
         self._closing = True
         self._stop_timers()
         self.site.connections.remove(self)
-        self.loseConnection()
+        if not getattr(self.transport, "disconnecting", False):
+            # Not already closing on Twisted's own account (idle timeout).
+            self.loseConnection()
         self._abort_call = self.callLater(self.limits.close_grace, self._abort)
 
     def _abort(self) -> None:

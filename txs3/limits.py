@@ -149,20 +149,24 @@ class RateFloor:
 FILE_DESCRIPTOR_MARGIN = 256
 
 
-def file_limit_warning(max_connections: int) -> str | None:
+def file_limit_warning(max_connections: int, soft: int | None = None) -> str | None:
     """
     A one-line warning if this process may open fewer files than
     C{max_connections} plus L{FILE_DESCRIPTOR_MARGIN}, else None.  Past the
     file limit, accepting fails (EMFILE) before the cap can act.
-    """
-    try:
-        import resource
 
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):
-        return None
+    @param soft: the open-file limit; by default this process's soft
+        C{RLIMIT_NOFILE}.  Negative means unlimited.
+    """
+    if soft is None:
+        try:
+            import resource
+
+            soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        except (ImportError, OSError, ValueError):
+            return None
     needed = max_connections + FILE_DESCRIPTOR_MARGIN
-    if soft == resource.RLIM_INFINITY or soft >= needed:
+    if soft < 0 or soft >= needed:
         return None
     return (
         f"the open-file limit ({soft}) is below --max-connections "

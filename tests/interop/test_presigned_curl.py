@@ -100,3 +100,32 @@ def test_curl_with_cli_presigned_urls(txs3_server: Txs3Server, tmp_path: Path) -
     result = curl(txs3_server, "--fail", url)
     assert result.returncode == 0, (url, result.stderr)
     assert result.stdout == data
+
+
+@pytest.mark.parametrize("expect", ["Expect:", "Expect: 100-continue"])
+def test_curl_refused_upload_answered_before_body(
+    txs3_server: Txs3Server, tmp_path: Path, expect: str
+) -> None:
+    """curl's anonymous 50 MB PUT gets 403 XML before sending (Expect) or while sending (no Expect)."""
+    s3: Any = txs3_server.boto3_client()
+    bucket = txs3_server.bucket_name("refused")
+    s3.create_bucket(Bucket=bucket)
+    source = tmp_path / "big.bin"
+    with source.open("wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    result = curl(
+        txs3_server,
+        "-H",
+        expect,
+        "-T",
+        str(source),
+        "-w",
+        "\n%{http_code} %{size_upload}",
+        f"{txs3_server.endpoint}/{bucket}/big.bin",
+    )
+    body, _, summary = result.stdout.rpartition(b"\n")
+    code, uploaded = summary.split()
+    assert code == b"403", result
+    assert b"<Code>AccessDenied</Code>" in body
+    # Far less than the file: the answer came before the body was read.
+    assert int(uploaded) < 20 * 1024 * 1024
