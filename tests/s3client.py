@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import treq
 from botocore.auth import HmacV1Auth, S3SigV4Auth
@@ -171,31 +172,18 @@ def exchange(
         context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
     ):
         tls.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0")) if expect_body else 0
-        while len(body) < length:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            body += chunk
+        status, headers, rest = read_head(tls)
+        body = _read_body(tls, headers, rest, "GET" if expect_body else "HEAD")
         return status, headers, body
 
 
-def _read_head(
-    tls: std_ssl.SSLSocket, data: bytes
+def read_head(
+    tls: std_ssl.SSLSocket, data: bytes = b""
 ) -> tuple[int, dict[str, str], bytes]:
+    """
+    Read a response head from C{tls} (after C{data} already read): its
+    status, headers (lower-case names) and the bytes read past it.
+    """
     while b"\r\n\r\n" not in data:
         chunk = tls.recv(65536)
         if not chunk:
@@ -222,13 +210,13 @@ def raw_exchange(
         rest = b""
         if b"\r\nExpect: 100-continue\r\n" in head:
             tls.sendall(head)
-            status, headers, rest = _read_head(tls, b"")
+            status, headers, rest = read_head(tls, b"")
             if status != 100:
                 return status, headers, _read_body(tls, headers, rest, method)
             tls.sendall(body)
         else:
             tls.sendall(head + body)
-        status, headers, rest = _read_head(tls, rest)
+        status, headers, rest = read_head(tls, rest)
         return status, headers, _read_body(tls, headers, rest, method)
 
 
@@ -242,3 +230,14 @@ def _read_body(
             break
         rest += chunk
     return rest
+
+
+def xml_of(body: bytes) -> ElementTree.Element:
+    return ElementTree.fromstring(body)
+
+
+def error_code(body: bytes) -> str | None:
+    """The S3 error code of an error document (which it must be)."""
+    root = xml_of(body)
+    assert root.tag == "Error", body
+    return root.findtext("Code")

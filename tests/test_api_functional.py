@@ -11,24 +11,15 @@ import hashlib
 import os
 from pathlib import Path
 from urllib.parse import quote
-from xml.etree import ElementTree
 
 import pytest_twisted
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import ACCESS_KEY, key_path
+from tests.s3client import ACCESS_KEY, error_code, key_path, xml_of
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-def xml_of(body: bytes) -> ElementTree.Element:
-    return ElementTree.fromstring(body)
-
-
-def error_code(body: bytes) -> str | None:
-    root = xml_of(body)
-    assert root.tag == "Error"
-    return root.findtext("Code")
 
 
 async def make_bucket(s: Server, name: str = "bucket") -> None:

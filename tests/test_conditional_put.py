@@ -16,15 +16,10 @@ import pytest_twisted
 from twisted.internet import defer
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import key_path
+from tests.s3client import error_code, key_path
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
-
-def error_code(body: bytes) -> str | None:
-    root = ElementTree.fromstring(body)
-    assert root.tag == "Error", body
-    return root.findtext("Code")
 
 
 def staging_files(s: Server) -> list[Path]:

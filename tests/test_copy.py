@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 import pytest_twisted
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import key_path
+from tests.s3client import error_code, key_path, xml_of
 from txs3.api.copy import parse_copy_range
 from txs3.errors import S3Error
 
@@ -39,14 +38,6 @@ def test_copy_range_errors() -> None:
     assert parse_copy_range("bytes=2-9", 10) == (2, 8)
 
 
-def xml_of(body: bytes) -> ElementTree.Element:
-    return ElementTree.fromstring(body)
-
-
-def error_code(body: bytes) -> str | None:
-    root = xml_of(body)
-    assert root.tag == "Error", body
-    return root.findtext("Code")
 
 
 def blobs(s: Server) -> set[str]:

@@ -18,7 +18,7 @@ import pytest
 import pytest_twisted
 
 from tests.functional import Server, server  # noqa: F401
-from tests.s3client import key_path
+from tests.s3client import error_code, key_path
 from tests.test_server_channel import connect, make_site, signed_head
 from txs3.errors import S3Error
 
@@ -35,11 +35,6 @@ def sse_c(prefix: str = "x-amz-server-side-encryption") -> dict[str, str]:
         ).decode(),
     }
 
-
-def error_code(body: bytes) -> str | None:
-    root = ElementTree.fromstring(body)
-    assert root.tag == "Error", body
-    return root.findtext("Code")
 
 
 def test_sse_c_put_refused_before_body() -> None:

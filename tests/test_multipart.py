@@ -11,26 +11,17 @@ import hashlib
 import os
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import pytest_twisted
 from awscrt import checksums as crt
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import key_path
+from tests.s3client import error_code, key_path, xml_of
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
 
 
-def xml_of(body: bytes) -> ElementTree.Element:
-    return ElementTree.fromstring(body)
-
-
-def error_code(body: bytes) -> str | None:
-    root = xml_of(body)
-    assert root.tag == "Error", body
-    return root.findtext("Code")
 
 
 async def make_bucket(s: Server, name: str = "bucket") -> None:
