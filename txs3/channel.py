@@ -51,7 +51,8 @@ from twisted.python.failure import Failure
 from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import Headers
 
-from txs3.api.render import error_response
+from txs3.api.app import SERVER
+from txs3.api.render import error_response, http_date
 from txs3.call import new_request_id
 from txs3.errors import S3Error
 from txs3.limits import Limits, RateFloor
@@ -63,16 +64,18 @@ def _reason(status: int) -> str:
     return RESPONSES.get(status, b"Unknown").decode("ascii")
 
 
-def error_bytes(error: S3Error, request_id: str, resource: str) -> bytes:
+def error_bytes(error: S3Error, request_id: str, resource: str, now: float) -> bytes:
     """
     C{error} as a whole HTTP/1.1 response, S3's XML with
     ``Connection: close``, for writing straight to the transport when no
-    L{twisted.web.http.Request} will answer.
+    L{twisted.web.http.Request} will answer.  C{now} is for the C{Date}
+    header (clients correct their clock skew by it).
     """
     response = error_response(error, request_id, resource)
     status, body = response.status, response.body
     assert isinstance(body, bytes)
     lines = [f"HTTP/1.1 {status} {_reason(status)}"]
+    lines += [f"Date: {http_date(now)}", f"Server: {SERVER}"]
     for name, value in response.headers.items():
         lines.append(f"{name}: {value}")
     lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
@@ -172,7 +175,7 @@ class S3Channel(HTTPChannel):
     def _answer(self, error: S3Error, request_id: str, resource: str) -> None:
         """Write C{error} as the whole response; the caller then closes."""
         transport: Any = self.transport
-        transport.write(error_bytes(error, request_id, resource))
+        transport.write(error_bytes(error, request_id, resource, self._now()))
 
     def _answer_and_close(self, error: S3Error) -> None:
         """Answer C{error} for the request whose head is being read, and close."""
