@@ -299,3 +299,41 @@ def test_idle_keep_alive_after_upload_is_not_timed_out_by_limits() -> None:
     assert not transport.disconnecting
     assert transport.value() == b""
     assert site.connections.idle_count() == 1
+
+
+# -- clients that do not read -------------------------------------------------------
+
+
+def stream_response(proto: object) -> None:
+    """
+    Stand in for a long response in progress: Twisted turns the idle
+    timeout off while it answers a request (the LIST is answered at once).
+    """
+    proto.setTimeout(None)  # type: ignore[attr-defined]
+
+
+def test_client_that_reads_nothing_is_aborted() -> None:
+    """A client that leaves the send buffer full for the stall timeout is aborted."""
+    site, _store, clock = make_site(Limits(send_stall_timeout=120))
+    proto, transport = connect(site)
+    send(proto, LIST)
+    stream_response(proto)
+    proto.pauseProducing()  # type: ignore[attr-defined]  # the transport's buffer is full
+    clock.advance(119)
+    assert not transport.disconnected
+    clock.advance(1)
+    assert transport.disconnected
+    assert len(site.connections) == 0
+
+
+def test_client_that_reads_slowly_is_not_aborted() -> None:
+    """A send buffer that keeps draining, however slowly, never trips the stall timeout."""
+    site, _store, clock = make_site(Limits(send_stall_timeout=120))
+    proto, transport = connect(site)
+    send(proto, LIST)
+    stream_response(proto)
+    for _ in range(10):
+        proto.pauseProducing()  # type: ignore[attr-defined]
+        clock.advance(100)
+        proto.resumeProducing()  # type: ignore[attr-defined]
+    assert not transport.disconnected

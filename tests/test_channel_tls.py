@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 
 from tests.s3client import make_test_certificate, server_tls_options
-from tests.test_server_channel import SECRETS
+from tests.test_server_channel import SECRETS, signed_head
 from txs3.limits import Limits
 from txs3.server import build_site
 from txs3.store.memory import MemoryStore
@@ -159,3 +160,28 @@ async def test_unfinished_head_over_tls_times_out(impatient: Endpoint) -> None:
     assert data.startswith(b"HTTP/1.1 400 "), data[:200]
     assert b"<Code>RequestTimeout</Code>" in data
     assert ending in ("eof", "reset")
+
+
+@pytest_twisted.async_yield_fixture
+async def stall_averse(tmp_path: Path) -> AsyncIterator[Endpoint]:
+    async for e in serving(tmp_path, Limits(send_stall_timeout=0.5)):
+        yield e
+
+
+def unread_download(endpoint: Endpoint) -> tuple[int, str]:
+    body = b"d" * (32 * 1024 * 1024)
+    with endpoint.connect() as tls:
+        tls.sendall(signed_head("PUT", "/bucket/big", body) + body)
+        assert read_head(tls).startswith(b"HTTP/1.1 200 ")
+        tls.sendall(signed_head("GET", "/bucket/big", b""))
+        time.sleep(3)  # read nothing while the server's buffers fill
+        data, ending = read_to_end(tls)
+        return len(data), ending
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_that_stops_reading_is_aborted(stall_averse: Endpoint) -> None:
+    """A client that reads nothing of a 32 MiB download is cut off, not held for ever."""
+    received, ending = await deferToThread(unread_download, stall_averse)
+    assert received < 32 * 1024 * 1024
+    assert ending in ("reset", "eof") or ending.startswith("tls error")

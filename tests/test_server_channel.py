@@ -215,6 +215,7 @@ def test_refused_put_without_expect_answered_before_body() -> None:
     assert out.startswith(b"HTTP/1.1 403 "), out
     assert b"<Code>AccessDenied</Code>" in out
     assert b"\r\nConnection: close\r\n" in out
+    assert b"\r\nDate: " in out
     assert not transport.disconnecting
     for _ in range(63):
         proto.dataReceived(b"x" * 1024)  # type: ignore[attr-defined]

@@ -515,6 +515,7 @@ def test_start_with_generated_certificate(tmp_path: Path, start_txs3: Start) -> 
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     access, secret = creds.read_text().splitlines()[1].split()[:2]
     assert f"access key {access} secret key {secret}" in log
+    assert "Connection limits: 4096 connections, 20 s for a request head" in log
     assert "Traceback" not in log
 
     server = start_txs3(args, cwd=tmp_path)

@@ -26,6 +26,9 @@ for nothing, and with the connection limits of L{txs3.limits}.
   - Connections are counted per process (L{txs3.connections}): at the cap
     the longest idle one is closed to make room, and a new connection that
     finds every other one busy is closed at once.
+  - A client that reads nothing of a response for C{send_stall_timeout}
+    seconds (the transport has paused the channel, its send buffer full,
+    all that time) is aborted.
 
 Every close the channel decides goes through L{S3Channel._close}: a clean
 close, then, if the peer has not gone within C{close_grace} seconds, an
@@ -51,7 +54,8 @@ from twisted.python.failure import Failure
 from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import Headers
 
-from txs3.api.render import error_response
+from txs3.api.app import SERVER
+from txs3.api.render import error_response, http_date
 from txs3.call import new_request_id
 from txs3.errors import S3Error
 from txs3.limits import Limits, RateFloor
@@ -63,16 +67,18 @@ def _reason(status: int) -> str:
     return RESPONSES.get(status, b"Unknown").decode("ascii")
 
 
-def error_bytes(error: S3Error, request_id: str, resource: str) -> bytes:
+def error_bytes(error: S3Error, request_id: str, resource: str, now: float) -> bytes:
     """
     C{error} as a whole HTTP/1.1 response, S3's XML with
     ``Connection: close``, for writing straight to the transport when no
-    L{twisted.web.http.Request} will answer.
+    L{twisted.web.http.Request} will answer.  C{now} is for the C{Date}
+    header (clients correct their clock skew by it).
     """
     response = error_response(error, request_id, resource)
     status, body = response.status, response.body
     assert isinstance(body, bytes)
     lines = [f"HTTP/1.1 {status} {_reason(status)}"]
+    lines += [f"Date: {http_date(now)}", f"Server: {SERVER}"]
     for name, value in response.headers.items():
         lines.append(f"{name}: {value}")
     lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
@@ -100,6 +106,7 @@ class S3Channel(HTTPChannel):
     _rate_call: IDelayedCall | None = None
     _drain_call: IDelayedCall | None = None
     _abort_call: IDelayedCall | None = None
+    _stall_call: IDelayedCall | None = None
 
     @property
     def limits(self) -> Limits:
@@ -162,7 +169,7 @@ class S3Channel(HTTPChannel):
             transport.abortConnection()
 
     def _stop_timers(self) -> None:
-        for name in ("_head_call", "_rate_call", "_drain_call"):
+        for name in ("_head_call", "_rate_call", "_drain_call", "_stall_call"):
             call: IDelayedCall | None = getattr(self, name)
             if call is not None and call.active():
                 call.cancel()
@@ -172,7 +179,7 @@ class S3Channel(HTTPChannel):
     def _answer(self, error: S3Error, request_id: str, resource: str) -> None:
         """Write C{error} as the whole response; the caller then closes."""
         transport: Any = self.transport
-        transport.write(error_bytes(error, request_id, resource))
+        transport.write(error_bytes(error, request_id, resource, self._now()))
 
     def _answer_and_close(self, error: S3Error) -> None:
         """Answer C{error} for the request whose head is being read, and close."""
@@ -346,6 +353,33 @@ class S3Channel(HTTPChannel):
             self._body_bytes = 0
             self.site.connections.idle(self)
         super().requestDone(request)
+
+    # -- bytes out ------------------------------------------------------------
+
+    def pauseProducing(self) -> None:
+        """The transport's send buffer is full: start the stall clock."""
+        super().pauseProducing()
+        if self._stall_call is None and not self._closing:
+            self._stall_call = self.callLater(
+                self.limits.send_stall_timeout, self._send_stalled
+            )
+
+    def resumeProducing(self) -> None:
+        """The client has read the send buffer empty: it is not stalled."""
+        if self._stall_call is not None and self._stall_call.active():
+            self._stall_call.cancel()
+        self._stall_call = None
+        super().resumeProducing()
+
+    def _send_stalled(self) -> None:
+        self._stall_call = None
+        log.debug("Client read nothing, aborted: {peer}", peer=self._peer())
+        # A response is half sent: no answer is possible, and a clean close
+        # would wait for the very buffer that does not drain.
+        self._closing = True
+        self._stop_timers()
+        self.site.connections.remove(self)
+        self._abort()
 
     def _peer(self) -> str:
         transport: Any = self.transport

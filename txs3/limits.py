@@ -19,6 +19,11 @@ command line.
     answer instead of a reset.
   - C{close_grace}: seconds a connection being closed may take to go away
     (a TLS peer that never sends its close_notify) before it is aborted.
+  - C{send_stall_timeout}: seconds a client may leave the server's send
+    buffer full (reading nothing of a response) before the connection is
+    aborted.  Twisted turns its idle timeout off while a request is being
+    answered, so without this a client that never reads holds its
+    connection, busy and never evicted, for ever.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ DEFAULT_MIN_UPLOAD_RATE = 4096
 DEFAULT_RATE_WINDOW = 30.0
 REFUSED_BODY_ALLOWANCE = 64 * 1024
 CLOSE_GRACE = 5.0
+SEND_STALL_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Limits:
     rate_window: float = DEFAULT_RATE_WINDOW
     refused_body_allowance: int = REFUSED_BODY_ALLOWANCE
     close_grace: float = CLOSE_GRACE
+    send_stall_timeout: float = SEND_STALL_TIMEOUT
 
     @property
     def rate_check_interval(self) -> float:

@@ -615,7 +615,15 @@ def makeService(options: Options) -> TXS3Service:
             count=len(credentials.secrets),
             source=credentials.source,
         )
-    warning = limits.file_limit_warning(options["limits"].max_connections)
+    chosen: limits.Limits = options["limits"]
+    log.info(
+        "Connection limits: {max} connections, {head:g} s for a request head, "
+        "uploads at least {rate} B/s",
+        max=chosen.max_connections,
+        head=chosen.header_timeout,
+        rate=chosen.min_upload_rate,
+    )
+    warning = limits.file_limit_warning(chosen.max_connections)
     if warning is not None:
         log.warn("{warning}", warning=warning)
     log.info(
