@@ -129,18 +129,39 @@ async def server() -> AsyncIterator[Server]:
     agent.close()
 
 
+class RunningTLSServer:
+    """
+    Start and stop a real TLS server over a L{SQLiteStore} in any data
+    directory (L{tls_server} uses one in C{tmp_path}; the disk-full test
+    one on a filesystem of its own, and restarts it).
+    """
+
+    def __init__(self, certs: Path, data: Path, **store_options: Any) -> None:
+        self._cert, self._key = make_test_certificate(certs)
+        self._data = data
+        self._options = store_options
+        self._stop: list[Any] = []
+
+    async def start(self) -> Server:
+        store = SQLiteStore.open(str(self._data), reactor, **self._options)
+        site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
+        port = reactor.listenSSL(
+            0, site, server_tls_options(self._cert, self._key), interface="127.0.0.1"
+        )
+        base = f"https://127.0.0.1:{port.getHost().port}"
+        clients = _clients(base, self._cert)
+        self._stop = [*(c.close for c in clients), port.stopListening, store.close]
+        return Server(site, store, port.getHost().port, self._cert, *clients)
+
+    async def stop(self) -> None:
+        """Close the clients, stop listening, close the store."""
+        stop, self._stop = self._stop, []
+        for step in stop:
+            await step()
+
+
 @pytest_twisted.async_yield_fixture
 async def tls_server(tmp_path: Path) -> AsyncIterator[Server]:
-    cert, key = make_test_certificate(tmp_path)
-    store = SQLiteStore.open(str(tmp_path / "data"), reactor)
-    site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
-    port = reactor.listenSSL(
-        0, site, server_tls_options(cert, key), interface="127.0.0.1"
-    )
-    base = f"https://127.0.0.1:{port.getHost().port}"
-    clients = _clients(base, cert)
-    yield Server(site, store, port.getHost().port, cert, *clients)
-    for c in clients:
-        await c.close()
-    await port.stopListening()
-    await store.close()
+    running = RunningTLSServer(tmp_path, tmp_path / "data")
+    yield await running.start()
+    await running.stop()

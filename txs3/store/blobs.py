@@ -66,7 +66,8 @@ def insufficient_storage(where: str) -> S3Error:
         _last_full_log = now
         _log.error(
             "The disk holding {where} is full: uploads are refused with 507 "
-            "InsufficientStorage until space is freed.",
+            "InsufficientStorage until space is freed; reads, deletes and "
+            "aborts of multipart uploads still work (deleting frees space).",
             where=where,
         )
     return S3Error.of("InsufficientStorage")
@@ -99,8 +100,9 @@ class StagingFile:
     writes; the store either publishes or discards it).
     """
 
-    def __init__(self, path: str, fd: int) -> None:
+    def __init__(self, path: str, fd: int, area: StagingArea | None = None) -> None:
         self.path = path
+        self._area = area
         self._fd: int | None = fd
         self._size = 0
         self._handed_over = False
@@ -117,6 +119,11 @@ class StagingFile:
         """
         if self._fd is None or self._handed_over:
             raise ValueError("staging file is closed")
+        if self._area is not None and self._area.is_full():
+            # The disk filled up during this upload: stop it, so that what
+            # deletes free is not eaten by uploads already under way.
+            self.discard()
+            raise insufficient_storage(os.path.dirname(self.path))
         view = memoryview(data)
         try:
             while view:
@@ -128,6 +135,8 @@ class StagingFile:
         except OSError as e:
             self.discard()
             if is_disk_full(e):
+                if self._area is not None:
+                    self._area.on_full()
                 raise insufficient_storage(os.path.dirname(self.path)) from e
             raise
 
@@ -172,6 +181,11 @@ class StagingFile:
 class StagingArea:
     """
     This process's staging directory, held by an C{flock} for its lifetime.
+
+    @ivar is_full: whether the store counts the disk as full (then writes
+        to its staging files are refused); the store sets it.
+    @ivar on_full: called when a write to a staging file finds the disk
+        full; the store sets it.
     """
 
     def __init__(self, root: str, instance: str, lock_fd: int) -> None:
@@ -179,6 +193,8 @@ class StagingArea:
         self.instance = instance
         self.path = os.path.join(root, instance)
         self._lock_fd: int | None = lock_fd
+        self.is_full: Callable[[], bool] = lambda: False
+        self.on_full: Callable[[], None] = lambda: None
 
     @classmethod
     def create(cls, root: str) -> StagingArea:
@@ -205,7 +221,7 @@ class StagingArea:
             raise ValueError("staging area is closed")
         path = os.path.join(self.path, uuid.uuid4().hex)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        return StagingFile(path, fd)
+        return StagingFile(path, fd, self)
 
     def sweep(self, grace: float, now: Callable[[], float] = time.time) -> int:
         """

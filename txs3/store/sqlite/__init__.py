@@ -13,6 +13,9 @@ start-up sweep; L{SQLiteStore.sweep} runs one later, off the reactor thread.
 Data directory layout::
 
     index.sqlite3 (+ -wal, -shm)   the index: WAL mode, synchronous=FULL
+    reserve                        16 MiB held back so that deletes can
+                                   commit on a full disk (see
+                                   L{txs3.store.reserve})
     blobs/ab/<id>                  object bytes, see L{txs3.store.blobs}
     staging/<instance>/            this process's uploads in progress
 
@@ -95,6 +98,7 @@ from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
 from txs3.store.interface import IObjectStore
+from txs3.store.reserve import RESERVE_SIZE
 from txs3.store.sqlite.buckets import BucketsMixin
 from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE
 from txs3.store.sqlite.listing import ListingMixin
@@ -129,6 +133,7 @@ class SQLiteStore(
         orphan_grace: float = DEFAULT_ORPHAN_GRACE,
         now: Callable[[], float] = time.time,
         list_threads: int = 4,
+        reserve_size: int = RESERVE_SIZE,
     ) -> SQLiteStore:
         """
         Open the store and sweep crash leftovers before returning: staging
@@ -141,6 +146,7 @@ class SQLiteStore(
             orphan_grace=orphan_grace,
             now=now,
             list_threads=list_threads,
+            reserve_size=reserve_size,
         )
         store._sweep()
         return store

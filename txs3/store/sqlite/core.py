@@ -34,6 +34,7 @@ from txs3.store.blobs import (
 )
 from txs3.store.interface import IStagingFile
 from txs3.store.periodic import PeriodicPass
+from txs3.store.reserve import RESERVE_SIZE, SpaceReserve
 from txs3.store.sqlite.rows import bucket_exists, is_full
 from txs3.store.sqlite.schema import init_schema
 
@@ -65,9 +66,12 @@ class StoreCore:
         orphan_grace: float = DEFAULT_ORPHAN_GRACE,
         now: Callable[[], float] = time.time,
         list_threads: int = 4,
+        reserve_size: int = RESERVE_SIZE,
     ) -> None:
         """
         Open (creating if needed) the store in C{data_dir}, without sweeping.
+        On a full disk it still opens, releasing the space reserve if it
+        must (see L{txs3.store.reserve}), and starts in the full state.
 
         @param reactor: runs the Deferreds' callbacks; the global reactor by
             default.
@@ -75,6 +79,7 @@ class StoreCore:
             staging directory must have existed before a sweep removes it.
         @param now: the clock for timestamps and the grace period.
         @param list_threads: size of the listing thread pool.
+        @param reserve_size: bytes of the space reserve (0: none).
         @raise RuntimeError: if the index has a newer schema than this code.
         """
         if reactor is None:
@@ -93,15 +98,30 @@ class StoreCore:
         # The periodic sweep, once started (SweepMixin.start_sweeping).
         self._sweeper: PeriodicPass | None = None
 
+        # Whether a recovery check is queued in the writer (reactor thread).
+        self._recovery_queued = False
+
         os.makedirs(self.data_dir, exist_ok=True)
+        self._reserve = SpaceReserve(self.data_dir, reserve_size)
+        if not self._reserve.fill():
+            self._reserve.mark_full()
         self._blobs = BlobStore(os.path.join(self.data_dir, "blobs"))
-        self._blobs.prepare()
+        self._with_room(self._blobs.prepare)
         try:
-            init_schema(self._connection(), self._index_path)
+            # The first connection creates the WAL's shared-memory file,
+            # which every later read needs: on a full disk, make room.
+            self._with_room(
+                lambda: init_schema(self._connection(), self._index_path),
+                self._drop_connection,
+            )
         except BaseException:
-            self._connection().close()
+            self._drop_connection()
             raise
-        self._staging = StagingArea.create(os.path.join(self.data_dir, "staging"))
+        self._staging = self._with_room(
+            lambda: StagingArea.create(os.path.join(self.data_dir, "staging"))
+        )
+        self._staging.is_full = lambda: self._reserve.full
+        self._staging.on_full = self._reserve.mark_full
 
         self._write_pool = ThreadPool(1, 1, name="txs3-store-write")
         self._list_pool = ThreadPool(0, list_threads, name="txs3-store-list")
@@ -126,6 +146,35 @@ class StoreCore:
         # FULL: a commit survives power loss ("a 200 means on disk").
         conn.execute("PRAGMA synchronous = FULL")
         return conn
+
+    def _drop_connection(self) -> None:
+        """Close this thread's connection (the next use makes a new one)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._connections_lock:
+                self._connections.remove(conn)
+            conn.close()
+
+    def _with_room(
+        self, f: Callable[[], _T], undo: Callable[[], None] | None = None
+    ) -> _T:
+        """
+        C{f()}; if it finds the disk full, enter the full state, release
+        the reserve and, if that freed anything, C{undo()} and try once more.
+        Start-up only (blocking).
+        """
+        try:
+            return f()
+        except (OSError, sqlite3.Error) as e:
+            if not is_full(e):
+                raise
+            self._reserve.mark_full()
+            if not self._reserve.release():
+                raise
+        if undo is not None:
+            undo()
+        return f()
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, made on first use."""
@@ -153,47 +202,107 @@ class StoreCore:
             cast(IReactorFromThreads, self._reactor), self._list_pool, f, *args
         )
 
-    def _write_txn(self, f: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _write_txn(
+        self, f: Callable[[sqlite3.Connection], _T], *, frees: bool = False
+    ) -> _T:
         """
         Run C{f} in one C{BEGIN IMMEDIATE} transaction: committed if it
-        returns, rolled back if it raises.  A full disk becomes
-        C{InsufficientStorage}.
+        returns, rolled back if it raises.  A full disk enters the full
+        state and becomes C{InsufficientStorage}, except for a transaction
+        that C{frees} space (a delete, an abort): that one releases the
+        space reserve and runs again, so a full disk can always be emptied.
         """
-        conn = self._connection()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = f(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+            return self._transaction(f)
+        except sqlite3.Error as e:
+            if not is_full(e):
                 raise
+            self._reserve.mark_full()
+            if not (frees and self._reserve.release()):
+                raise insufficient_storage(self.data_dir) from e
+        try:
+            return self._transaction(f)
         except sqlite3.Error as e:
             if is_full(e):
                 raise insufficient_storage(self.data_dir) from e
+            raise
+
+    def _transaction(self, f: Callable[[sqlite3.Connection], _T]) -> _T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = f(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         return result
 
     _bucket_exists = staticmethod(bucket_exists)
 
     def _commit_and_free(self, f: Callable[[sqlite3.Connection], list[str]]) -> None:
-        """Run C{f} in a write transaction, then free the blobs it returns."""
-        for blob_id in self._write_txn(f):
-            self._free_blob(blob_id)
+        """
+        Run C{f}, a transaction that frees space (it may use the reserve),
+        then free the blobs it returns and see whether the disk has room
+        again.
+        """
+        self._commit_info_and_free(lambda conn: (None, f(conn)), frees=True)
 
     def _commit_info_and_free(
-        self, f: Callable[[sqlite3.Connection], tuple[_T, list[str]]]
+        self,
+        f: Callable[[sqlite3.Connection], tuple[_T, list[str]]],
+        *,
+        frees: bool = False,
     ) -> _T:
-        result, freed = self._write_txn(f)
+        """
+        Run C{f} in a write transaction (one that C{frees} space may use
+        the reserve), then free the blobs it returns; after a freeing one,
+        leave the full state if there is room again.
+        """
+        result, freed = self._write_txn(f, frees=frees)
         for blob_id in freed:
             self._free_blob(blob_id)
+        if frees:
+            self._recover()
         return result
+
+    # -- a full disk ------------------------------------------------------
+
+    def _recover(self) -> None:
+        """
+        Leave the full state if the disk has room again (allocating the
+        reserve anew).  Blocking: the writer thread, or a sweep's thread.
+        """
+        try:
+            self._reserve.recover()
+        except OSError:
+            _log.failure("could not check the free space in {where}",
+                         where=self.data_dir)  # fmt: skip
+
+    def _queue_recovery(self) -> None:
+        """From the reactor thread: check for room again, in the writer."""
+        if self._recovery_queued or self._closed:
+            return
+        self._recovery_queued = True
+
+        def done(_: object) -> None:
+            self._recovery_queued = False
+
+        self._in_writer(self._recover).addBoth(done)
 
     # -- staging files and blobs ------------------------------------------
 
     def open_staging(self) -> IStagingFile:
-        """See L{IObjectStore.open_staging}: a file in C{staging/<instance>/}."""
+        """
+        See L{IObjectStore.open_staging}: a file in C{staging/<instance>/}.
+
+        @raise S3Error: C{InsufficientStorage} while the disk is full (the
+            upload is refused before its body); a check for room is queued.
+        """
+        if self._reserve.full:
+            self._queue_recovery()
+            raise insufficient_storage(self.data_dir)
         return self._staging.open()
 
     def _take_staging(self, staging: IStagingFile) -> StagingFile:
@@ -217,6 +326,7 @@ class StoreCore:
             return self._blobs.publish(staging)
         except OSError as e:
             if is_disk_full(e):
+                self._reserve.mark_full()
                 raise insufficient_storage(self.data_dir) from e
             raise
 

@@ -188,10 +188,8 @@ class ObjectsMixin(StoreCore):
             return True, unreferenced(conn, removed)
 
         def work() -> bool:
-            existed, freed = self._write_txn(txn)
-            for blob_id in freed:
-                self._free_blob(blob_id)
-            return existed
+            # A delete frees space: it may use the reserve on a full disk.
+            return self._commit_info_and_free(txn, frees=True)
 
         return self._in_writer(work)
 
@@ -214,10 +212,8 @@ class ObjectsMixin(StoreCore):
             return existed, unreferenced(conn, candidates)
 
         def work() -> dict[str, bool]:
-            existed, freed = self._write_txn(txn)
-            for blob_id in freed:
-                self._free_blob(blob_id)
-            return existed
+            # A delete frees space: it may use the reserve on a full disk.
+            return self._commit_info_and_free(txn, frees=True)
 
         return self._in_writer(work)
 

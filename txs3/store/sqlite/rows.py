@@ -264,13 +264,19 @@ def insert_object(
         )
 
 
+#: SQLite's codes for "no room": a full disk under a write (FULL), and no
+#: room to grow the shared-memory file a connection needs to read in WAL
+#: mode (IOERR_SHMSIZE: its first connection after a restart on a full disk).
+_FULL_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE})
+
+
 def is_full(error: BaseException) -> bool:
     """Whether C{error} (OS or SQLite) means the disk is full."""
     if is_disk_full(error):
         return True
     return (
         isinstance(error, sqlite3.Error)
-        and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        and getattr(error, "sqlite_errorcode", None) in _FULL_CODES
     )
 
 

@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from txs3.errors import S3Error
 from txs3.store.interface import COMPLETED_UPLOAD_TTL
 from txs3.store.periodic import PeriodicPass
 from txs3.store.sqlite.core import StoreCore
@@ -59,7 +60,12 @@ class SweepMixin(StoreCore):
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
-        records = self._purge_completed()
+        try:
+            records = self._purge_completed()
+        except S3Error:
+            records = 0  # a full disk even without the reserve: next time
+        # Orphans removed may be what a full disk was waiting for.
+        self._recover()
         if staging or blobs or records:
             _log.info(
                 "swept {staging} dead staging directories, {blobs} orphan blobs"
@@ -77,4 +83,4 @@ class SweepMixin(StoreCore):
         def txn(conn: sqlite3.Connection) -> int:
             return conn.execute(PURGE_COMPLETED, (horizon,)).rowcount
 
-        return self._write_txn(txn)
+        return self._write_txn(txn, frees=True)
