@@ -1,0 +1,634 @@
+"""
+Versioning, Object Lock and version ids (L{txs3.objectlock}) as tables.
+
+The module is pure: bodies, header mappings and C{now} in, values or an
+L{S3Error} out, so every row is a direct call.  Expected codes and messages
+are S3's own, from AWS's documentation and from responses recorded against
+AWS (LocalStack's snapshots); the module docstrings cite which.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from txs3 import xml
+from txs3.errors import CATALOGUE, S3Error
+from txs3.objectlock import (
+    NO_LOCK,
+    UNVERSIONED,
+    DefaultRetention,
+    LockRequest,
+    ObjectLockConfiguration,
+    Retention,
+    Versioning,
+    VersioningChange,
+    apply_versioning,
+    check_integrity_header,
+    check_lock_configuration_allowed,
+    legal_hold_xml,
+    lock_configuration_xml,
+    lock_response_headers,
+    needs_integrity_header,
+    new_version_lock,
+    parse_bypass,
+    parse_legal_hold,
+    parse_lock_configuration,
+    parse_lock_headers,
+    parse_retention,
+    parse_versioning,
+    retention_xml,
+)
+from txs3.objectlock.retention import argument_date, parse_date
+
+NS = f' xmlns="{xml.S3_NS}"'
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC).timestamp()
+DAY = 86400.0
+MALFORMED = "MalformedXML"
+
+
+def ts(text: str) -> float:
+    """POSIX seconds of an ISO 8601 UTC time, for readable rows."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def raises(call: Any, code: str, message: str | None = None, **extra: str) -> S3Error:
+    """Run C{call}; assert it raises C{code} (and C{message}, C{extra})."""
+    with pytest.raises(S3Error) as e:
+        call()
+    assert e.value.code == code
+    assert e.value.status == CATALOGUE[code][0]
+    if message is not None:
+        assert e.value.message == message
+    for name, value in extra.items():
+        assert e.value.extra[name] == value
+    return e.value
+
+
+# -- versioning --------------------------------------------------------------
+
+
+def vc(inner: str) -> bytes:
+    return f"<VersioningConfiguration{NS}>{inner}</VersioningConfiguration>".encode()
+
+
+VERSIONING_OK: list[Any] = [
+    pytest.param(vc("<Status>Enabled</Status>"), VersioningChange("Enabled"), id="enabled"),
+    pytest.param(vc("<Status>Suspended</Status>"), VersioningChange("Suspended"), id="suspended"),
+    pytest.param(
+        vc("<Status>Enabled</Status><MfaDelete>Disabled</MfaDelete>"),
+        VersioningChange("Enabled", "Disabled"),
+        id="mfa-delete-disabled-accepted",
+    ),
+    pytest.param(vc("<Status>Enabled</Status><MfaDelete></MfaDelete>"), VersioningChange("Enabled"), id="empty-mfa-delete-is-absent"),
+    pytest.param(
+        b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>",
+        VersioningChange("Enabled"),
+        id="no-namespace",
+    ),
+    pytest.param(b"<Delete><Status>Enabled</Status></Delete>", None, id="other-root-is-a-no-op"),
+]
+
+
+@pytest.mark.parametrize(("body", "change"), VERSIONING_OK)
+def test_parse_versioning(body: bytes, change: VersioningChange | None) -> None:
+    """A valid PutBucketVersioning body reads as the change it asks for."""
+    assert parse_versioning(body) == change
+
+
+VERSIONING_BAD: list[Any] = [
+    pytest.param(b"", MALFORMED, None, id="empty-body"),
+    pytest.param(b"<VersioningConfiguration>", MALFORMED, None, id="unclosed"),
+    pytest.param(vc("<Status>enabled</Status>"), MALFORMED, None, id="lower-case-status"),
+    pytest.param(vc("<Status>ENABLED</Status>"), MALFORMED, None, id="upper-case-status"),
+    pytest.param(vc("<Status>Disabled</Status>"), MALFORMED, None, id="disabled-is-not-a-status"),
+    pytest.param(vc("<Status> Enabled </Status>"), MALFORMED, None, id="padded-status"),
+    pytest.param(vc("<Status>Enabled</Status><Status>Enabled</Status>"), MALFORMED, None, id="two-statuses"),
+    pytest.param(vc("<Status>Enabled</Status><Foo/>"), MALFORMED, None, id="unknown-element"),
+    pytest.param(vc("<Status>Enabled</Status><MFADelete>Disabled</MFADelete>"), MALFORMED, None, id="response-spelling-refused"),
+    pytest.param(vc("<Status>Enabled</Status><MfaDelete>disabled</MfaDelete>"), MALFORMED, None, id="lower-case-mfa-delete"),
+    pytest.param(
+        vc(""),
+        "IllegalVersioningConfigurationException",
+        "The Versioning element must be specified",
+        id="missing-status",
+    ),
+    pytest.param(
+        vc("<Status></Status>"),
+        "IllegalVersioningConfigurationException",
+        "The Versioning element must be specified",
+        id="empty-status",
+    ),
+    pytest.param(
+        vc("<Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>"),
+        "AccessDenied",
+        "Mfa Authentication must be used for this request",
+        id="mfa-delete-enabled-refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "message"), VERSIONING_BAD)
+def test_parse_versioning_errors(body: bytes, code: str, message: str | None) -> None:
+    """A bad PutBucketVersioning body is refused with S3's code and message."""
+    raises(lambda: parse_versioning(body), code, message)
+
+
+APPLY: list[Any] = [
+    pytest.param(UNVERSIONED, VersioningChange("Enabled"), False, Versioning("Enabled"), id="enable"),
+    pytest.param(UNVERSIONED, VersioningChange("Suspended"), False, Versioning("Suspended"), id="suspend-never-versioned"),
+    pytest.param(Versioning("Enabled"), VersioningChange("Suspended"), False, Versioning("Suspended"), id="suspend"),
+    pytest.param(Versioning("Suspended"), VersioningChange("Enabled"), False, Versioning("Enabled"), id="re-enable"),
+    pytest.param(Versioning("Enabled"), VersioningChange("Enabled"), True, Versioning("Enabled"), id="enable-locked-bucket-again"),
+    pytest.param(
+        Versioning("Enabled", "Disabled"),
+        VersioningChange("Suspended"),
+        False,
+        Versioning("Suspended", "Disabled"),
+        id="mfa-delete-state-kept",
+    ),
+]
+
+
+@pytest.mark.parametrize(("current", "change", "lock", "after"), APPLY)
+def test_apply_versioning(current: Versioning, change: VersioningChange, lock: bool, after: Versioning) -> None:
+    """Versioning moves between Enabled and Suspended, and keeps MfaDelete once set."""
+    assert apply_versioning(current, change, object_lock=lock) == after
+
+
+def test_locked_bucket_cannot_be_suspended() -> None:
+    """Suspending versioning on a bucket with Object Lock is InvalidBucketState (409)."""
+    raises(
+        lambda: apply_versioning(Versioning("Enabled"), VersioningChange("Suspended"), object_lock=True),
+        "InvalidBucketState",
+        "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+    )
+
+
+VERSIONING_XML: list[Any] = [
+    pytest.param(UNVERSIONED, f"<VersioningConfiguration{NS}></VersioningConfiguration>", id="never-versioned-empty"),
+    pytest.param(Versioning("Enabled"), f"<VersioningConfiguration{NS}><Status>Enabled</Status></VersioningConfiguration>", id="enabled"),
+    pytest.param(
+        Versioning("Suspended", "Disabled"),
+        f"<VersioningConfiguration{NS}><Status>Suspended</Status><MFADelete>Disabled</MFADelete></VersioningConfiguration>",
+        id="mfa-delete-shown-once-set",
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "document"), VERSIONING_XML)
+def test_versioning_xml(state: Versioning, document: str) -> None:
+    """GetBucketVersioning is empty for a never-versioned bucket, else its Status."""
+    assert state.to_xml() == xml.DECLARATION + document.encode()
+
+
+# -- Object Lock configuration ----------------------------------------------
+
+
+def olc(inner: str) -> bytes:
+    return f"<ObjectLockConfiguration{NS}>{inner}</ObjectLockConfiguration>".encode()
+
+
+def rule(inner: str) -> bytes:
+    return olc(f"<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>{inner}</DefaultRetention></Rule>")
+
+
+LOCK_CONFIG_OK: list[Any] = [
+    pytest.param(olc("<ObjectLockEnabled>Enabled</ObjectLockEnabled>"), ObjectLockConfiguration(), id="enabled-no-rule"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>1</Days>"), ObjectLockConfiguration(DefaultRetention("GOVERNANCE", days=1)), id="governance-days"),
+    pytest.param(rule("<Mode>COMPLIANCE</Mode><Years>100</Years>"), ObjectLockConfiguration(DefaultRetention("COMPLIANCE", years=100)), id="compliance-100-years"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>36500</Days>"), ObjectLockConfiguration(DefaultRetention("GOVERNANCE", days=36500)), id="36500-days"),
+    pytest.param(rule("<Days>7</Days><Mode>GOVERNANCE</Mode>"), ObjectLockConfiguration(DefaultRetention("GOVERNANCE", days=7)), id="any-order"),
+]
+
+
+@pytest.mark.parametrize(("body", "config"), LOCK_CONFIG_OK)
+def test_parse_lock_configuration(body: bytes, config: ObjectLockConfiguration) -> None:
+    """A valid PutObjectLockConfiguration body reads as its configuration."""
+    assert parse_lock_configuration(body) == config
+
+
+LOCK_CONFIG_BAD: list[Any] = [
+    pytest.param(olc(""), MALFORMED, None, {}, id="empty"),
+    pytest.param(olc("<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>"), MALFORMED, None, {}, id="no-enabled"),
+    pytest.param(olc("<ObjectLockEnabled>Disabled</ObjectLockEnabled>"), MALFORMED, None, {}, id="disabled"),
+    pytest.param(olc("<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule/>"), MALFORMED, None, {}, id="empty-rule"),
+    pytest.param(rule(""), MALFORMED, None, {}, id="empty-retention"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode>"), MALFORMED, None, {}, id="no-period"),
+    pytest.param(rule("<Days>1</Days>"), MALFORMED, None, {}, id="no-mode"),
+    pytest.param(rule("<Mode>governance</Mode><Days>1</Days>"), MALFORMED, None, {}, id="bad-mode"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>1</Days><Years>1</Years>"), MALFORMED, None, {}, id="both-periods"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>1.5</Days>"), MALFORMED, None, {}, id="fractional-days"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>9999999999</Days>"), MALFORMED, None, {}, id="days-beyond-int"),
+    pytest.param(rule("<Mode>GOVERNANCE</Mode><Days>1</Days><Foo/>"), MALFORMED, None, {}, id="unknown-element"),
+    pytest.param(b"<LegalHold><Status>ON</Status></LegalHold>", MALFORMED, None, {}, id="other-root"),
+    pytest.param(
+        rule("<Mode>GOVERNANCE</Mode><Days>0</Days>"),
+        "InvalidArgument",
+        "Default retention period must be a positive integer value.",
+        {"ArgumentName": "Days", "ArgumentValue": "0"},
+        id="zero-days",
+    ),
+    pytest.param(
+        rule("<Mode>COMPLIANCE</Mode><Years>-1</Years>"),
+        "InvalidArgument",
+        "Default retention period must be a positive integer value.",
+        {"ArgumentName": "Years", "ArgumentValue": "-1"},
+        id="negative-years",
+    ),
+    pytest.param(
+        rule("<Mode>GOVERNANCE</Mode><Days>36501</Days>"),
+        "InvalidArgument",
+        "Default retention period too large.",
+        {"ArgumentName": "Days", "ArgumentValue": "36501"},
+        id="days-over-100-years",
+    ),
+    pytest.param(
+        rule("<Mode>GOVERNANCE</Mode><Years>101</Years>"),
+        "InvalidArgument",
+        "Default retention period too large.",
+        {"ArgumentName": "Years", "ArgumentValue": "101"},
+        id="years-over-100",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "message", "extra"), LOCK_CONFIG_BAD)
+def test_parse_lock_configuration_errors(body: bytes, code: str, message: str | None, extra: dict[str, str]) -> None:
+    """A bad Object Lock configuration is refused with S3's code, message and argument."""
+    raises(lambda: parse_lock_configuration(body), code, message, **extra)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        olc("<ObjectLockEnabled>Enabled</ObjectLockEnabled>"),
+        rule("<Mode>GOVERNANCE</Mode><Days>30</Days>"),
+        rule("<Mode>COMPLIANCE</Mode><Years>7</Years>"),
+    ],
+    ids=["no-rule", "days", "years"],
+)
+def test_lock_configuration_round_trip(body: bytes) -> None:
+    """GetObjectLockConfiguration renders what was put, and it reads back the same."""
+    config = parse_lock_configuration(body)
+    assert config.to_xml() == xml.DECLARATION + body
+    assert parse_lock_configuration(lock_configuration_xml(config, "b")) == config
+
+
+def test_lock_configuration_missing() -> None:
+    """A bucket without Object Lock has no configuration: 404 naming the bucket."""
+    raises(lambda: lock_configuration_xml(None, "b"), "ObjectLockConfigurationNotFoundError", BucketName="b")
+
+
+@pytest.mark.parametrize(
+    ("versioning", "allowed"),
+    [(UNVERSIONED, False), (Versioning("Suspended"), False), (Versioning("Enabled"), True)],
+    ids=["never-versioned", "suspended", "enabled"],
+)
+def test_lock_configuration_needs_versioning(versioning: Versioning, allowed: bool) -> None:
+    """Object Lock may be configured only on a bucket whose versioning is Enabled."""
+    if allowed:
+        check_lock_configuration_allowed(versioning)
+    else:
+        raises(
+            lambda: check_lock_configuration_allowed(versioning),
+            "InvalidBucketState",
+            "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
+        )
+
+
+DEFAULTS: list[Any] = [
+    pytest.param(DefaultRetention("GOVERNANCE", days=1), "2026-12-03T12:00:00", "2026-12-04T12:00:00", id="one-day"),
+    pytest.param(DefaultRetention("COMPLIANCE", days=365), "2027-12-03T12:00:00", "2028-12-02T12:00:00", id="365-days-over-leap-year"),
+    pytest.param(DefaultRetention("COMPLIANCE", years=1), "2027-12-03T12:00:00", "2028-12-03T12:00:00", id="calendar-year"),
+    pytest.param(DefaultRetention("GOVERNANCE", years=1), "2028-02-29T08:30:00", "2029-03-01T08:30:00", id="leap-day-rounds-up"),
+    pytest.param(DefaultRetention("GOVERNANCE", years=4), "2028-02-29T08:30:00", "2032-02-29T08:30:00", id="leap-day-to-leap-day"),
+]
+
+
+@pytest.mark.parametrize(("default", "created", "until"), DEFAULTS)
+def test_default_retention(default: DefaultRetention, created: str, until: str) -> None:
+    """A default retention dates from the version's creation: exact days, calendar years."""
+    assert default.retention_from(ts(created)) == Retention(default.mode, ts(until))
+
+
+# -- retention and legal hold bodies ------------------------------------------
+
+
+def ret(inner: str) -> bytes:
+    return f"<Retention{NS}>{inner}</Retention>".encode()
+
+
+RETENTION_OK: list[Any] = [
+    pytest.param(
+        ret("<Mode>GOVERNANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate>"),
+        Retention("GOVERNANCE", ts("2030-01-01T00:00:00")),
+        id="governance",
+    ),
+    pytest.param(
+        ret("<Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00.250Z</RetainUntilDate>"),
+        Retention("COMPLIANCE", ts("2030-01-01T00:00:00.250")),
+        id="milliseconds",
+    ),
+    pytest.param(
+        ret("<RetainUntilDate>2030-01-01T01:00:00+01:00</RetainUntilDate><Mode>GOVERNANCE</Mode>"),
+        Retention("GOVERNANCE", ts("2030-01-01T00:00:00")),
+        id="offset",
+    ),
+    pytest.param(ret(""), None, id="empty-removes"),
+]
+
+
+@pytest.mark.parametrize(("body", "retention"), RETENTION_OK)
+def test_parse_retention(body: bytes, retention: Retention | None) -> None:
+    """A PutObjectRetention body reads as the retention it sets, or None to remove it."""
+    assert parse_retention(body, NOW) == retention
+
+
+RETENTION_BAD: list[Any] = [
+    pytest.param(ret("<Mode>GOVERNANCE</Mode>"), MALFORMED, None, {}, id="mode-only"),
+    pytest.param(ret("<RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate>"), MALFORMED, None, {}, id="date-only"),
+    pytest.param(ret("<Mode>BAD-VALUE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate>"), MALFORMED, None, {}, id="bad-mode"),
+    pytest.param(ret("<Mode>GOVERNANCE</Mode><RetainUntilDate>next year</RetainUntilDate>"), MALFORMED, None, {}, id="bad-date"),
+    pytest.param(b"<LegalHold><Status>ON</Status></LegalHold>", MALFORMED, None, {}, id="other-root"),
+    pytest.param(
+        ret("<Mode>GOVERNANCE</Mode><RetainUntilDate>2020-01-01T00:00:00Z</RetainUntilDate>"),
+        "InvalidArgument",
+        "The retain until date must be in the future!",
+        {"ArgumentName": "RetainUntilDate", "ArgumentValue": "Tue Dec 31 16:00:00 PST 2019"},
+        id="past-date-as-aws-echoes-it",
+    ),
+    pytest.param(
+        ret("<Mode>GOVERNANCE</Mode><RetainUntilDate>2026-12-03T12:00:00Z</RetainUntilDate>"),
+        "InvalidArgument",
+        "The retain until date must be in the future!",
+        {"ArgumentName": "RetainUntilDate"},
+        id="now-is-not-future",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "message", "extra"), RETENTION_BAD)
+def test_parse_retention_errors(body: bytes, code: str, message: str | None, extra: dict[str, str]) -> None:
+    """A bad PutObjectRetention body is refused with S3's code, message and argument."""
+    raises(lambda: parse_retention(body, NOW), code, message, **extra)
+
+
+@pytest.mark.parametrize(
+    ("when", "echoed"),
+    [
+        ("2020-01-01T00:00:00", "Tue Dec 31 16:00:00 PST 2019"),
+        ("2020-07-01T00:00:00", "Tue Jun 30 17:00:00 PDT 2020"),
+        ("2026-03-08T09:59:59", "Sun Mar 08 01:59:59 PST 2026"),
+        ("2026-03-08T10:00:00", "Sun Mar 08 03:00:00 PDT 2026"),
+        ("2026-11-01T08:59:59", "Sun Nov 01 01:59:59 PDT 2026"),
+        ("2026-11-01T09:00:00", "Sun Nov 01 01:00:00 PST 2026"),
+    ],
+    ids=["winter", "summer", "before-spring-forward", "spring-forward", "before-fall-back", "fall-back"],
+)
+def test_argument_date(when: str, echoed: str) -> None:
+    """A past date is echoed as S3 does: Java's Date.toString() in US Pacific time."""
+    assert argument_date(ts(when)) == echoed
+
+
+def test_retention_xml() -> None:
+    """GetObjectRetention renders mode and date, and reads back as the same retention."""
+    retention = Retention("COMPLIANCE", ts("2030-01-01T00:00:00.500"))
+    body = retention_xml(retention)
+    assert body == xml.DECLARATION + (
+        f"<Retention{NS}><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00.500Z</RetainUntilDate></Retention>"
+    ).encode()
+    assert parse_retention(body, NOW) == retention
+
+
+def test_no_retention() -> None:
+    """GetObjectRetention on a version that never had one is NoSuchObjectLockConfiguration (404)."""
+    raises(
+        lambda: retention_xml(None),
+        "NoSuchObjectLockConfiguration",
+        "The specified object does not have a ObjectLock configuration",
+    )
+
+
+@pytest.mark.parametrize(("status", "on"), [("ON", True), ("OFF", False)])
+def test_legal_hold_round_trip(status: str, on: bool) -> None:
+    """A legal hold reads as on or off, and GetObjectLegalHold renders it back."""
+    body = f"<LegalHold{NS}><Status>{status}</Status></LegalHold>".encode()
+    assert parse_legal_hold(body) is on
+    assert legal_hold_xml(on) == xml.DECLARATION + body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<LegalHold/>",
+        b"<LegalHold><Status>on</Status></LegalHold>",
+        b"<LegalHold><Status>YES</Status></LegalHold>",
+        b"<LegalHold><Status>ON</Status><Status>OFF</Status></LegalHold>",
+        b"<Retention><Status>ON</Status></Retention>",
+    ],
+    ids=["empty", "lower-case", "other-value", "twice", "other-root"],
+)
+def test_parse_legal_hold_errors(body: bytes) -> None:
+    """A legal hold other than exactly ON or OFF is MalformedXML."""
+    raises(lambda: parse_legal_hold(body), MALFORMED)
+
+
+def test_no_legal_hold() -> None:
+    """GetObjectLegalHold on a version that never had one is NoSuchObjectLockConfiguration."""
+    raises(lambda: legal_hold_xml(None), "NoSuchObjectLockConfiguration")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00"),
+        ("2030-01-01T00:00:00.123456789Z", "2030-01-01T00:00:00.123456"),
+        ("2030-01-01T02:00:00+0200", "2030-01-01T00:00:00"),
+        ("2030-01-01", "2030-01-01T00:00:00"),
+        ("2030-01-01T00:00", "2030-01-01T00:00:00"),
+        ("2030-01-01 00:00:00", None),
+        ("2030-13-01T00:00:00Z", None),
+        ("Wed, 01 Jan 2030 00:00:00 GMT", None),
+        ("", None),
+    ],
+)
+def test_parse_date(text: str, expected: str | None) -> None:
+    """Dates are ISO 8601, UTC when no zone is given; anything else is None."""
+    assert parse_date(text) == (None if expected is None else ts(expected))
+
+
+# -- headers --------------------------------------------------------------------
+
+MODE = "x-amz-object-lock-mode"
+UNTIL = "x-amz-object-lock-retain-until-date"
+HOLD = "x-amz-object-lock-legal-hold"
+FUTURE = "2030-01-01T00:00:00Z"
+
+HEADERS_OK: list[Any] = [
+    pytest.param({}, NO_LOCK, id="none"),
+    pytest.param({MODE: "GOVERNANCE", UNTIL: FUTURE}, LockRequest(Retention("GOVERNANCE", ts("2030-01-01T00:00:00"))), id="retention"),
+    pytest.param({HOLD: "ON"}, LockRequest(legal_hold=True), id="legal-hold-on"),
+    pytest.param({HOLD: "OFF"}, LockRequest(legal_hold=False), id="legal-hold-off"),
+    pytest.param(
+        {MODE: "COMPLIANCE", UNTIL: FUTURE, HOLD: "ON"},
+        LockRequest(Retention("COMPLIANCE", ts("2030-01-01T00:00:00")), True),
+        id="all-three",
+    ),
+    pytest.param({MODE: "", UNTIL: ""}, NO_LOCK, id="empty-is-absent"),
+]
+
+
+@pytest.mark.parametrize(("headers", "request_"), HEADERS_OK)
+def test_parse_lock_headers(headers: dict[str, str], request_: LockRequest) -> None:
+    """The x-amz-object-lock-* headers read as the lock a write asks for."""
+    assert parse_lock_headers(headers, NOW) == request_
+
+
+BOTH = "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"
+HEADERS_BAD: list[Any] = [
+    pytest.param({MODE: "GOVERNANCE"}, BOTH, {"ArgumentName": UNTIL}, id="mode-without-date"),
+    pytest.param({MODE: "BAD-VALUE"}, BOTH, {"ArgumentName": UNTIL}, id="bad-mode-without-date-pairs-first"),
+    pytest.param({UNTIL: FUTURE}, BOTH, {"ArgumentName": MODE}, id="date-without-mode"),
+    pytest.param(
+        {MODE: "BAD-VALUE", UNTIL: FUTURE},
+        "Unknown wormMode directive.",
+        {"ArgumentName": MODE, "ArgumentValue": "BAD-VALUE"},
+        id="bad-mode",
+    ),
+    pytest.param(
+        {MODE: "GOVERNANCE", UNTIL: "Wed, 01 Jan 2030 00:00:00 GMT"},
+        "The retain until date must be provided in ISO 8601 format",
+        {"ArgumentName": UNTIL, "ArgumentValue": "Wed, 01 Jan 2030 00:00:00 GMT"},
+        id="http-date",
+    ),
+    pytest.param(
+        {MODE: "GOVERNANCE", UNTIL: "2020-01-01T00:00:00Z"},
+        "The retain until date must be in the future!",
+        {"ArgumentName": UNTIL, "ArgumentValue": "2020-01-01T00:00:00Z"},
+        id="past-date",
+    ),
+    pytest.param(
+        {HOLD: "on"},
+        "Legal Hold must be either of 'ON' or 'OFF'",
+        {"ArgumentName": HOLD, "ArgumentValue": "on"},
+        id="bad-legal-hold",
+    ),
+]
+
+
+@pytest.mark.parametrize(("headers", "message", "extra"), HEADERS_BAD)
+def test_parse_lock_headers_errors(headers: dict[str, str], message: str, extra: dict[str, str]) -> None:
+    """Bad lock headers are InvalidArgument with S3's message, naming the header."""
+    raises(lambda: parse_lock_headers(headers, NOW), "InvalidArgument", message, **extra)
+
+
+GOV_30 = ObjectLockConfiguration(DefaultRetention("GOVERNANCE", days=30))
+EXPLICIT = Retention("COMPLIANCE", ts("2030-01-01T00:00:00"))
+
+NEW_VERSION: list[Any] = [
+    pytest.param(NO_LOCK, None, NO_LOCK, id="plain-bucket-plain-write"),
+    pytest.param(NO_LOCK, ObjectLockConfiguration(), NO_LOCK, id="lock-bucket-no-default"),
+    pytest.param(NO_LOCK, GOV_30, LockRequest(Retention("GOVERNANCE", NOW + 30 * DAY)), id="default-applied-from-creation"),
+    pytest.param(LockRequest(EXPLICIT), GOV_30, LockRequest(EXPLICIT), id="explicit-overrides-default"),
+    pytest.param(LockRequest(legal_hold=True), GOV_30, LockRequest(Retention("GOVERNANCE", NOW + 30 * DAY), True), id="hold-and-default"),
+]
+
+
+@pytest.mark.parametrize(("asked", "config", "given"), NEW_VERSION)
+def test_new_version_lock(asked: LockRequest, config: ObjectLockConfiguration | None, given: LockRequest) -> None:
+    """A new version gets the lock it asked for, else the bucket's default from its creation time."""
+    assert new_version_lock(asked, config, NOW) == given
+
+
+@pytest.mark.parametrize("asked", [LockRequest(EXPLICIT), LockRequest(legal_hold=False)], ids=["retention", "legal-hold"])
+def test_new_version_lock_needs_lock_bucket(asked: LockRequest) -> None:
+    """Asking for a lock on a bucket without Object Lock is InvalidRequest."""
+    raises(lambda: new_version_lock(asked, None, NOW), "InvalidRequest", "Bucket is missing ObjectLockConfiguration")
+
+
+@pytest.mark.parametrize(
+    ("asked", "config", "needed"),
+    [
+        (NO_LOCK, None, False),
+        (NO_LOCK, ObjectLockConfiguration(), False),
+        (NO_LOCK, GOV_30, True),
+        (LockRequest(legal_hold=False), ObjectLockConfiguration(), True),
+        (LockRequest(EXPLICIT), ObjectLockConfiguration(), True),
+    ],
+    ids=["plain", "lock-no-default", "default-retention", "legal-hold-header", "retention-headers"],
+)
+def test_needs_integrity_header(asked: LockRequest, config: ObjectLockConfiguration | None, needed: bool) -> None:
+    """A write needs Content-MD5 or a checksum when it asks for a lock or the bucket has a default."""
+    assert needs_integrity_header(asked, config) is needed
+
+
+INTEGRITY: list[Any] = [
+    pytest.param({"content-md5": "x"}, True, id="content-md5"),
+    pytest.param({"x-amz-checksum-crc32": "x"}, True, id="crc32"),
+    pytest.param({"x-amz-checksum-crc64nvme": "x"}, True, id="crc64nvme"),
+    pytest.param({"x-amz-checksum-sha256": "x"}, True, id="sha256"),
+    pytest.param({"x-amz-trailer": "x-amz-checksum-crc32c"}, True, id="checksum-trailer"),
+    pytest.param({}, False, id="none"),
+    pytest.param({"x-amz-content-sha256": "abc"}, False, id="sigv4-payload-hash-does-not-count"),
+    pytest.param({"x-amz-sdk-checksum-algorithm": "CRC32"}, False, id="algorithm-alone"),
+    pytest.param({"x-amz-checksum-type": "FULL_OBJECT"}, False, id="checksum-type-alone"),
+]
+
+
+@pytest.mark.parametrize(("headers", "ok"), INTEGRITY)
+def test_check_integrity_header(headers: dict[str, str], ok: bool) -> None:
+    """Only Content-MD5 or an x-amz-checksum-* (header or trailer) satisfies a locked write."""
+    if ok:
+        check_integrity_header(headers)
+    else:
+        raises(
+            lambda: check_integrity_header(headers),
+            "InvalidRequest",
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+        )
+
+
+def test_check_integrity_header_for_parts() -> None:
+    """UploadPart of a locked upload says "Put Part", as S3 does."""
+    error = raises(lambda: check_integrity_header({}, "Put Part"), "InvalidRequest")
+    assert "required for Put Part requests" in error.message
+
+
+@pytest.mark.parametrize(
+    ("headers", "lock", "bypass"),
+    [
+        ({}, False, False),
+        ({}, True, False),
+        ({"x-amz-bypass-governance-retention": "true"}, True, True),
+        ({"x-amz-bypass-governance-retention": "True"}, True, True),
+        ({"x-amz-bypass-governance-retention": "false"}, True, False),
+        ({"x-amz-bypass-governance-retention": "yes"}, True, False),
+    ],
+)
+def test_parse_bypass(headers: dict[str, str], lock: bool, bypass: bool) -> None:
+    """x-amz-bypass-governance-retention asks for the bypass only when it says true."""
+    assert parse_bypass(headers, lock) is bypass
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_bypass_needs_lock_bucket(value: str) -> None:
+    """The bypass header, even false, is InvalidArgument on a bucket without Object Lock."""
+    raises(
+        lambda: parse_bypass({"x-amz-bypass-governance-retention": value}, False),
+        "InvalidArgument",
+        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+        ArgumentName="x-amz-bypass-governance-retention",
+    )
+
+
+def test_lock_response_headers() -> None:
+    """GetObject and HeadObject show a version's mode, date and hold, and nothing it lacks."""
+    assert lock_response_headers(None, None) == {}
+    assert lock_response_headers(Retention("GOVERNANCE", ts("2030-01-01T00:00:00")), False) == {
+        MODE: "GOVERNANCE",
+        UNTIL: "2030-01-01T00:00:00.000Z",
+        HOLD: "OFF",
+    }

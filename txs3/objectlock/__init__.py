@@ -1,0 +1,75 @@
+"""
+Data that survives mistakes: versioning and Object Lock, as
+pure values and decisions.  No HTTP, no store, no Twisted: callers pass
+bodies, header mappings and C{now}, and get values or an L{S3Error}.
+
+Built and tested, not yet wired into the server.
+
+  - L{txs3.objectlock.versioning}: PutBucketVersioning / GetBucketVersioning;
+  - L{txs3.objectlock.config}: the bucket's Object Lock configuration and
+    its default retention;
+  - L{txs3.objectlock.retention}: a version's retention and legal hold,
+    their bodies and documents;
+  - L{txs3.objectlock.headers}: the C{x-amz-object-lock-*} and bypass
+    headers, and the integrity header a locked write needs.
+"""
+
+from txs3.objectlock.config import (
+    DefaultRetention,
+    ObjectLockConfiguration,
+    check_lock_configuration_allowed,
+    lock_configuration_xml,
+    parse_lock_configuration,
+)
+from txs3.objectlock.headers import (
+    NO_LOCK,
+    LockRequest,
+    check_integrity_header,
+    lock_response_headers,
+    needs_integrity_header,
+    new_version_lock,
+    parse_bypass,
+    parse_lock_headers,
+)
+from txs3.objectlock.retention import (
+    Mode,
+    Retention,
+    legal_hold_xml,
+    parse_legal_hold,
+    parse_retention,
+    retention_xml,
+)
+from txs3.objectlock.versioning import (
+    UNVERSIONED,
+    Versioning,
+    VersioningChange,
+    apply_versioning,
+    parse_versioning,
+)
+
+__all__ = [
+    "NO_LOCK",
+    "UNVERSIONED",
+    "DefaultRetention",
+    "LockRequest",
+    "Mode",
+    "ObjectLockConfiguration",
+    "Retention",
+    "Versioning",
+    "VersioningChange",
+    "apply_versioning",
+    "check_integrity_header",
+    "check_lock_configuration_allowed",
+    "legal_hold_xml",
+    "lock_configuration_xml",
+    "lock_response_headers",
+    "needs_integrity_header",
+    "new_version_lock",
+    "parse_bypass",
+    "parse_legal_hold",
+    "parse_lock_configuration",
+    "parse_lock_headers",
+    "parse_retention",
+    "parse_versioning",
+    "retention_xml",
+]
