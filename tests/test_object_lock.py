@@ -1,10 +1,12 @@
 """
-Versioning, Object Lock and version ids (L{txs3.objectlock}) as tables.
+Versioning and Object Lock (L{txs3.objectlock}) as tables.
 
 The module is pure: bodies, header mappings and C{now} in, values or an
 L{S3Error} out, so every row is a direct call.  Expected codes and messages
 are S3's own, from AWS's documentation and from responses recorded against
-AWS (LocalStack's snapshots); the module docstrings cite which.
+AWS (LocalStack's snapshots); the module docstrings cite which.  Hypothesis
+checks the retention rules as properties: extending is always allowed and
+COMPLIANCE is never weakened.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from txs3 import xml
 from txs3.errors import CATALOGUE, S3Error
@@ -28,6 +32,9 @@ from txs3.objectlock import (
     apply_versioning,
     check_integrity_header,
     check_lock_configuration_allowed,
+    check_removal,
+    check_retention_change,
+    is_locked,
     legal_hold_xml,
     lock_configuration_xml,
     lock_response_headers,
@@ -40,6 +47,7 @@ from txs3.objectlock import (
     parse_retention,
     parse_versioning,
     retention_xml,
+    weakens,
 )
 from txs3.objectlock.retention import argument_date, parse_date
 
@@ -47,6 +55,7 @@ NS = f' xmlns="{xml.S3_NS}"'
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC).timestamp()
 DAY = 86400.0
 MALFORMED = "MalformedXML"
+LOCKED = "Access Denied because object protected by object lock."
 
 
 def ts(text: str) -> float:
@@ -632,3 +641,114 @@ def test_lock_response_headers() -> None:
         UNTIL: "2030-01-01T00:00:00.000Z",
         HOLD: "OFF",
     }
+
+
+# -- decisions ------------------------------------------------------------------
+
+GOV = Retention("GOVERNANCE", NOW + DAY)
+COMP = Retention("COMPLIANCE", NOW + DAY)
+EXPIRED = Retention("COMPLIANCE", NOW)
+
+# (retention, legal hold, bypass header, may bypass, allowed)
+REMOVAL: list[Any] = [
+    pytest.param(None, None, False, False, True, id="unlocked"),
+    pytest.param(None, False, False, False, True, id="hold-off"),
+    pytest.param(EXPIRED, None, False, False, True, id="compliance-expired-at-its-date"),
+    pytest.param(GOV, None, False, False, False, id="governance"),
+    pytest.param(GOV, None, True, False, False, id="governance-header-without-permission"),
+    pytest.param(GOV, None, False, True, False, id="governance-permission-without-header"),
+    pytest.param(GOV, None, True, True, True, id="governance-bypassed"),
+    pytest.param(COMP, None, True, True, False, id="compliance-never"),
+    pytest.param(None, True, True, True, False, id="legal-hold-ignores-bypass"),
+    pytest.param(GOV, True, True, True, False, id="legal-hold-over-governance"),
+    pytest.param(EXPIRED, True, False, False, False, id="legal-hold-outlives-retention"),
+]
+
+
+@pytest.mark.parametrize(("retention", "hold", "bypass", "may", "allowed"), REMOVAL)
+def test_check_removal(retention: Retention | None, hold: bool | None, bypass: bool, may: bool, allowed: bool) -> None:
+    """A version may be removed unless a legal hold or an active retention protects it."""
+    call = lambda: check_removal(retention, hold, NOW, bypass=bypass, may_bypass=may)  # noqa: E731
+    if allowed:
+        call()
+    else:
+        raises(call, "AccessDenied", LOCKED)
+
+
+@pytest.mark.parametrize(
+    ("retention", "hold", "locked"),
+    [(None, None, False), (None, False, False), (EXPIRED, None, False), (GOV, None, True), (COMP, False, True), (EXPIRED, True, True)],
+    ids=["nothing", "hold-off", "expired", "governance", "compliance", "hold-on"],
+)
+def test_is_locked(retention: Retention | None, hold: bool | None, locked: bool) -> None:
+    """A version is locked by a legal hold or an unexpired retention, whatever the bypass."""
+    assert is_locked(retention, hold, NOW) is locked
+
+
+LATER = NOW + 2 * DAY
+SOONER = NOW + DAY / 2
+
+# (current, new, bypass header, may bypass, allowed)
+CHANGES: list[Any] = [
+    pytest.param(None, Retention("GOVERNANCE", LATER), False, False, True, id="first-retention"),
+    pytest.param(GOV, Retention("GOVERNANCE", LATER), False, False, True, id="extend-governance"),
+    pytest.param(COMP, Retention("COMPLIANCE", LATER), False, False, True, id="extend-compliance"),
+    pytest.param(GOV, Retention("COMPLIANCE", GOV.until), False, False, True, id="governance-to-compliance"),
+    pytest.param(GOV, GOV, False, False, True, id="same-again"),
+    pytest.param(GOV, Retention("GOVERNANCE", SOONER), False, False, False, id="shorten-governance"),
+    pytest.param(GOV, Retention("GOVERNANCE", SOONER), True, True, True, id="shorten-governance-bypassed"),
+    pytest.param(GOV, None, False, True, False, id="remove-governance-no-header"),
+    pytest.param(GOV, None, True, True, True, id="remove-governance-bypassed"),
+    pytest.param(GOV, Retention("COMPLIANCE", SOONER), True, False, False, id="shorter-compliance-needs-bypass"),
+    pytest.param(COMP, Retention("COMPLIANCE", SOONER), True, True, False, id="shorten-compliance-never"),
+    pytest.param(COMP, Retention("GOVERNANCE", LATER), True, True, False, id="compliance-to-governance-never"),
+    pytest.param(COMP, None, True, True, False, id="remove-compliance-never"),
+    pytest.param(EXPIRED, None, False, False, True, id="expired-compliance-protects-nothing"),
+]
+
+
+@pytest.mark.parametrize(("current", "new", "bypass", "may", "allowed"), CHANGES)
+def test_check_retention_change(current: Retention | None, new: Retention | None, bypass: bool, may: bool, allowed: bool) -> None:
+    """Retention may be extended freely, weakened only on GOVERNANCE with the bypass."""
+    call = lambda: check_retention_change(current, new, NOW, bypass=bypass, may_bypass=may)  # noqa: E731
+    if allowed:
+        call()
+    else:
+        raises(call, "AccessDenied", LOCKED)
+
+
+modes = st.sampled_from(["GOVERNANCE", "COMPLIANCE"])
+offsets = st.floats(min_value=1, max_value=1e9, allow_nan=False)
+retentions = st.builds(Retention, modes, offsets.map(lambda o: NOW + o))
+
+
+@given(current=retentions, extra=st.floats(min_value=0, max_value=1e9), bypass=st.booleans(), may=st.booleans())
+def test_extending_is_always_allowed(current: Retention, extra: float, bypass: bool, may: bool) -> None:
+    """Whatever the mode and bypass, the same mode for at least as long is allowed."""
+    check_retention_change(current, Retention(current.mode, current.until + extra), NOW, bypass=bypass, may_bypass=may)
+
+
+@given(
+    current=retentions.filter(lambda r: r.mode == "COMPLIANCE"),
+    new=st.none() | retentions,
+    bypass=st.booleans(),
+    may=st.booleans(),
+)
+def test_active_compliance_is_never_weakened(current: Retention, new: Retention | None, bypass: bool, may: bool) -> None:
+    """An active COMPLIANCE retention refuses every weakening change, bypass or not, and allows the rest."""
+    call = lambda: check_retention_change(current, new, NOW, bypass=bypass, may_bypass=may)  # noqa: E731
+    if weakens(current, new):
+        raises(call, "AccessDenied", LOCKED)
+    else:
+        call()
+        assert new is not None and new.mode == "COMPLIANCE" and new.until >= current.until
+
+
+@given(current=retentions, new=st.none() | retentions)
+def test_bypass_allows_exactly_governance(current: Retention, new: Retention | None) -> None:
+    """With the header and the permission, only COMPLIANCE can still refuse a change."""
+    call = lambda: check_retention_change(current, new, NOW, bypass=True, may_bypass=True)  # noqa: E731
+    if current.mode == "COMPLIANCE" and weakens(current, new):
+        raises(call, "AccessDenied", LOCKED)
+    else:
+        call()

@@ -11,7 +11,9 @@ Built and tested, not yet wired into the server.
   - L{txs3.objectlock.retention}: a version's retention and legal hold,
     their bodies and documents;
   - L{txs3.objectlock.headers}: the C{x-amz-object-lock-*} and bypass
-    headers, and the integrity header a locked write needs.
+    headers, and the integrity header a locked write needs;
+  - L{txs3.objectlock.decide}: may a version be removed, may a retention
+    be replaced.
 """
 
 from txs3.objectlock.config import (
@@ -20,6 +22,12 @@ from txs3.objectlock.config import (
     check_lock_configuration_allowed,
     lock_configuration_xml,
     parse_lock_configuration,
+)
+from txs3.objectlock.decide import (
+    check_removal,
+    check_retention_change,
+    is_locked,
+    weakens,
 )
 from txs3.objectlock.headers import (
     NO_LOCK,
@@ -60,6 +68,9 @@ __all__ = [
     "apply_versioning",
     "check_integrity_header",
     "check_lock_configuration_allowed",
+    "check_removal",
+    "check_retention_change",
+    "is_locked",
     "legal_hold_xml",
     "lock_configuration_xml",
     "lock_response_headers",
@@ -72,4 +83,5 @@ __all__ = [
     "parse_retention",
     "parse_versioning",
     "retention_xml",
+    "weakens",
 ]
