@@ -1,16 +1,17 @@
 """
-Versioning and Object Lock (L{txs3.objectlock}) as tables.
+Versioning, Object Lock and version ids (L{txs3.objectlock}) as tables.
 
 The module is pure: bodies, header mappings and C{now} in, values or an
 L{S3Error} out, so every row is a direct call.  Expected codes and messages
 are S3's own, from AWS's documentation and from responses recorded against
 AWS (LocalStack's snapshots); the module docstrings cite which.  Hypothesis
-checks the retention rules as properties: extending is always allowed and
-COMPLIANCE is never weakened.
+checks the retention rules as properties: extending is always allowed,
+COMPLIANCE is never weakened, and version ids sort in creation order.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,11 +23,13 @@ from txs3 import xml
 from txs3.errors import CATALOGUE, S3Error
 from txs3.objectlock import (
     NO_LOCK,
+    NULL_VERSION,
     UNVERSIONED,
     DefaultRetention,
     LockRequest,
     ObjectLockConfiguration,
     Retention,
+    VersionIds,
     Versioning,
     VersioningChange,
     apply_versioning,
@@ -35,6 +38,7 @@ from txs3.objectlock import (
     check_removal,
     check_retention_change,
     is_locked,
+    is_version_id,
     legal_hold_xml,
     lock_configuration_xml,
     lock_response_headers,
@@ -50,6 +54,7 @@ from txs3.objectlock import (
     weakens,
 )
 from txs3.objectlock.retention import argument_date, parse_date
+from txs3.objectlock.versionid import created_micros
 
 NS = f' xmlns="{xml.S3_NS}"'
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC).timestamp()
@@ -752,3 +757,77 @@ def test_bypass_allows_exactly_governance(current: Retention, new: Retention | N
         raises(call, "AccessDenied", LOCKED)
     else:
         call()
+
+
+# -- version ids --------------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock the test sets; it may go backwards."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_version_id_form() -> None:
+    """A version id is 32 URL-safe base32hex characters recording its creation time."""
+    clock = FakeClock(NOW)
+    version_id = VersionIds(clock, lambda n: b"\xff" * n).new()
+    assert len(version_id) == 32
+    assert is_version_id(version_id)
+    assert created_micros(version_id) == int(NOW * 1_000_000)
+    assert base64.b32hexdecode(version_id)[8:] == b"\xff" * 12
+
+
+def test_version_ids_increase_when_the_clock_stands_or_steps_back() -> None:
+    """Ids from one source sort in creation order even if the clock stalls or goes back."""
+    clock = FakeClock(NOW)
+    ids = VersionIds(clock, lambda n: b"\x00" * n)
+    made = [ids.new(), ids.new()]
+    clock.now -= 3600
+    made.append(ids.new())
+    clock.now += 7200
+    made.append(ids.new())
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=4e9, allow_nan=False), min_size=1, max_size=50), st.binary(min_size=12, max_size=12))
+def test_version_ids_sort_in_creation_order(times: list[float], noise: bytes) -> None:
+    """Whatever the clock does and whatever the random bytes, string order is creation order."""
+    clock = FakeClock(times[0])
+    ids = VersionIds(clock, lambda n: noise[:n])
+    made = []
+    for t in times:
+        clock.now = t
+        made.append(ids.new())
+    assert made == sorted(made) and len(set(made)) == len(made)
+
+
+def test_version_ids_are_unique_across_sources() -> None:
+    """Two sources on the same clock (two processes) still make different ids."""
+    clock = FakeClock(NOW)
+    assert VersionIds(clock).new() != VersionIds(clock).new()
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        (NULL_VERSION, True),
+        ("0" * 32, True),
+        ("V" * 32, True),
+        ("W" * 32, False),
+        ("0" * 31, False),
+        ("0" * 33, False),
+        ("a" * 32, False),
+        ("Null", False),
+        ("", False),
+        ("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", False),
+    ],
+)
+def test_is_version_id(value: str, valid: bool) -> None:
+    """Only null and ids of txs3's form can name a version."""
+    assert is_version_id(value) is valid

@@ -1,5 +1,5 @@
 """
-Data that survives mistakes: versioning and Object Lock, as
+Data that survives mistakes: versioning, Object Lock and version ids, as
 pure values and decisions.  No HTTP, no store, no Twisted: callers pass
 bodies, header mappings and C{now}, and get values or an L{S3Error}.
 
@@ -13,7 +13,8 @@ Built and tested, not yet wired into the server.
   - L{txs3.objectlock.headers}: the C{x-amz-object-lock-*} and bypass
     headers, and the integrity header a locked write needs;
   - L{txs3.objectlock.decide}: may a version be removed, may a retention
-    be replaced.
+    be replaced;
+  - L{txs3.objectlock.versionid}: version ids.
 """
 
 from txs3.objectlock.config import (
@@ -47,6 +48,7 @@ from txs3.objectlock.retention import (
     parse_retention,
     retention_xml,
 )
+from txs3.objectlock.versionid import NULL_VERSION, VersionIds, is_version_id
 from txs3.objectlock.versioning import (
     UNVERSIONED,
     Versioning,
@@ -57,12 +59,14 @@ from txs3.objectlock.versioning import (
 
 __all__ = [
     "NO_LOCK",
+    "NULL_VERSION",
     "UNVERSIONED",
     "DefaultRetention",
     "LockRequest",
     "Mode",
     "ObjectLockConfiguration",
     "Retention",
+    "VersionIds",
     "Versioning",
     "VersioningChange",
     "apply_versioning",
@@ -71,6 +75,7 @@ __all__ = [
     "check_removal",
     "check_retention_change",
     "is_locked",
+    "is_version_id",
     "legal_hold_xml",
     "lock_configuration_xml",
     "lock_response_headers",
