@@ -50,6 +50,7 @@ from txs3.objectlock import (
     parse_lock_headers,
     parse_retention,
     parse_versioning,
+    require_object_lock,
     retention_xml,
     weakens,
 )
@@ -294,6 +295,13 @@ def test_lock_configuration_round_trip(body: bytes) -> None:
 def test_lock_configuration_missing() -> None:
     """A bucket without Object Lock has no configuration: 404 naming the bucket."""
     raises(lambda: lock_configuration_xml(None, "b"), "ObjectLockConfigurationNotFoundError", BucketName="b")
+
+
+def test_require_object_lock() -> None:
+    """Retention and legal-hold requests need a bucket with Object Lock: InvalidRequest otherwise."""
+    config = ObjectLockConfiguration()
+    assert require_object_lock(config) is config
+    raises(lambda: require_object_lock(None), "InvalidRequest", "Bucket is missing Object Lock Configuration")
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from txs3.objectlock.config import (
     check_lock_configuration_allowed,
     lock_configuration_xml,
     parse_lock_configuration,
+    require_object_lock,
 )
 from txs3.objectlock.decide import (
     check_removal,
@@ -87,6 +88,7 @@ __all__ = [
     "parse_lock_headers",
     "parse_retention",
     "parse_versioning",
+    "require_object_lock",
     "retention_xml",
     "weakens",
 ]

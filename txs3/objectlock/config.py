@@ -46,6 +46,7 @@ MAX_YEARS = 100
 
 NOT_POSITIVE = "Default retention period must be a positive integer value."
 TOO_LARGE = "Default retention period too large."
+NO_LOCK_CONFIGURATION = "Bucket is missing Object Lock Configuration"
 NEEDS_VERSIONING = (
     "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
 )
@@ -167,6 +168,23 @@ def check_lock_configuration_allowed(versioning: Versioning) -> None:
     """
     if not versioning.enabled:
         raise S3Error.of("InvalidBucketState", NEEDS_VERSIONING)
+
+
+def require_object_lock(
+    config: ObjectLockConfiguration | None,
+) -> ObjectLockConfiguration:
+    """
+    The bucket's configuration, for Put/GetObjectRetention and
+    Put/GetObjectLegalHold, which S3 answers only on a bucket with Object
+    Lock.  (A write with lock headers is refused with a differently spaced
+    message: L{txs3.objectlock.headers.new_version_lock}.)
+
+    @raise S3Error: C{InvalidRequest} "Bucket is missing Object Lock
+        Configuration" if C{config} is C{None}.
+    """
+    if config is None:
+        raise S3Error.of("InvalidRequest", NO_LOCK_CONFIGURATION)
+    return config
 
 
 def lock_configuration_xml(
