@@ -12,7 +12,10 @@ COMPLIANCE is never weakened, and version ids sort in creation order.
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -839,3 +842,24 @@ def test_version_ids_are_unique_across_sources() -> None:
 def test_is_version_id(value: str, valid: bool) -> None:
     """Only null and ids of txs3's form can name a version."""
     assert is_version_id(value) is valid
+
+
+# -- purity ------------------------------------------------------------------------
+
+
+def test_imports_no_twisted() -> None:
+    """Importing txs3.objectlock loads nothing of Twisted, Klein or werkzeug: it is pure."""
+    code = (
+        "import sys, txs3.objectlock\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('twisted', 'klein', 'werkzeug'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
