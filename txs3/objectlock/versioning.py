@@ -14,7 +14,8 @@ for the errors):
     lower case or padded included, is C{MalformedXML};
   - a missing or empty C{Status} is C{IllegalVersioningConfigurationException}
     "The Versioning element must be specified";
-  - C{MfaDelete} (the request element; responses call it C{MFADelete}) is
+  - C{MfaDelete} (so spelled on the wire both ways; C{MFADelete}, the
+    SDKs' member name, is an unknown element and C{MalformedXML}) is
     C{Enabled} or C{Disabled}; empty means absent; any other text is
     C{MalformedXML}.  txs3 has no MFA devices, so C{Enabled} is refused as
     S3 refuses a request without a valid C{x-amz-mfa}: C{AccessDenied}
@@ -67,13 +68,13 @@ class Versioning:
     def to_xml(self) -> bytes:
         """
         The GetBucketVersioning document: empty for a bucket that was never
-        configured, else C{Status} (and C{MFADelete} once it was set).
+        configured, else C{Status} (and C{MfaDelete} once it was set).
         """
         nodes: list[xml.Node] = []
         if self.status is not None:
             nodes.append(("Status", self.status))
         if self.mfa_delete is not None:
-            nodes.append(("MFADelete", self.mfa_delete))
+            nodes.append(("MfaDelete", self.mfa_delete))
         return xml.document("VersioningConfiguration", nodes)
 
 
