@@ -426,6 +426,23 @@ def test_argument_date(when: str, echoed: str) -> None:
     assert argument_date(ts(when)) == echoed
 
 
+def test_argument_date_year_one() -> None:
+    """A date with no Pacific equivalent in Python's range is echoed in ISO 8601, not a crash."""
+    assert argument_date(ts("0001-01-01T00:00:00")).endswith("-01-01T00:00:00.000Z")
+
+
+@given(st.text(alphabet="0123456789-:.TZ+ ", max_size=40) | st.datetimes().map(datetime.isoformat))
+def test_parse_retention_any_date(date: str) -> None:
+    """Whatever the date text, PutObjectRetention answers a value or an S3Error, never a crash."""
+    body = ret(f"<Mode>GOVERNANCE</Mode><RetainUntilDate>{date}</RetainUntilDate>")
+    try:
+        retention = parse_retention(body, NOW)
+    except S3Error as e:
+        assert e.code in ("MalformedXML", "InvalidArgument")
+    else:
+        assert retention is not None and retention.until > NOW
+
+
 def test_retention_xml() -> None:
     """GetObjectRetention renders mode and date, and reads back as the same retention."""
     retention = Retention("COMPLIANCE", ts("2030-01-01T00:00:00.500"))

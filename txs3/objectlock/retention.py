@@ -115,7 +115,11 @@ def argument_date(ts: float) -> str:
     """
     utc = datetime.fromtimestamp(ts, UTC)
     pdt = _pacific_daylight(utc)
-    local = utc + timedelta(hours=-7 if pdt else -8)
+    try:
+        local = utc + timedelta(hours=-7 if pdt else -8)
+    except OverflowError:
+        # The first hours of year 1 have no Pacific date in Python's range.
+        return format_date(ts)
     zone = "PDT" if pdt else "PST"
     return local.strftime(f"%a %b %d %H:%M:%S {zone} %Y")
 
