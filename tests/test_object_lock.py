@@ -575,6 +575,22 @@ def test_parse_lock_headers_errors(headers: dict[str, str], message: str, extra:
     raises(lambda: parse_lock_headers(headers, NOW), "InvalidArgument", message, **extra)
 
 
+@given(
+    st.dictionaries(
+        st.sampled_from([MODE, UNTIL, HOLD]),
+        st.sampled_from(["", "GOVERNANCE", "COMPLIANCE", "ON", "OFF", FUTURE, "2020-01-01"]) | st.text(max_size=30),
+    )
+)
+def test_parse_lock_headers_any_value(headers: dict[str, str]) -> None:
+    """Whatever the header values, a write gets a lock request or InvalidArgument, never a crash."""
+    try:
+        asked = parse_lock_headers(headers, NOW)
+    except S3Error as e:
+        assert e.code == "InvalidArgument" and e.extra["ArgumentName"] in (MODE, UNTIL, HOLD)
+    else:
+        assert asked.retention is None or asked.retention.until > NOW
+
+
 GOV_30 = ObjectLockConfiguration(DefaultRetention("GOVERNANCE", days=30))
 EXPLICIT = Retention("COMPLIANCE", ts("2030-01-01T00:00:00"))
 
