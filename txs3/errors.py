@@ -211,6 +211,20 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         404,
         "Object Lock configuration does not exist for this bucket",
     ),
+    # Versioning and Object Lock (txs3.objectlock).  Messages as S3 sends
+    # them; the callers pass the specific text where S3 has several.
+    "IllegalVersioningConfigurationException": (
+        400,
+        "The Versioning element must be specified",
+    ),
+    "InvalidBucketState": (
+        409,
+        "The request is not valid with the current state of the bucket.",
+    ),
+    "NoSuchObjectLockConfiguration": (
+        404,
+        "The specified object does not have a ObjectLock configuration",
+    ),
     "ReplicationConfigurationNotFoundError": (
         404,
         "The replication configuration was not found",
