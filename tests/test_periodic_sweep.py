@@ -121,16 +121,16 @@ async def test_store_sweep_failure_is_not_fatal(
     """A sweep that fails is logged; the next one still runs and cleans up."""
     clock = Clock()
     sweeper = store.start_sweeping(60, clock)
-    real = store._sweep
+    real = store._sweep_files
 
     def broken() -> tuple[int, int]:
         raise OSError("EIO")
 
-    monkeypatch.setattr(store, "_sweep", broken)
+    monkeypatch.setattr(store, "_sweep_files", broken)
     clock.advance(60)
     assert sweeper.running is not None
     await sweeper.running
-    monkeypatch.setattr(store, "_sweep", real)
+    monkeypatch.setattr(store, "_sweep_files", real)
     left = orphan(store)
     clock.advance(60)
     assert sweeper.running is not None

@@ -103,8 +103,14 @@ class StoreCore:
 
         os.makedirs(self.data_dir, exist_ok=True)
         self._reserve = SpaceReserve(self.data_dir, reserve_size)
-        if not self._reserve.fill():
-            self._reserve.mark_full()
+        try:
+            if not self._reserve.fill():
+                self._reserve.mark_full()
+        except OSError:
+            # A filesystem that cannot allocate it: serve without a reserve
+            # rather than not at all.
+            _log.failure("cannot allocate the disk reserve in {where}",
+                         where=self.data_dir)  # fmt: skip
         self._blobs = BlobStore(os.path.join(self.data_dir, "blobs"))
         self._with_room(self._blobs.prepare)
         try:

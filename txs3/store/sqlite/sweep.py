@@ -46,12 +46,27 @@ class SweepMixin(StoreCore):
 
     def sweep(self) -> Deferred[tuple[int, int]]:
         """
-        Sweep crash leftovers off the reactor thread; fires with
-        C{(staging directories removed, orphan blobs removed)}.
+        Sweep leftovers off the reactor thread; fires with C{(staging
+        directories removed, orphan blobs removed)}.  The file walk runs in
+        the listing pool; the purge of old completion records, a commit,
+        in the writer thread like every other commit.
         """
-        return self._in_lister(self._sweep)
+
+        def purge(result: tuple[int, int]) -> Deferred[tuple[int, int]]:
+            return self._in_writer(self._purge_and_recover).addCallback(
+                lambda _: result
+            )
+
+        return self._in_lister(self._sweep_files).addCallback(purge)
 
     def _sweep(self) -> tuple[int, int]:
+        """L{sweep}, all of it in the calling thread (start-up)."""
+        result = self._sweep_files()
+        self._purge_and_recover()
+        return result
+
+    def _sweep_files(self) -> tuple[int, int]:
+        """Remove dead staging directories and orphan blobs past the grace."""
         staging = self._staging.sweep(self._orphan_grace, self._now)
         conn = self._connection()
 
@@ -60,21 +75,26 @@ class SweepMixin(StoreCore):
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        if staging or blobs:
+            _log.info(
+                "swept {staging} dead staging directories and {blobs} orphan blobs",
+                staging=staging,
+                blobs=blobs,
+            )
+        return staging, blobs
+
+    def _purge_and_recover(self) -> None:
+        """
+        Purge old completion records, then leave the full state if the
+        sweep (or anything else) made room.
+        """
         try:
             records = self._purge_completed()
         except S3Error:
             records = 0  # a full disk even without the reserve: next time
-        # Orphans removed may be what a full disk was waiting for.
+        if records:
+            _log.info("forgot {records} expired completed uploads", records=records)
         self._recover()
-        if staging or blobs or records:
-            _log.info(
-                "swept {staging} dead staging directories, {blobs} orphan blobs"
-                " and {records} expired completed-upload records",
-                staging=staging,
-                blobs=blobs,
-                records=records,
-            )
-        return staging, blobs
 
     def _purge_completed(self) -> int:
         """Delete completed-upload records past their time; return how many."""

@@ -1,0 +1,257 @@
+"""
+The values the storage interface (L{txs3.store.interface}) takes and
+returns: buckets, objects and their metadata, uploads and parts, listing
+pages, write conditions.  Frozen dataclasses, no behaviour beyond small
+pure helpers.  L{txs3.store.interface} re-exports every name, so callers
+import them from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    """A bucket: its name, owner (an owner id), creation time, region."""
+
+    name: str
+    owner_id: str
+    created: float  # POSIX seconds
+    region: str
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """
+    What a client sets on an object and gets back on GET and HEAD.
+
+    @ivar headers: stored standard headers with lower-case names
+        (content-type, content-encoding, content-disposition, cache-control,
+        expires, content-language), in the order given.
+    @ivar user_metadata: ``x-amz-meta-*`` headers, names lower-cased and
+        without the prefix.
+    @ivar checksums: S3 checksum algorithm name (``CRC32``, ``CRC32C``,
+        ``SHA1``, ``SHA256``, ``CRC64NVME``) to its base64 value (with a
+        ``-N`` suffix for a composite checksum of a multipart object).
+    @ivar checksum_type: ``FULL_OBJECT`` or ``COMPOSITE`` (multipart
+        objects whose checksum is a checksum of the parts' checksums).
+    @ivar tags: the object's tag set (key, value), sorted by key; validated
+        above the store (L{txs3.api.tagset}).  Part of the entry, so it is
+        replaced with the object and deleted with it.
+    """
+
+    headers: tuple[tuple[str, str], ...] = ()
+    user_metadata: tuple[tuple[str, str], ...] = ()
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The stored value of standard header C{name} (lower case), if any."""
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """
+    One stored object's index entry.
+
+    @ivar etag: the hex MD5 of the bytes, without quotes.
+    @ivar last_modified: POSIX seconds.
+    @ivar blob: internal id of the blob holding the bytes of a single-blob
+        object, empty for an object made of extents (multipart, or copied
+        from one); meaningful only to the store that produced it.
+    @ivar version: an id unique to this write of the object (put, copy or
+        completion): two entries with the same version have the same bytes.
+        The copy operations use it to detect a source replaced meanwhile.
+    @ivar parts: for an object completed from a multipart upload, the size
+        of each of its parts, in order (GET/HEAD ``?partNumber=N``); empty
+        otherwise.  Filled by L{IObjectStore.head_object} and
+        L{IObjectStore.open_object}; listings leave it empty.
+    """
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    last_modified: float
+    meta: ObjectMeta = field(default_factory=ObjectMeta)
+    owner_id: str = ""
+    blob: str = ""
+    version: str = ""
+    parts: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteCondition:
+    """
+    A conditional write (S3 "conditional writes"): the write happens only if
+    the object at the target key is as described when the write commits.
+
+    @ivar if_match: an ``If-Match`` header value: the current object's ETag
+        must be listed (quotes optional; ``*`` matches any existing object).
+    @ivar if_none_match: ``If-None-Match: *``: there must be no object.
+    """
+
+    if_match: str | None = None
+    if_none_match: bool = False
+
+    def holds(self, current_etag: str | None) -> bool:
+        """Whether the condition holds when the current object has
+        C{current_etag} (None: there is no object)."""
+        if self.if_none_match and current_etag is not None:
+            return False
+        if self.if_match is not None:
+            if current_etag is None:
+                return False
+            tags = [
+                t.strip().removeprefix("W/").strip('"')
+                for t in self.if_match.split(",")
+            ]
+            if "*" not in tags and current_etag not in tags:
+                return False
+        return True
+
+
+class SourceChanged(Exception):
+    """
+    The source of a copy was replaced or deleted after the caller read it
+    (its L{ObjectInfo.version} no longer matches): read it again, re-check
+    any copy-source conditions, and retry.
+    """
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """
+    A multipart upload in progress.
+
+    @ivar initiated: POSIX seconds.
+    @ivar meta: the object metadata given at creation (headers, user
+        metadata); the checksums are filled in on completion.
+    @ivar checksum_algorithm: the algorithm every part must carry
+        (``x-amz-checksum-algorithm``), or None.
+    @ivar checksum_type: ``COMPOSITE`` or ``FULL_OBJECT`` when an algorithm
+        was given, else None.
+    """
+
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: float
+    owner_id: str
+    meta: ObjectMeta = field(default_factory=ObjectMeta)
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CompletedUpload:
+    """
+    The record of a completed multipart upload, kept for
+    L{COMPLETED_UPLOAD_TTL} seconds so that a retried
+    CompleteMultipartUpload (clients retry it on a timeout) is answered as
+    the first one was.
+
+    @ivar parts: the part numbers and ETags (no quotes) it was completed
+        with, in order.
+    @ivar etag: the ETag of the object it produced (no quotes).
+    @ivar version: that object's L{ObjectInfo.version}.
+    @ivar completed: POSIX seconds of the completion.
+    @ivar checksums: the object's checksums, as the completion answered.
+    @ivar checksum_algorithm: the upload's algorithm, or None.
+    """
+
+    upload_id: str
+    bucket: str
+    key: str
+    parts: tuple[tuple[int, str], ...]
+    etag: str
+    version: str
+    completed: float
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    checksum_algorithm: str | None = None
+
+
+#: Seconds a L{CompletedUpload} record is kept after the completion.
+COMPLETED_UPLOAD_TTL = 3 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """
+    One uploaded part: number, size, ETag (hex MD5 of its bytes, no
+    quotes), time, and checksums (algorithm to base64 value).
+    """
+
+    part_number: int
+    size: int
+    etag: str
+    last_modified: float
+    checksums: tuple[tuple[str, str], ...] = ()
+
+    def checksum(self, algorithm: str) -> str | None:
+        """The part's C{algorithm} checksum, if it was computed."""
+        for alg, value in self.checksums:
+            if alg == algorithm:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class PartsPage:
+    """
+    One page of an upload's parts, in part-number order.
+
+    @ivar next_marker: the last part number on the page, when truncated.
+    """
+
+    upload: UploadInfo
+    parts: list[PartInfo]
+    is_truncated: bool
+    next_marker: int | None
+
+
+@dataclass(frozen=True)
+class UploadsPage:
+    """
+    One page of a bucket's uploads in progress, ordered by key (UTF-8 byte
+    order), then by upload id (which orders uploads of one key by
+    initiation time).
+
+    @ivar next_key_marker: the last key or common prefix on a truncated page.
+    @ivar next_upload_id_marker: the last upload id on a truncated page whose
+        last entry is an upload.
+    """
+
+    uploads: list[UploadInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_upload_id_marker: str | None
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """
+    One page of a listing, in UTF-8 byte order of keys.
+
+    @ivar contents: objects on this page.
+    @ivar common_prefixes: rolled-up prefixes (each ends with the delimiter).
+    @ivar is_truncated: whether more entries follow.
+    @ivar next_marker: the last key or common prefix on the page, when
+        truncated: the marker / start-after that continues the listing.
+    @ivar rows_read: index rows the store read to build the page; proves that
+        common prefixes are skipped over rather than scanned.
+    """
+
+    contents: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_marker: str | None
+    rows_read: int = 0
