@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 from tests.functional import Server
 from tests.s3client import SECRET_KEY, Response
 from txs3.auth.checksums import new_checksum
-from txs3.auth.sigv4 import signing_key
+from txs3.auth.sigv4_signing import signing_key
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 PART = 5 * 1024**2

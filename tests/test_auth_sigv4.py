@@ -38,7 +38,7 @@ from txs3.auth import (
     authenticate,
 )
 from txs3.auth.canonical import parse_amz_date
-from txs3.auth.sigv4 import canonical_query_string, signing_key
+from txs3.auth.sigv4_signing import canonical_query_string, signing_key
 from txs3.errors import S3Error
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z

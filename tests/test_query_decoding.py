@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from txs3.auth import authenticate
 from txs3.auth.sigv2 import canonical_resource
-from txs3.auth.sigv4 import canonical_query_string
+from txs3.auth.sigv4_signing import canonical_query_string
 from txs3.auth.types import RequestHead, Secret
 from txs3.classify import classify
 from txs3.errors import S3Error

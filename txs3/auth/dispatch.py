@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from txs3.auth import sigv2, sigv4
+from txs3.auth import sigv2, sigv4, sigv4_signing
 from txs3.auth.types import Authenticated, RequestHead, Secret
 from txs3.errors import S3Error
 from txs3.operation import decode_query_part, split_query
@@ -57,7 +57,7 @@ def authenticate(
         )
     if authorization:
         scheme = authorization.split(None, 1)[0]
-        if scheme == sigv4.ALGORITHM:
+        if scheme == sigv4_signing.ALGORITHM:
             return sigv4.verify_header(head, lookup, now)
         if scheme == "AWS":
             return sigv2.verify_header(head, lookup, now)
