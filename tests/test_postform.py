@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,7 +53,7 @@ def lookup(access_key: str) -> Secret | None:
 def form_body(
     fields: list[tuple[str, str]],
     file: bytes | None = b"hello, world",
-    after: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    after: tuple[tuple[str, str], ...] = (),
     filename: str = "photo.png",
     content_type: str | None = "image/png",
     boundary: str = BOUNDARY,
@@ -114,7 +115,7 @@ def test_parse_fields_and_file() -> None:
 
 def test_fields_after_file_are_ignored() -> None:
     """As AWS does, fields after the file are neither returned nor checked."""
-    form, _, _ = parse(form_body([("key", "k")], after=[("acl", "private"), ("file", "second")]))
+    form, _, _ = parse(form_body([("key", "k")], after=(("acl", "private"), ("file", "second"))))
     assert dict(form.fields) == {"key": "k"}
 
 
@@ -306,6 +307,28 @@ POLICY_CASES: list[Any] = [
 ]
 
 
+# (Content-Type, allowed) against ["starts-with", "$Content-Type", "image/"]
+CONTENT_TYPE_LISTS: list[Any] = [
+    pytest.param("image/png", True, id="one"),
+    pytest.param("image/jpg,image/png,image/gif", True, id="list"),
+    pytest.param("image/jpg, image/png", True, id="list-with-space"),
+    pytest.param("image/jpg,text/plain", False, id="one-member-fails"),
+    pytest.param("text/plain", False, id="other"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "allowed"), CONTENT_TYPE_LISTS)
+def test_content_type_list(content_type: str, allowed: bool) -> None:
+    """A Content-Type holding commas is a list, and every member must match a starts-with."""
+    policy = PostPolicy(NOW + 60, (Condition("starts-with", "content-type", "Content-Type", "image/"),))
+    fields = {"content-type": content_type}
+    if allowed:
+        check_policy(policy, fields, bucket="b", now=NOW)
+    else:
+        with pytest.raises(S3Error):
+            check_policy(policy, fields, bucket="b", now=NOW)
+
+
 @pytest.mark.parametrize(("changes", "bucket", "now", "message"), POLICY_CASES)
 def test_check_policy(changes: dict[str, str | None], bucket: str, now: float, message: str | None) -> None:
     """Forms are allowed, or refused AccessDenied with AWS's reason."""
@@ -491,8 +514,6 @@ def test_botocore_form_end_to_end(version: str) -> None:
         assert verify_form(fields, lookup) == IDENTITY
         policy = parse_post_policy(fields["policy"])
         values = {**fields, "key": substitute_filename(fields["key"], info.filename)}
-        import time
-
         check_policy(policy, values, bucket="photos", now=time.time())
         seen.append(values["key"])
         return pieces.append
@@ -511,8 +532,6 @@ def test_botocore_form_other_bucket_refused() -> None:
     fields = {k.lower(): v for k, v in presigned("s3v4")["fields"].items()}
     policy = parse_post_policy(fields["policy"])
     fields["key"] = substitute_filename(fields["key"], "a.txt")
-    import time
-
     with pytest.raises(S3Error) as e:
         check_policy(policy, fields, bucket="elsewhere", now=time.time())
     assert e.value.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "photos"]'

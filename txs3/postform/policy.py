@@ -12,7 +12,10 @@ policy") with an ``expiration`` (ISO 8601, UTC) and a list of
   - ``["content-length-range", min, max]``: the file's size in bytes, both
     ends inclusive.
 
-Field names compare case-insensitively, values case-sensitively.  Every
+A ``starts-with`` on ``Content-Type`` reads a value holding commas as a
+list whose every member must start with the prefix (AWS, "Matching
+Content-Types in a Comma-Separated List").  Field names compare
+case-insensitively, values case-sensitively.  Every
 form field must be named by some condition, except the ones AWS exempts
 (L{EXEMPT_FIELDS} and any ``x-ignore-*``).  ``bucket`` is not a form field:
 the caller passes the bucket of the request, and a ``bucket`` condition is
@@ -203,6 +206,10 @@ def check_policy(
         value = values.get(condition.field, "")
         if condition.op == "eq":
             ok = value == condition.value
+        elif condition.field == "content-type":
+            # AWS: a Content-Type holding commas is a list, and every
+            # member must start with the prefix.
+            ok = all(v.strip().startswith(condition.value) for v in value.split(","))
         else:
             ok = value.startswith(condition.value)
         if not ok:
