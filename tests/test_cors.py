@@ -10,9 +10,12 @@ reference and the CORS troubleshooting page (error texts).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from txs3.cors import (
     NOT_ALLOWED,
@@ -20,6 +23,7 @@ from txs3.cors import (
     VARY,
     CorsConfiguration,
     CorsRule,
+    _matches,
     actual_request_headers,
     parse_cors_xml,
     preflight,
@@ -262,3 +266,13 @@ def test_actual_request_headers(method: str, origin: str | None, expected: dict[
 def test_actual_request_without_configuration() -> None:
     """A bucket without CORS adds nothing to any response."""
     assert actual_request_headers(None, "GET", "http://x.test") == {}
+
+
+TEXT = st.text(alphabet="ab.:/*-", max_size=12)
+
+
+@given(pattern=TEXT.filter(lambda p: p.count("*") <= 1), value=TEXT)
+def test_wildcard_matches_like_a_regex(pattern: str, value: str) -> None:
+    """An origin or header pattern's one * matches any run of characters, the rest itself."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    assert _matches(pattern, value) == (re.fullmatch(regex, value, re.DOTALL) is not None)

@@ -37,6 +37,7 @@ from txs3.postform.policy import (
     PostPolicy,
     check_length,
     check_policy,
+    object_key,
     parse_post_policy,
     substitute_filename,
 )
@@ -157,6 +158,29 @@ def test_any_chunking_gives_the_same_form(file: bytes, cuts: list[int]) -> None:
     form, collector, _ = parse(body, sizes)
     whole, _, _ = parse(body)
     assert dict(form.fields) == dict(whole.fields)
+    assert b"".join(collector.pieces) == file
+    assert form.size == len(file)
+
+
+# Pieces that look like the start of a delimiter, to trip a parser that
+# forgets a partial match across chunks (never the whole boundary: a file
+# cannot hold its own delimiter).
+NEAR_MISSES = st.sampled_from(
+    [b"\r", b"\n", b"-", b"--", b"\r\n", b"\r\n-", b"\r\n--", f"\r\n--{BOUNDARY[:-1]}".encode(), f"--{BOUNDARY[:-1]}".encode(), b"x"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    file=st.lists(NEAR_MISSES, max_size=20).map(b"".join),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),
+)
+def test_near_miss_delimiters_survive_chunking(file: bytes, cuts: list[int]) -> None:
+    """File bytes that almost form a delimiter come through whole, however the body is split."""
+    body = form_body([("key", "k")], file)
+    points = sorted({min(c, len(body)) for c in cuts})
+    sizes = [b - a for a, b in zip([0, *points], points, strict=False)]
+    form, collector, _ = parse(body, sizes)
     assert b"".join(collector.pieces) == file
     assert form.size == len(file)
 
@@ -405,6 +429,20 @@ def test_invalid_policies(text: str, message: str) -> None:
 def test_substitute_filename(key: str, filename: str, expected: str) -> None:
     """${filename} becomes the base name of the uploaded file."""
     assert substitute_filename(key, filename) == expected
+
+
+def test_object_key() -> None:
+    """The key field, with ${filename} replaced, is the object's key."""
+    assert object_key({"key": "a/${filename}"}, "b.txt") == "a/b.txt"
+
+
+@pytest.mark.parametrize("fields", [{}, {"key": ""}])
+def test_object_key_required(fields: dict[str, str]) -> None:
+    """A form without a key (before the file) is InvalidArgument, as AWS answers."""
+    with pytest.raises(S3Error) as e:
+        object_key(fields, "b.txt")
+    assert e.value.code == "InvalidArgument"
+    assert e.value.extra["ArgumentName"] == "key"
 
 
 # --- signatures, against botocore's forms ---------------------------------------

@@ -180,6 +180,26 @@ def substitute_filename(key: str, filename: str) -> str:
     return key.replace("${filename}", base)
 
 
+def object_key(fields: Mapping[str, str], filename: str) -> str:
+    """
+    The key the form writes: its ``key`` field with ``${filename}``
+    replaced (L{substitute_filename}).
+
+    @raise S3Error: C{InvalidArgument} (AWS's message) when the form has no
+        ``key`` field before the file, or an empty one.
+    """
+    key = fields.get("key")
+    if not key:
+        raise S3Error.of(
+            "InvalidArgument",
+            "Bucket POST must contain a field named 'key'.  If it is "
+            "specified, please check the order of the fields.",
+            ArgumentName="key",
+            ArgumentValue="",
+        )
+    return substitute_filename(key, filename)
+
+
 def is_exempt(field: str) -> bool:
     """Whether a form field (lower-case) needs no condition."""
     return field in EXEMPT_FIELDS or field.startswith(IGNORE_PREFIX)
