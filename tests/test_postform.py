@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from txs3.auth.types import Identity, Secret
 from txs3.errors import S3Error
+from txs3.postform.check import FormDecision, check_form, limited_sink
 from txs3.postform.multipart import (
     FileInfo,
     FileSink,
@@ -529,10 +530,8 @@ def test_anonymous_form() -> None:
     assert verify_form({"key": "k", "acl": "public-read"}, lookup) is None
 
 
-@pytest.mark.parametrize("version", ["s3v4", "s3"])
-def test_botocore_form_end_to_end(version: str) -> None:
-    """A botocore form, sent as a browser would, parses, verifies and passes its policy while streaming."""
-    post = presigned(
+def botocore_form(version: str) -> dict[str, Any]:
+    return presigned(
         version,
         Fields={"acl": "public-read", "Content-Type": "image/png", "x-amz-meta-tag": "holiday"},
         Conditions=[
@@ -543,26 +542,74 @@ def test_botocore_form_end_to_end(version: str) -> None:
         ],
         ExpiresIn=3600,
     )
-    assert post["url"] == "https://127.0.0.1/photos"
-    body = form_body(list(post["fields"].items()), b"\x89PNG" + b"\x00" * 100, filename="holiday.png")
-    seen: list[str] = []
+
+
+def run_form(post: dict[str, Any], file: bytes, bucket: str = "photos") -> tuple[FormDecision, bytes]:
+    """Post a form as a browser would, in 7-byte chunks, through check_form and limited_sink."""
+    body = form_body(list(post["fields"].items()), file, filename="holiday.png")
+    decisions: list[FormDecision] = []
     pieces: list[bytes] = []
 
     def start_file(fields: Mapping[str, str], info: FileInfo) -> FileSink:
-        assert verify_form(fields, lookup) == IDENTITY
-        policy = parse_post_policy(fields["policy"])
-        values = {**fields, "key": substitute_filename(fields["key"], info.filename)}
-        check_policy(policy, values, bucket="photos", now=time.time())
-        seen.append(values["key"])
-        return pieces.append
+        decision = check_form(fields, info, bucket=bucket, lookup=lookup, now=time.time())
+        decisions.append(decision)
+        return limited_sink(pieces.append, decision.policy)
 
     parser = FormParser(BOUNDARY, start_file)
     for i in range(0, len(body), 7):
         parser.feed(body[i : i + 7])
     form = parser.close()
-    check_length(parse_post_policy(form.fields["policy"]), form.size)
-    assert seen == ["uploads/holiday.png"]
-    assert b"".join(pieces) == b"\x89PNG" + b"\x00" * 100
+    assert decisions[0].policy is not None
+    check_length(decisions[0].policy, form.size)
+    return decisions[0], b"".join(pieces)
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_botocore_form_end_to_end(version: str) -> None:
+    """A botocore form, sent as a browser would, parses, verifies and passes its policy while streaming."""
+    post = botocore_form(version)
+    assert post["url"] == "https://127.0.0.1/photos"
+    decision, stored = run_form(post, b"\x89PNG" + b"\x00" * 100)
+    assert decision.identity == IDENTITY
+    assert decision.key == "uploads/holiday.png"
+    assert stored == b"\x89PNG" + b"\x00" * 100
+
+
+def test_botocore_form_too_large_stops_early() -> None:
+    """A file beyond content-length-range is refused EntityTooLarge before it is all stored."""
+    with pytest.raises(S3Error) as e:
+        run_form(botocore_form("s3v4"), b"x" * 5000)
+    assert e.value.code == "EntityTooLarge"
+    assert e.value.extra["MaxSizeAllowed"] == "1000"
+
+
+def test_botocore_form_empty_file_too_small() -> None:
+    """An empty file under a range starting at 1 is EntityTooSmall."""
+    with pytest.raises(S3Error) as e:
+        run_form(botocore_form("s3"), b"")
+    assert e.value.code == "EntityTooSmall"
+
+
+def test_botocore_form_extra_field_refused() -> None:
+    """A field the user adds to a signed form is refused, naming the field."""
+    post = botocore_form("s3v4")
+    post["fields"]["x-amz-meta-added"] = "sneaky"
+    with pytest.raises(S3Error) as e:
+        run_form(post, b"data")
+    assert e.value.message == "Invalid according to Policy: Extra input fields: x-amz-meta-added"
+
+
+def test_anonymous_form_without_policy() -> None:
+    """An anonymous form with no policy proceeds, unauthenticated, to authorization."""
+    decision = check_form({"key": "k/${filename}"}, FileInfo("a.txt", None), bucket="b", lookup=lookup, now=NOW)
+    assert decision == FormDecision(None, "k/a.txt", None)
+
+
+def test_limited_sink_without_policy_is_the_sink() -> None:
+    """Without a policy (or a range) nothing limits the file."""
+    pieces: list[bytes] = []
+    assert limited_sink(pieces.append, None) == pieces.append
+    assert limited_sink(pieces.append, PostPolicy(NOW, ())) == pieces.append
 
 
 def test_botocore_form_other_bucket_refused() -> None:
