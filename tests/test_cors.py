@@ -217,7 +217,7 @@ REFUSALS: list[Any] = [
     ),
     pytest.param(None, {"origin": "http://x.test", "access-control-request-method": "GET"}, "AccessForbidden", 403, NOT_ENABLED, id="not-enabled"),
     pytest.param(CONFIG, {"access-control-request-method": "GET"}, "BadRequest", 400, "Insufficient information. Origin request header needed.", id="no-origin"),
-    pytest.param(CONFIG, {"origin": "http://x.test"}, "BadRequest", 400, "Invalid Access-Control-Request-Method: None", id="no-method"),
+    pytest.param(CONFIG, {"origin": "http://x.test"}, "BadRequest", 400, "Invalid Access-Control-Request-Method: null", id="no-method"),
     pytest.param(CONFIG, {"origin": "http://x.test", "access-control-request-method": "PATCH"}, "BadRequest", 400, "Invalid Access-Control-Request-Method: PATCH", id="bad-method"),
 ]
 

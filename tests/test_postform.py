@@ -121,6 +121,24 @@ def test_fields_after_file_are_ignored() -> None:
     assert dict(form.fields) == {"key": "k"}
 
 
+def test_parts_after_file_are_not_checked() -> None:
+    """A part after the file is ignored even when its headers would be refused before it."""
+    body = form_body([("key", "k")]).replace(
+        f"--{BOUNDARY}--".encode(), f"--{BOUNDARY}\r\nX-Odd: 1\r\n\r\nzzz\r\n--{BOUNDARY}--".encode()
+    )
+    form, collector, _ = parse(body)
+    assert dict(form.fields) == {"key": "k"}
+    assert b"".join(collector.pieces) == b"hello, world"
+
+
+def test_non_ascii_signature_refused() -> None:
+    """A signature holding non-ASCII text is a mismatch, not a crash."""
+    fields = {**V4, "x-amz-signature": "é" * 64}
+    with pytest.raises(S3Error) as e:
+        verify_form(fields, lookup)
+    assert e.value.code == "SignatureDoesNotMatch"
+
+
 def test_file_without_type_or_name() -> None:
     """A file part may lack a Content-Type and a filename."""
     body = form_body([("key", "k")], filename="", content_type=None)

@@ -257,8 +257,10 @@ def preflight(
         )
     method = headers.get("access-control-request-method")
     if method is None or method not in METHODS:
+        # "null" as AWS prints an absent header.
+        shown = "null" if method is None else method
         raise S3Error.of(
-            "BadRequest", f"Invalid Access-Control-Request-Method: {method}"
+            "BadRequest", f"Invalid Access-Control-Request-Method: {shown}"
         )
     if config is None:
         raise _forbidden(NOT_ENABLED, method, resource_type)

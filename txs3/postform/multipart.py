@@ -276,6 +276,10 @@ class FormParser:
             raise S3Error.of("MaxPostPreDataLengthExceededError")
 
     def _begin_part(self, block: bytes) -> None:
+        if self._file is not None:
+            # After the file: ignored as AWS ignores it, headers unread.
+            self._part_kind = ""
+            return
         disposition: str | None = None
         content_type: str | None = None
         for raw in block.split(b"\r\n"):
@@ -297,9 +301,7 @@ class FormParser:
         if kind.lower() != "form-data" or "name" not in params:
             raise malformed("part is not a named form-data field")
         field = params["name"].lower()
-        if self._file is not None:
-            self._part_kind = ""  # after the file: ignored
-        elif field == FILE_FIELD:
+        if field == FILE_FIELD:
             info = FileInfo(params.get("filename", ""), content_type)
             self._sink = self._start_file(self.fields, info)
             self._file = info

@@ -115,7 +115,8 @@ def _verify_v4(fields: Mapping[str, str], lookup: Lookup) -> Identity:
     secret = _lookup(lookup, credential.access_key)
     key = sigv4.signing_key(secret.secret_key, credential.date, credential.region)
     expected = sigv4.hmac_hex(key, policy)
-    if not hmac.compare_digest(expected, signature.lower()):
+    # As bytes: compare_digest refuses str holding non-ASCII characters.
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise _mismatch(credential.access_key, policy)
     return secret.identity()
 
