@@ -276,3 +276,53 @@ def test_wildcard_matches_like_a_regex(pattern: str, value: str) -> None:
     """An origin or header pattern's one * matches any run of characters, the rest itself."""
     regex = ".*".join(re.escape(part) for part in pattern.split("*"))
     assert _matches(pattern, value) == (re.fullmatch(regex, value, re.DOTALL) is not None)
+
+
+# --- the real SDK's documents -----------------------------------------------------
+
+SDK_RULES: list[dict[str, Any]] = [
+    {
+        "ID": "site",
+        "AllowedHeaders": ["*"],
+        "AllowedMethods": ["PUT", "POST", "DELETE"],
+        "AllowedOrigins": ["http://www.example.com"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    },
+    {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]},
+]
+
+
+def _s3_operation(name: str) -> Any:
+    from botocore.session import get_session
+
+    return get_session().get_service_model("s3").operation_model(name)
+
+
+def test_botocore_put_bucket_cors_body_parses() -> None:
+    """The body botocore sends for PutBucketCors parses to the rules it describes."""
+    from botocore.serialize import create_serializer
+
+    request = create_serializer("rest-xml").serialize_to_request(
+        {"Bucket": "b", "CORSConfiguration": {"CORSRules": SDK_RULES}}, _s3_operation("PutBucketCors")
+    )
+    config = parse_cors_xml(request["body"])
+    assert config.rules[0] == CorsRule(("http://www.example.com",), ("PUT", "POST", "DELETE"), ("*",), ("ETag",), 3000, "site")
+    assert config.rules[1] == CorsRule(("*",), ("GET",))
+
+
+def test_botocore_reads_get_bucket_cors() -> None:
+    """botocore reads the GetBucketCors document back into the rules it sent."""
+    from botocore.parsers import create_parser
+
+    config = CorsConfiguration(
+        (
+            CorsRule(("http://www.example.com",), ("PUT", "POST", "DELETE"), ("*",), ("ETag",), 3000, "site"),
+            CorsRule(("*",), ("GET",)),
+        )
+    )
+    parsed = create_parser("rest-xml").parse(
+        {"status_code": 200, "headers": {}, "body": render_cors_xml(config)},
+        _s3_operation("GetBucketCors").output_shape,
+    )
+    assert parsed["CORSRules"] == SDK_RULES

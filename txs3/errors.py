@@ -206,7 +206,10 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     # CORS (txs3.cors) and browser POST uploads (txs3.postform).
     "AccessForbidden": (
         403,
-        "CORSResponse: This CORS request is not allowed.",
+        "CORSResponse: This CORS request is not allowed. This is usually "
+        "because the evalution of Origin, request method / "
+        "Access-Control-Request-Method or Access-Control-Request-Headers are "
+        "not whitelisted by the resource's CORS spec.",
     ),
     "MalformedPOSTRequest": (
         400,
