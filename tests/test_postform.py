@@ -638,3 +638,22 @@ def test_botocore_form_other_bucket_refused() -> None:
     with pytest.raises(S3Error) as e:
         check_policy(policy, fields, bucket="elsewhere", now=time.time())
     assert e.value.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "photos"]'
+
+
+def test_pure_modules_import_no_twisted_or_store() -> None:
+    """Importing the CORS and POST form modules loads no Twisted, Klein, werkzeug or store."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, txs3.cors, txs3.postform.check\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('twisted', 'klein', "
+        "'werkzeug', 'txs3.store', 'txs3.api')))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
