@@ -277,6 +277,7 @@ CONTENT_TYPES: list[Any] = [
     pytest.param('multipart/form-data; boundary=""', None, id="empty-boundary"),
     pytest.param("multipart/form-data; boundary=" + "b" * 71, None, id="long-boundary"),
     pytest.param("application/x-www-form-urlencoded", None, id="urlencoded"),
+    pytest.param("multipart/form-data; boundary=été", None, id="non-ascii-boundary"),
     pytest.param(None, None, id="absent"),
 ]
 

@@ -75,7 +75,7 @@ def boundary_from_content_type(value: str | None) -> str:
     The boundary of a ``multipart/form-data`` Content-Type.
 
     @raise S3Error: C{MalformedPOSTRequest} for another type, or a missing,
-        empty or over-long boundary.
+        empty, over-long or non-ASCII boundary.
     """
     if value is None:
         raise malformed("no Content-Type")
@@ -83,7 +83,7 @@ def boundary_from_content_type(value: str | None) -> str:
     if media.lower() != "multipart/form-data":
         raise malformed(f"Content-Type {media!r}")
     boundary = params.get("boundary", "")
-    if not boundary or len(boundary) > MAX_BOUNDARY:
+    if not boundary or len(boundary) > MAX_BOUNDARY or not boundary.isascii():
         raise malformed("bad boundary")
     return boundary
 
@@ -137,7 +137,7 @@ class FormParser:
     def __init__(
         self, boundary: str, start_file: StartFile, *, max_pre_data: int = MAX_PRE_DATA
     ) -> None:
-        self._delimiter = b"\r\n--" + boundary.encode("latin-1")
+        self._delimiter = b"\r\n--" + boundary.encode("utf-8")
         self._start_file = start_file
         self._max_pre_data = max_pre_data
         self._pre_data = 0
@@ -150,14 +150,18 @@ class FormParser:
         self._file: FileInfo | None = None
         self._sink: FileSink | None = None
         self._size = 0
-        # The current part: "field" (name), "file", or None (ignored).
+        # The current part: "field" (named _part_name), "file", or ""
+        # (ignored: a part after the file).
         self._part_name: str | None = None
         self._part_kind = ""
         self._value = bytearray()
 
     @property
     def buffered(self) -> int:
-        """How many bytes the parser holds: at most a chunk and a boundary."""
+        """
+        How many bytes the parser holds: at most a chunk, a delimiter and the
+        fields' cap (L{MAX_PRE_DATA}), whatever the file's size.
+        """
         return len(self._buffer) + len(self._value)
 
     def feed(self, data: bytes) -> None:
@@ -167,7 +171,8 @@ class FormParser:
         @raise S3Error: C{MalformedPOSTRequest} for a body that is not
             well-formed; C{MaxPostPreDataLengthExceededError} when the fields
             before the file grow too large; C{InvalidArgument} for a field
-            that appears twice; whatever C{start_file} raises.
+            that appears twice; whatever C{start_file} or the sink raises.
+            After an error the body is refused: do not feed the parser again.
         """
         if self._state == _END:
             return  # the epilogue, ignored
