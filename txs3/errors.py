@@ -233,6 +233,31 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         404,
         "The server side encryption configuration was not found",
     ),
+    # CORS (txs3.cors) and browser POST uploads (txs3.postform).
+    "AccessForbidden": (
+        403,
+        "CORSResponse: This CORS request is not allowed. This is usually "
+        "because the evalution of Origin, request method / "
+        "Access-Control-Request-Method or Access-Control-Request-Headers are "
+        "not whitelisted by the resource's CORS spec.",
+    ),
+    "MalformedPOSTRequest": (
+        400,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    ),
+    "IncorrectNumberOfFilesInPostRequest": (
+        400,
+        "POST requires exactly one file upload per request.",
+    ),
+    "MaxPostPreDataLengthExceededError": (
+        400,
+        "Your POST request fields preceding the upload file were too large.",
+    ),
+    "InvalidPolicyDocument": (
+        400,
+        "The content of the form does not meet the conditions specified in "
+        "the policy document.",
+    ),
 }
 
 
