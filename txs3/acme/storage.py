@@ -148,10 +148,13 @@ def _describe(cert: Path, key: Path, chain_pem: bytes) -> StoredCertificate:
 def renewal_time(cert: StoredCertificate) -> datetime.datetime:
     """
     When to renew C{cert}: at two thirds of its lifetime, or 30 days before
-    it expires, whichever is earlier.
+    it expires, whichever is earlier.  For a certificate too short-lived
+    for the second rule (30 days before expiry falls in the first third of
+    its lifetime, as for a 6-day certificate) only the first applies.
     """
     lifetime = cert.not_after - cert.not_before
-    return min(
-        cert.not_before + lifetime * 2 / 3,
-        cert.not_after - datetime.timedelta(days=30),
-    )
+    two_thirds = cert.not_before + lifetime * 2 / 3
+    month_before = cert.not_after - datetime.timedelta(days=30)
+    if month_before < cert.not_before + lifetime / 3:
+        return two_thirds
+    return min(two_thirds, month_before)
