@@ -160,9 +160,7 @@ def test_failed_challenge_logs_one_line_and_keeps_serving(
     assert "Traceback" not in log
 
 
-def test_renews_without_dropping_connections(
-    tmp_path: Path, start_txs3: Start
-) -> None:
+def test_renews_without_dropping_connections(tmp_path: Path, start_txs3: Start) -> None:
     """With 6-second certificates, txs3 renews at two thirds of the lifetime; new handshakes get the new certificate and an open connection keeps working."""
     port = free_port()
     server = Pebble.start(tmp_path / "pebble", port, validity=6)
@@ -176,7 +174,9 @@ def test_renews_without_dropping_connections(
             with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
                 with context.wrap_socket(raw, server_hostname=NAME) as kept:
                     deadline = time.monotonic() + 20
-                    while served_certificate(port).fingerprint(hashes.SHA256()) == first:
+                    while (
+                        served_certificate(port).fingerprint(hashes.SHA256()) == first
+                    ):
                         assert time.monotonic() < deadline, process.log()
                         time.sleep(0.2)
                     kept.sendall(b"GET / HTTP/1.1\r\nHost: txs3.test\r\n\r\n")
