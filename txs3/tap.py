@@ -3,6 +3,7 @@ C{twistd txs3}: command-line options and the service tree.
 
     twistd -n txs3 [--data DIR] [--port ENDPOINT ...] [--certs DIR]
                    [--credentials FILE] [--domain NAME ...] [--region NAME]
+                   [--acme NAME ... [--acme-email ADDRESS] [--acme-staging]]
 
 Start-up happens in three places, and each reports failure as one line on
 stderr and a non-zero exit status, never a traceback:

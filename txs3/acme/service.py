@@ -189,14 +189,17 @@ def threaded_order(
     """
     A L{RunOrder} that runs L{client.order} in the reactor's thread pool;
     the client thread hands each challenge to C{responder} on the reactor
-    thread and waits until it is in place.
+    thread and waits until it is in place (C{blockingCallFromThread}), and
+    withdraws it with C{callFromThread}.
     """
 
     def publish(domain: str, cert: Any, key: Any) -> None:
         blockingCallFromThread(reactor, responder.add, domain, cert, key)
 
     def withdraw(domain: str) -> None:
-        blockingCallFromThread(reactor, responder.remove, domain)
+        # Not waited for: nothing depends on it, and a reactor that is
+        # shutting down would never answer a blocking call.
+        reactor.callFromThread(responder.remove, domain)
 
     def run() -> Deferred[client.Issued]:
         return deferToThreadPool(
