@@ -5,6 +5,7 @@ C{twistd txs3}: command-line options and the service tree.
                    [--credentials FILE] [--domain NAME ...] [--region NAME]
                    [--max-connections N] [--header-timeout SECONDS]
                    [--min-upload-rate BYTES_PER_SECOND]
+                   [--acme NAME ... [--acme-email ADDRESS] [--acme-staging]]
 
 Start-up happens in three places, and each reports failure as one line on
 stderr and a non-zero exit status, never a traceback:
@@ -56,6 +57,7 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from txs3 import limits, tls, tlsendpoint
+from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
 
 if TYPE_CHECKING:
     from twisted.web.server import Site
@@ -125,6 +127,26 @@ class Options(usage.Options):
         ],
         ["region", None, "us-east-1", "The region this server claims to be."],
         [
+            "acme-email",
+            None,
+            None,
+            "The contact address of the ACME account (expiry and policy mail).",
+        ],
+        [
+            "acme-directory",
+            None,
+            None,
+            "The ACME server's directory URL. Default: Let's Encrypt, "
+            "https://acme-v02.api.letsencrypt.org/directory.",
+        ],
+        [
+            "acme-ca-bundle",
+            None,
+            None,
+            "Trust the CA certificates in this PEM file (only) for the ACME "
+            "server's HTTPS, e.g. a test ACME server's own CA.",
+        ],
+        [
             "access-log",
             None,
             None,
@@ -157,12 +179,22 @@ class Options(usage.Options):
         ],
     ]
 
+    optFlags = [
+        [
+            "acme-staging",
+            None,
+            "Use Let's Encrypt's staging server (untrusted certificates, high "
+            "rate limits): try --acme with it first.",
+        ],
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         # opt_* docstrings span lines; --help should show them as one paragraph.
         self.docs = {k: " ".join(v.split()) if v else v for k, v in self.docs.items()}
         self["port"] = []
         self["domain"] = []
+        self["acme"] = []
 
     def opt_port(self, description: str) -> None:
         """
@@ -188,6 +220,44 @@ class Options(usage.Options):
         if domain not in self["domain"]:
             self["domain"].append(domain)
 
+    def opt_acme(self, name: str) -> None:
+        """
+        Get and renew the certificate of the ssl: ports that name no
+        certificate files for this DNS name, from Let's Encrypt (see
+        --acme-directory) with the TLS-ALPN-01 challenge on the TLS port.
+        Repeatable: one certificate names them all.
+        """
+        domain = name.strip().rstrip(".").lower()
+        labels = domain.split(".")
+        if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(x) for x in labels):
+            raise usage.UsageError(f"--acme {name!r} is not a fully qualified DNS name")
+        if domain not in self["acme"]:
+            self["acme"].append(domain)
+
+    def _acme_options(self) -> None:
+        """Check the --acme-* options, and pick the directory."""
+        directory = self["acme-directory"]
+        if self["acme-staging"]:
+            if directory is not None:
+                raise usage.UsageError(
+                    "--acme-staging and --acme-directory name two ACME servers: "
+                    "give one"
+                )
+            directory = LETSENCRYPT_STAGING
+        if directory is None:
+            directory = LETSENCRYPT
+        if not directory.startswith("https://"):
+            raise usage.UsageError(
+                f"--acme-directory {directory!r} must be an https:// URL"
+            )
+        self["acme-directory"] = directory
+        if self["acme-ca-bundle"] is not None:
+            self["acme-ca-bundle"] = os.path.abspath(self["acme-ca-bundle"])
+        if not self["acme"] and (
+            self["acme-email"] or self["acme-staging"] or self["acme-ca-bundle"]
+        ):
+            raise usage.UsageError("--acme-* options need --acme DOMAIN")
+
     def postOptions(self) -> None:
         """
         Check option values and make paths absolute: twistd changes to its
@@ -208,6 +278,7 @@ class Options(usage.Options):
             self[name] = os.path.abspath(self[name])
         if self["credentials"] is not None:
             self["credentials"] = os.path.abspath(self["credentials"])
+        self._acme_options()
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(
                 self["tls-ciphers"], self["tls-min-version"]
@@ -356,7 +427,7 @@ def _endpoint_strings(options: Options) -> list[tuple[str, str]]:
 
 def _parse_endpoint(
     reactor: Any, given: str, description: str, policy: tlsendpoint.TLSPolicy
-) -> IStreamServerEndpoint:
+) -> tuple[IStreamServerEndpoint, tlsendpoint.ReplaceableTLS | None]:
     """
     Parse C{description}, the resolved form of --port C{given}, an C{ssl:}
     one with the whole certificate chain and C{policy}
@@ -364,7 +435,7 @@ def _parse_endpoint(
     C{given}.
     """
     try:
-        return tlsendpoint.server_endpoint(reactor, description, policy)
+        return tlsendpoint.server_endpoint_and_tls(reactor, description, policy)
     except Exception as e:
         # serverFromString raises ValueError for unknown types and bad
         # arguments, TypeError for unexpected keywords, IndexError for a
@@ -476,14 +547,19 @@ class TXS3Service(MultiService):
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
         access_log: str | None = None,
         limits: limits.Limits | None = None,
+        acme: Service | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
             the string names the port in error messages.
         @param access_log, limits: see L{txs3.server.S3Site}.
+        @param acme: the service that keeps the ports' certificate
+            (L{txs3.acme.service.AcmeService}), started once the site
+            serves and stopped first.
         """
         super().__init__()
         self._limits = limits
+        self.acme = acme
         self._data = data
         self._lookup = lookup
         self._domains = tuple(domains)
@@ -553,9 +629,13 @@ class TXS3Service(MultiService):
                 limits=self._limits,
             )
         )
+        if self.acme is not None:
+            self.acme.startService()
 
     def stopService(self) -> Deferred[None]:
         """Stop listening, then close the store.  Fires when both are done."""
+        if self.acme is not None and self.acme.running:
+            self.acme.stopService()
         stopped: Deferred[Any] = maybeDeferred(super().stopService)
 
         def close(_: object) -> Deferred[None] | None:
@@ -590,10 +670,16 @@ def makeService(options: Options) -> TXS3Service:
 
     data = Path(options["data"])
     _check_data_dir(data)
-    endpoints = [
-        (given, _parse_endpoint(reactor, given, description, options["tls-policy"]))
-        for given, description in _endpoint_strings(options)
-    ]
+    endpoints = []
+    acme_ports = []
+    for given, description in _endpoint_strings(options):
+        endpoint, port_tls = _parse_endpoint(
+            reactor, given, description, options["tls-policy"]
+        )
+        endpoints.append((given, endpoint))
+        if port_tls is not None and tls.needs_txs3_certificate(given):
+            acme_ports.append(port_tls)
+    acme = _acme(options, reactor, data, acme_ports)
     credentials_file = options["credentials"]
     try:
         credentials = load_credentials(
@@ -643,6 +729,47 @@ def makeService(options: Options) -> TXS3Service:
         reactor=reactor,
         access_log=_access_log_path(options["access-log"]),
         limits=options["limits"],
+        acme=acme,
+    )
+
+
+def _acme(
+    options: Options,
+    reactor: Any,
+    data: Path,
+    ports: Sequence[tlsendpoint.ReplaceableTLS],
+) -> Service | None:
+    """The ACME service for --acme names on C{ports}, or None without --acme."""
+    if not options["acme"]:
+        return None
+    if not ports:
+        _exit(
+            "--acme needs an ssl: --port that names no certificate files "
+            "(e.g. ssl:443): that is the port whose certificate ACME keeps"
+        )
+    bundle = options["acme-ca-bundle"]
+    if bundle is not None:
+        try:
+            tlsendpoint.read_chain(Path(bundle))
+        except tls.CertificateError as e:
+            _exit(f"--acme-ca-bundle: {e}")
+    # Imported here: the acme library is heavy, and needed only with --acme.
+    from txs3.acme.service import acme_service
+
+    log.info(
+        "ACME: certificates for {domains} from {directory}",
+        domains=", ".join(options["acme"]),
+        directory=options["acme-directory"],
+    )
+    return acme_service(
+        reactor,
+        data=data,
+        domains=options["acme"],
+        directory_url=options["acme-directory"],
+        email=options["acme-email"],
+        ca_bundle=Path(bundle) if bundle is not None else None,
+        ports=ports,
+        policy=options["tls-policy"],
     )
 
 

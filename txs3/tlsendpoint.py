@@ -26,6 +26,7 @@ building an endpoint reads its files synchronously, once, at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,11 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from OpenSSL import SSL
 from OpenSSL.crypto import X509, PKey
 from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
-from twisted.internet.interfaces import IAcceptableCiphers, IStreamServerEndpoint
+from twisted.internet.interfaces import (
+    IAcceptableCiphers,
+    IOpenSSLServerConnectionCreator,
+    IStreamServerEndpoint,
+)
 from twisted.internet.ssl import (
     AcceptableCiphers,
     CertificateOptions,
@@ -46,6 +51,7 @@ from twisted.internet.ssl import (
 )
 from twisted.logger import Logger
 from twisted.python.filepath import FilePath
+from zope.interface import implementer
 
 from txs3.tls import CertificateError, read_file, ssl_arguments, tls_files
 
@@ -200,11 +206,57 @@ def certificate_options(
     return options
 
 
+@implementer(IOpenSSLServerConnectionCreator)
+class ReplaceableTLS:
+    """
+    The TLS of one C{ssl:} port, whose certificate can be replaced while it
+    listens: connections made after L{replace} use the new options, open
+    ones keep theirs.  Reactor thread only.
+
+    @ivar options: the options new connections are made with.
+    """
+
+    def __init__(self, options: CertificateOptions) -> None:
+        self.options = options
+        self._hooks: list[Callable[[SSL.Context], None]] = []
+
+    def add_context_hook(self, hook: Callable[[SSL.Context], None]) -> None:
+        """Call C{hook} with the current context now and each new one later."""
+        self._hooks.append(hook)
+        hook(self.options.getContext())
+
+    def replace(self, options: CertificateOptions) -> None:
+        """Make new connections with C{options}."""
+        context = options.getContext()
+        for hook in self._hooks:
+            hook(context)
+        self.options = options
+
+    def serverConnectionForTLS(self, protocol: Any) -> SSL.Connection:
+        """A server connection made with the current options."""
+        connection: SSL.Connection = self.options.serverConnectionForTLS(protocol)
+        return connection
+
+    def clientConnectionForTLS(self, protocol: Any) -> SSL.Connection:
+        """Not a client: refused."""
+        raise TypeError("ReplaceableTLS is for servers")
+
+
 def server_endpoint(
     reactor: Any, description: str, policy: TLSPolicy
 ) -> IStreamServerEndpoint:
     """
-    The endpoint C{description} names: for C{ssl:}, built by txs3 as the
+    L{server_endpoint_and_tls}'s endpoint.
+    """
+    return server_endpoint_and_tls(reactor, description, policy)[0]
+
+
+def server_endpoint_and_tls(
+    reactor: Any, description: str, policy: TLSPolicy
+) -> tuple[IStreamServerEndpoint, ReplaceableTLS | None]:
+    """
+    The endpoint C{description} names, and for C{ssl:} its L{ReplaceableTLS}
+    (None for other types): for C{ssl:}, built by txs3 as the
     module docstring says (an C{ssl:} string naming neither C{privateKey=}
     nor C{certKey=} gets Twisted's default, C{server.pem}, for both); any
     other type, parsed by Twisted's C{serverFromString}.
@@ -216,7 +268,7 @@ def server_endpoint(
     arguments = ssl_arguments(description)
     if arguments is None:
         endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
-        return endpoint
+        return endpoint, None
     if "sslmethod" in arguments:
         raise ValueError(
             "ssl: takes no sslmethod= in txs3: use --tls-min-version to choose "
@@ -242,10 +294,12 @@ def server_endpoint(
         cert=cert,
         count=len(options.extraCertChain),
     )
-    return SSL4ServerEndpoint(
+    tls = ReplaceableTLS(options)
+    ssl_endpoint = SSL4ServerEndpoint(
         reactor,
         int(port),
-        options,
+        tls,
         backlog=int(backlog),
         interface=arguments.get("interface", ""),
     )
+    return ssl_endpoint, tls
