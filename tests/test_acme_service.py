@@ -9,7 +9,11 @@ L{tests.test_acme_pebble}.
 from __future__ import annotations
 
 import datetime
+import signal
+import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -18,6 +22,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import LogEvent, formatEvent, globalLogPublisher
 
+from tests.conftest import free_port
 from txs3 import tap
 from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
 from txs3.acme.client import Issued
@@ -282,3 +287,29 @@ def test_acme_needs_a_port_with_the_txs3_certificate(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as e:
         tap.makeService(options)
     assert "--acme needs an ssl: --port" in str(e.value)
+
+
+def test_stop_does_not_wait_for_an_order(tmp_path: Path, start_txs3: Any) -> None:
+    """SIGTERM stops txs3 at once even while an order hangs on an ACME server that never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        port = free_port()
+        process = start_txs3(
+            [
+                "--data", str(tmp_path / "data"),
+                "--certs", str(tmp_path / "certs"),
+                "--port", f"ssl:{port}:interface=127.0.0.1",
+                "--acme", "txs3.test",
+                "--acme-directory", f"https://127.0.0.1:{silent.getsockname()[1]}/dir",
+            ],
+            cwd=tmp_path,
+        )  # fmt: skip
+        process.wait_for_tls(port, tmp_path / "certs" / "server.pem")
+        deadline = time.monotonic() + 10
+        while "ACME: ordering" not in process.log():
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.05)
+        started = time.monotonic()
+        assert process.stop() == -signal.SIGTERM
+        assert time.monotonic() - started < 5, process.log()

@@ -16,14 +16,15 @@ C{callLater} on the injected clock, so tests step it.
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.threads import blockingCallFromThread, deferToThreadPool
+from twisted.internet.threads import blockingCallFromThread
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -38,6 +39,8 @@ from txs3.acme.storage import (
 from txs3.tlsendpoint import ReplaceableTLS, TLSPolicy, certificate_options
 
 log = Logger()
+
+T = TypeVar("T")
 
 # Swaps the certificate of the ACME ports to the files (chain, key) given.
 Install = Callable[[Path, Path], None]
@@ -176,6 +179,31 @@ class AcmeService(Service):
             self._schedule(delay)
 
 
+def in_daemon_thread(
+    reactor: Any, f: Callable[..., T], *args: Any, **kwargs: Any
+) -> Deferred[T]:
+    """
+    Call C{f} in a new daemon thread; the result fires on the reactor.
+
+    Not the reactor's thread pool, which shutdown waits for: an order can
+    block for minutes (a slow ACME server, polling an authorization), and
+    stopping txs3 must not wait for it.  Nothing is lost by abandoning one:
+    files are written atomically, and the next start orders again.
+    """
+    d: Deferred[T] = Deferred()
+
+    def run() -> None:
+        try:
+            result = f(*args, **kwargs)
+        except BaseException:
+            reactor.callFromThread(d.errback, Failure())
+        else:
+            reactor.callFromThread(d.callback, result)
+
+    threading.Thread(target=run, name="txs3-acme", daemon=True).start()
+    return d
+
+
 def threaded_order(
     reactor: Any,
     *,
@@ -187,7 +215,7 @@ def threaded_order(
     responder: TLSALPNResponder,
 ) -> RunOrder:
     """
-    A L{RunOrder} that runs L{client.order} in the reactor's thread pool;
+    A L{RunOrder} that runs L{client.order} in a thread (L{in_daemon_thread});
     the client thread hands each challenge to C{responder} on the reactor
     thread and waits until it is in place (C{blockingCallFromThread}), and
     withdraws it with C{callFromThread}.
@@ -202,9 +230,8 @@ def threaded_order(
         reactor.callFromThread(responder.remove, domain)
 
     def run() -> Deferred[client.Issued]:
-        return deferToThreadPool(
+        return in_daemon_thread(
             reactor,
-            reactor.getThreadPool(),
             client.order,
             directory_url=directory_url,
             storage=storage,
@@ -231,7 +258,7 @@ def acme_service(
 ) -> AcmeService:
     """
     The L{AcmeService} for C{ports}: a responder installed on each port's
-    context (and each later one), orders in the reactor's thread pool, and
+    context (and each later one), orders in a daemon thread, and
     new certificates swapped into every port under C{policy}.
     """
     responder = TLSALPNResponder()
