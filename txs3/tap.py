@@ -225,6 +225,9 @@ class Options(usage.Options):
                 f"--acme-directory {directory!r} must be an https:// URL"
             )
         self["acme-directory"] = directory
+        email = self["acme-email"]
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise usage.UsageError(f"--acme-email {email!r} is not an e-mail address")
         if self["acme-ca-bundle"] is not None:
             self["acme-ca-bundle"] = os.path.abspath(self["acme-ca-bundle"])
         if not self["acme"] and (
