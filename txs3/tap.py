@@ -128,7 +128,7 @@ class Options(usage.Options):
             "acme-email",
             None,
             None,
-            "The contact address of the ACME account (expiry and policy mail).",
+            "The contact address of the ACME account.",
         ],
         [
             "acme-directory",
