@@ -12,6 +12,7 @@ with SNI the ACME name.  Skipped when pebble is not installed
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import stat
@@ -187,3 +188,27 @@ def test_renews_without_dropping_connections(tmp_path: Path, start_txs3: Start) 
     finally:
         server.stop()
     assert process.log().count("ACME: new certificate") >= 2
+
+
+def test_lost_account_record_finds_the_account_again(
+    tmp_path: Path, start_txs3: Start, pebble: tuple[Pebble, int]
+) -> None:
+    """With the account key kept but account.json and the certificate lost, txs3 finds its existing account and orders anew."""
+    server, port = pebble
+    root = server.root(tmp_path / "root.pem")
+    first = run_txs3(start_txs3, tmp_path, server, port, NAME)
+    try:
+        first.wait_for_tls(port, root, server_hostname=NAME, timeout=30)
+    finally:
+        first.stop()
+    stored = server_directory(tmp_path / "data", server.directory)
+    account = json.loads((stored / "account.json").read_text())["uri"]
+    for name in ("account.json", "cert.pem", "cert.key"):
+        (stored / name).unlink()
+    second = run_txs3(start_txs3, tmp_path, server, port, NAME)
+    try:
+        wait_for_log(second, "ACME: renewing at")
+        second.wait_for_tls(port, root, server_hostname=NAME, timeout=30)
+    finally:
+        second.stop()
+    assert json.loads((stored / "account.json").read_text())["uri"] == account

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,37 @@ def test_failures_back_off_and_keep_the_certificate(tmp_path: Path) -> None:
     service.stopService()
 
 
+def test_a_certificate_that_cannot_be_served_is_retried(tmp_path: Path) -> None:
+    """If installing a new certificate fails, that is logged as a failed order and retried."""
+    service, clock, orders, _installed = make_service(tmp_path)
+
+    def refuse(cert: Path, key: Path) -> None:
+        raise ValueError("OpenSSL refuses it")
+
+    service._install = refuse
+    events: list[LogEvent] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        service.startService()
+        clock.advance(0)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert service.failures == 1
+    assert any("OpenSSL refuses it" in formatEvent(e) for e in events)
+    clock.advance(60)
+    assert orders.calls == 2
+    service.stopService()
+
+
+def test_tap_does_not_import_the_acme_library() -> None:
+    """`twistd txs3 --help` stays light: importing txs3.tap loads neither acme nor josepy."""
+    code = (
+        "import sys, txs3.tap; "
+        "assert not {'acme', 'josepy', 'txs3.acme.service'} & set(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 # -- the responder ---------------------------------------------------------------
 
 
@@ -270,6 +303,7 @@ def test_acme_options() -> None:
         ),
         (["--acme", "a.b", "--acme-directory", "http://x/d"], "https://"),
         (["--acme-staging"], "need --acme DOMAIN"),
+        (["--acme", "a.b", "--acme-email", "ops"], "not an e-mail address"),
     ],
 )
 def test_bad_acme_options(args: list[str], fragment: str) -> None:

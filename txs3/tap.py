@@ -130,7 +130,7 @@ class Options(usage.Options):
             "acme-email",
             None,
             None,
-            "The contact address of the ACME account (expiry and policy mail).",
+            "The contact address of the ACME account.",
         ],
         [
             "acme-directory",
@@ -251,6 +251,9 @@ class Options(usage.Options):
                 f"--acme-directory {directory!r} must be an https:// URL"
             )
         self["acme-directory"] = directory
+        email = self["acme-email"]
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise usage.UsageError(f"--acme-email {email!r} is not an e-mail address")
         if self["acme-ca-bundle"] is not None:
             self["acme-ca-bundle"] = os.path.abspath(self["acme-ca-bundle"])
         if not self["acme"] and (

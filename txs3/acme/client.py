@@ -103,7 +103,14 @@ def connect(
         registration = messages.NewRegistration.from_data(
             email=email, terms_of_service_agreed=True
         )
-        regr = acme.new_account(registration)
+        try:
+            regr = acme.new_account(registration)
+        except acme_errors.ConflictError as e:
+            # The key already has an account (account.json was lost): use it.
+            regr = messages.RegistrationResource(
+                uri=e.location, body=messages.Registration()
+            )
+            net.account = regr
         storage.write_account(regr.json_dumps().encode())
     return acme, key
 

@@ -136,7 +136,10 @@ class AcmeService(Service):
             domains=", ".join(self.domains),
         )
         d = self._running_order = self._run_order()
-        d.addCallbacks(self._ordered, self._failed)
+        # addCallback then addErrback: a certificate that arrives but cannot
+        # be served is a failure too, logged and retried like the others.
+        d.addCallback(self._ordered)
+        d.addErrback(self._failed)
         d.addBoth(self._order_done)
 
     def _order_done(self, result: object) -> None:
