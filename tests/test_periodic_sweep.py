@@ -143,7 +143,7 @@ async def test_server_store_sweeps(tmp_path: Path) -> None:
     """The store twistd txs3 opens has its periodic sweep started."""
     from twisted.internet import reactor
 
-    from txs3.tap import open_store
+    from txs3.service import open_store
 
     opened = open_store(tmp_path / "data", reactor)
     try:

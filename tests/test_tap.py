@@ -33,6 +33,7 @@ from twisted.internet.error import CannotListenError
 from twisted.web.server import Site
 
 from tests.conftest import TWIST, TWISTD, TestCA, Txs3Process, free_port, txs3_env
+from txs3 import service as txs3_service
 from txs3 import tap, tls
 from txs3.limits import Limits
 
@@ -133,7 +134,7 @@ def listen_error(code: int, port: int = 443, interface: str = "") -> CannotListe
 
 def test_describe_privileged_port() -> None:
     """EACCES says what to do: root, setcap on the real interpreter, or a high port."""
-    message = tap.describe_listen_error("ssl:443", listen_error(errno.EACCES))
+    message = txs3_service.describe_listen_error("ssl:443", listen_error(errno.EACCES))
     assert message.startswith("port 443 needs root or CAP_NET_BIND_SERVICE; ")
     assert "run as root" in message
     python = os.path.realpath(sys.executable)
@@ -143,7 +144,7 @@ def test_describe_privileged_port() -> None:
 
 def test_describe_port_in_use() -> None:
     """EADDRINUSE says the port is in use, and where."""
-    message = tap.describe_listen_error(
+    message = txs3_service.describe_listen_error(
         "tcp:80", listen_error(errno.EADDRINUSE, 80, "127.0.0.1")
     )
     assert (
@@ -193,7 +194,7 @@ async def test_service_binds_then_opens_then_closes(
     def lookup(key: str) -> None:
         return None
 
-    service = tap.TXS3Service(
+    service = txs3_service.TXS3Service(
         data=tmp_path,
         endpoints=[
             ("tcp:0", TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")),
@@ -236,7 +237,7 @@ def test_service_bind_failure_opens_no_store(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        service = tap.TXS3Service(
+        service = txs3_service.TXS3Service(
             data=tmp_path,
             endpoints=[
                 (
@@ -250,7 +251,7 @@ def test_service_bind_failure_opens_no_store(
             reactor=reactor,
             open_store=lambda data, r: RecordingStore(events),  # type: ignore[arg-type,return-value]
         )
-        with pytest.raises(tap.StartupError, match="already in use"):
+        with pytest.raises(txs3_service.StartupError, match="already in use"):
             service.startService()
     assert events == []
 
