@@ -132,6 +132,29 @@ def test_stored_certificate_is_served_without_an_order(tmp_path: Path) -> None:
     service.stopService()
 
 
+def test_a_stored_certificate_that_cannot_be_served_is_replaced(
+    tmp_path: Path,
+) -> None:
+    """A stored pair that cannot be served (say, mismatched after a crash) does not stop the start: a new order replaces it."""
+    service, clock, orders, installed = make_service(tmp_path)
+    orders()
+    install = service._install
+    refused: list[Path] = []
+
+    def refuse_first(cert: Path, key: Path) -> None:
+        if not refused:
+            refused.append(cert)
+            raise ValueError("the key is not the certificate's")
+        install(cert, key)
+
+    service._install = refuse_first
+    service.startService()
+    assert service.current is None
+    clock.advance(0)
+    assert orders.calls == 2 and len(installed) == 1
+    service.stopService()
+
+
 def test_failures_back_off_and_keep_the_certificate(tmp_path: Path) -> None:
     """Failed orders keep the current certificate, log one line each, and retry after 60, 120, 240 s..."""
     service, clock, orders, installed = make_service(tmp_path)

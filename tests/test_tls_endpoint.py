@@ -394,3 +394,27 @@ def test_tls_min_version_option(tmp_path: Path, start_txs3: Start) -> None:
             assert result is not None and result[0] == "TLSv1.3"
     finally:
         server.stop()
+
+
+def test_replaceable_tls_swaps_the_certificate_for_new_connections(
+    tmp_path: Path,
+) -> None:
+    """ReplaceableTLS makes connections with the options last given, and calls its hooks on each new context."""
+    from types import SimpleNamespace
+
+    from txs3.tlsendpoint import DEFAULT_POLICY, ReplaceableTLS
+
+    first, second = (
+        make_test_ca(tmp_path / name, names=(f"{name}.test",))
+        for name in ("first", "second")
+    )
+    old = certificate_options(first.cert_file, first.key_file, DEFAULT_POLICY)
+    new = certificate_options(second.cert_file, second.key_file, DEFAULT_POLICY)
+    port = ReplaceableTLS(old)
+    seen: list[SSL.Context] = []
+    port.add_context_hook(seen.append)
+    protocol = SimpleNamespace(factory=SimpleNamespace(wrappedFactory=object()))
+    assert port.serverConnectionForTLS(protocol).get_context() is old.getContext()
+    port.replace(new)
+    assert port.serverConnectionForTLS(protocol).get_context() is new.getContext()
+    assert seen == [old.getContext(), new.getContext()]

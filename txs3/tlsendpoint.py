@@ -19,6 +19,8 @@ behind it; only these differ:
     OpenSSL's defaults, all of them forward-secret AEAD;
   - C{sslmethod=} is refused: the versions come from the policy;
   - the key and certificate are checked to belong together at start.
+  - the certificate can be replaced while the port listens
+    (L{ReplaceableTLS}, for ACME): new handshakes get the new one.
 
 Other endpoint types are left to Twisted.  Nothing here runs the reactor:
 building an endpoint reads its files synchronously, once, at start-up.

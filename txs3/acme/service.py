@@ -87,17 +87,20 @@ class AcmeService(Service):
         """Serve the stored certificate if it fits, and schedule the next order."""
         super().startService()
         stored = self._storage.read_certificate()
-        if stored is not None and stored.covers(frozenset(self.domains)):
-            if stored.not_after > self._now():
-                self._serve(stored)
-                log.info(
-                    "ACME: serving the stored certificate for {domains}, valid "
-                    "until {until}",
-                    domains=", ".join(sorted(stored.names)),
-                    until=stored.not_after.isoformat(timespec="seconds"),
-                )
-                self._schedule_renewal(stored)
-                return
+        if (
+            stored is not None
+            and stored.covers(frozenset(self.domains))
+            and stored.not_after > self._now()
+            and self._serve_stored(stored)
+        ):
+            log.info(
+                "ACME: serving the stored certificate for {domains}, valid "
+                "until {until}",
+                domains=", ".join(sorted(stored.names)),
+                until=stored.not_after.isoformat(timespec="seconds"),
+            )
+            self._schedule_renewal(stored)
+            return
         log.info(
             "ACME: no certificate for {domains} yet: serving the self-signed "
             "one until the first arrives",
@@ -111,6 +114,23 @@ class AcmeService(Service):
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
+
+    def _serve_stored(self, stored: StoredCertificate) -> bool:
+        """
+        Serve C{stored}, read at start; False, logged, if it cannot be
+        served (say, a crash between writing the key and the certificate
+        left a pair that does not match): then a new order replaces it.
+        """
+        try:
+            self._serve(stored)
+        except Exception as e:
+            log.error(
+                "ACME: cannot serve the stored certificate {cert}: {reason}",
+                cert=stored.cert,
+                reason=str(e) or type(e).__name__,
+            )
+            return False
+        return True
 
     def _serve(self, stored: StoredCertificate) -> None:
         self._install(stored.cert, stored.key)
