@@ -25,8 +25,9 @@ stderr and a non-zero exit status, never a traceback:
      first).  Failures raise L{StartupError}, an C{Exception}, so that
      twistd removes its pid file and, when daemonized, reports it to the
      waiting parent through its status pipe (printed as C{An error has
-     occurred: ...}); in the foreground L{txs3.service._print_startup_error} prints it as
-     one line instead of a traceback.
+     occurred: ...}); in the foreground
+     L{txs3.service._print_startup_error} prints it as one line instead of
+     a traceback.
 """
 
 from __future__ import annotations
