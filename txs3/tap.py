@@ -60,6 +60,7 @@ from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
 if TYPE_CHECKING:
     from twisted.web.server import Site
 
+    from txs3.acme.http01 import HTTP01Responder
     from txs3.auth.types import Secret
     from txs3.store.interface import IObjectStore
 
@@ -145,6 +146,13 @@ class Options(usage.Options):
             "server's HTTPS, e.g. a test ACME server's own CA.",
         ],
         [
+            "acme-challenge",
+            None,
+            "tls-alpn-01",
+            "The ACME challenge: tls-alpn-01 (on the ssl: port) or http-01 "
+            "(on the tcp: ports; the ACME server connects to port 80).",
+        ],
+        [
             "access-log",
             None,
             None,
@@ -225,6 +233,11 @@ class Options(usage.Options):
                 f"--acme-directory {directory!r} must be an https:// URL"
             )
         self["acme-directory"] = directory
+        if self["acme-challenge"] not in ("tls-alpn-01", "http-01"):
+            raise usage.UsageError(
+                f"--acme-challenge {self['acme-challenge']!r} must be tls-alpn-01 "
+                "or http-01"
+            )
         email = self["acme-email"]
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
             raise usage.UsageError(f"--acme-email {email!r} is not an e-mail address")
@@ -515,6 +528,8 @@ class TXS3Service(MultiService):
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
         access_log: str | None = None,
         acme: Service | None = None,
+        wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory]
+        | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -523,6 +538,9 @@ class TXS3Service(MultiService):
         @param acme: the service that keeps the ports' certificate
             (L{txs3.acme.service.AcmeService}), started once the site
             serves and stopped first.
+        @param wrap_factory: given a --port string and the site's factory,
+            the factory that port listens with (ACME's HTTP-01 responder
+            wraps the C{tcp:} ones).
         """
         super().__init__()
         self.acme = acme
@@ -536,7 +554,10 @@ class TXS3Service(MultiService):
         self._slot = _SiteSlot()
         self.store: IObjectStore | None = None
         for description, endpoint in endpoints:
-            listener = StreamServerEndpointService(endpoint, self._slot)
+            factory: IProtocolFactory = self._slot
+            if wrap_factory is not None:
+                factory = wrap_factory(description, factory)
+            listener = StreamServerEndpointService(endpoint, factory)
             # Raise a bind failure to us, instead of logging it and running
             # a server that listens nowhere (strports.service does the same).
             listener._raiseSynchronously = True
@@ -644,7 +665,14 @@ def makeService(options: Options) -> TXS3Service:
         endpoints.append((given, endpoint))
         if port_tls is not None and tls.needs_txs3_certificate(given):
             acme_ports.append(port_tls)
-    acme = _acme(options, reactor, data, acme_ports)
+    http01 = None
+    if options["acme"] and options["acme-challenge"] == "http-01":
+        if not any(given.startswith("tcp:") for given, _ in endpoints):
+            _exit("--acme-challenge http-01 needs a tcp: --port (port 80)")
+        from txs3.acme.http01 import HTTP01Responder
+
+        http01 = HTTP01Responder()
+    acme = _acme(options, reactor, data, acme_ports, http01)
     credentials_file = options["credentials"]
     try:
         credentials = load_credentials(
@@ -683,7 +711,22 @@ def makeService(options: Options) -> TXS3Service:
         reactor=reactor,
         access_log=_access_log_path(options["access-log"]),
         acme=acme,
+        wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
+
+
+def _http01_wrapper(
+    responder: HTTP01Responder,
+) -> Callable[[str, IProtocolFactory], IProtocolFactory]:
+    """Wrap the factory of C{tcp:} ports in L{HTTP01Factory}."""
+    from txs3.acme.http01 import HTTP01Factory
+
+    def wrap(description: str, factory: IProtocolFactory) -> IProtocolFactory:
+        if description.startswith("tcp:"):
+            return HTTP01Factory(responder, factory)
+        return factory
+
+    return wrap
 
 
 def _acme(
@@ -691,6 +734,7 @@ def _acme(
     reactor: Any,
     data: Path,
     ports: Sequence[tlsendpoint.ReplaceableTLS],
+    http01: HTTP01Responder | None = None,
 ) -> Service | None:
     """The ACME service for --acme names on C{ports}, or None without --acme."""
     if not options["acme"]:
@@ -723,6 +767,7 @@ def _acme(
         ca_bundle=Path(bundle) if bundle is not None else None,
         ports=ports,
         policy=options["tls-policy"],
+        http01=http01,
     )
 
 
