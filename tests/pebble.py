@@ -53,13 +53,20 @@ class Pebble:
 
     @classmethod
     def start(
-        cls, workdir: Path, tls_port: int, *, validity: int | None = None
+        cls,
+        workdir: Path,
+        tls_port: int,
+        *,
+        validity: int | None = None,
+        http_port: int | None = None,
     ) -> Pebble:
         """
         Start challtestsrv and pebble in C{workdir}.
 
         @param validity: the lifetime of the certificates pebble issues, in
             seconds (pebble's default, five years, when None).
+        @param http_port: where pebble validates HTTP-01 (a port nothing
+            listens on when None).
         """
         workdir.mkdir(parents=True, exist_ok=True)
         ca = make_test_ca(workdir / "pebble-tls", names=("localhost", "127.0.0.1"))
@@ -70,7 +77,7 @@ class Pebble:
             "managementListenAddress": f"127.0.0.1:{management}",
             "certificate": str(ca.cert_file),
             "privateKey": str(ca.key_file),
-            "httpPort": free_port(),  # unused: txs3 answers TLS-ALPN-01
+            "httpPort": http_port or free_port(),
             "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,

@@ -212,3 +212,38 @@ def test_lost_account_record_finds_the_account_again(
     finally:
         second.stop()
     assert json.loads((stored / "account.json").read_text())["uri"] == account
+
+
+def test_http01_on_a_tcp_port(tmp_path: Path, start_txs3: Start) -> None:
+    """With --acme-challenge http-01 txs3 answers the challenge on its tcp: port, and that port still serves S3."""
+    port, http_port = free_port(), free_port()
+    server = Pebble.start(tmp_path / "pebble", port, http_port=http_port)
+    try:
+        root = server.root(tmp_path / "root.pem")
+        process = start_txs3(
+            [
+                "--data", str(tmp_path / "data"),
+                "--certs", str(tmp_path / "certs"),
+                "--port", f"ssl:{port}:interface=127.0.0.1",
+                "--port", f"tcp:{http_port}:interface=127.0.0.1",
+                "--acme", NAME,
+                "--acme-challenge", "http-01",
+                "--acme-directory", server.directory,
+                "--acme-ca-bundle", str(server.ca_bundle),
+            ],
+            cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            process.wait_for_tls(port, root, server_hostname=NAME, timeout=30)
+            with socket.create_connection(("127.0.0.1", http_port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: txs3.test\r\n\r\n")
+                head = s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 403 "), head
+            assert b"x-amz-request-id" in head.lower()
+        finally:
+            process.stop()
+    finally:
+        server.stop()
+    log = process.log()
+    assert "answering an HTTP-01 challenge" in log
+    assert "TLS-ALPN-01" not in log

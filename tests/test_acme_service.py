@@ -370,3 +370,62 @@ def test_stop_does_not_wait_for_an_order(tmp_path: Path, start_txs3: Any) -> Non
         started = time.monotonic()
         assert process.stop() == -signal.SIGTERM
         assert time.monotonic() - started < 5, process.log()
+
+
+# -- HTTP-01 -----------------------------------------------------------------------
+
+
+def test_http01_answers_challenges_and_hands_over_the_rest() -> None:
+    """A challenge request is answered with the key authorization (404 for an unknown token); any other request reaches the wrapped site with every byte."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.testing import StringTransport
+
+    from txs3.acme.http01 import HTTP01Factory, HTTP01Responder
+
+    received: list[bytes] = []
+
+    class Site(Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            received.append(data)
+
+    responder = HTTP01Responder()
+    responder.add("tok", "tok.thumb")
+    factory = HTTP01Factory(responder, Factory.forProtocol(Site))
+    address = IPv4Address("TCP", "127.0.0.1", 1)
+
+    def exchange(*chunks: bytes) -> StringTransport:
+        protocol = factory.buildProtocol(address)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        for chunk in chunks:
+            protocol.dataReceived(chunk)
+        return transport
+
+    answered = exchange(b"GET /.well-known/acme-", b"challenge/tok HTTP/1.1\r\n")
+    assert answered.value().startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answered.value().endswith(b"\r\n\r\ntok.thumb")
+    assert answered.disconnecting
+    missing = exchange(b"GET /.well-known/acme-challenge/other HTTP/1.1\r\n")
+    assert missing.value().startswith(b"HTTP/1.1 404 ")
+    passed = exchange(b"GET /bucket", b"/key HTTP/1.1\r\nHost: x\r\n", b"\r\n")
+    assert passed.value() == b"" and not passed.disconnecting
+    assert b"".join(received) == b"GET /bucket/key HTTP/1.1\r\nHost: x\r\n\r\n"
+    responder.remove("tok")
+    assert exchange(b"GET /.well-known/acme-challenge/tok HTTP/1.1\r\n").value()[
+        :13
+    ] == (b"HTTP/1.1 404 ")
+
+
+def test_http01_needs_a_tcp_port(tmp_path: Path) -> None:
+    """--acme-challenge http-01 without a tcp: port stops the start with one line; a bad value is refused."""
+    options = parse(
+        "--data", str(tmp_path / "d"), "--certs", str(tmp_path / "c"),
+        "--port", "ssl:0", "--acme", "a.example", "--acme-challenge", "http-01",
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as e:
+        tap.makeService(options)
+    assert "needs a tcp: --port" in str(e.value)
+    with pytest.raises(SystemExit) as e:
+        parse("--acme", "a.example", "--acme-challenge", "dns-01")
+    assert "must be tls-alpn-01 or http-01" in str(e.value)

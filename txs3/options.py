@@ -96,6 +96,13 @@ class Options(usage.Options):
             "server's HTTPS, e.g. a test ACME server's own CA.",
         ],
         [
+            "acme-challenge",
+            None,
+            "tls-alpn-01",
+            "The ACME challenge: tls-alpn-01 (on the ssl: port) or http-01 "
+            "(on the tcp: ports; the ACME server connects to port 80).",
+        ],
+        [
             "access-log",
             None,
             None,
@@ -200,6 +207,11 @@ class Options(usage.Options):
                 f"--acme-directory {directory!r} must be an https:// URL"
             )
         self["acme-directory"] = directory
+        if self["acme-challenge"] not in ("tls-alpn-01", "http-01"):
+            raise usage.UsageError(
+                f"--acme-challenge {self['acme-challenge']!r} must be tls-alpn-01 "
+                "or http-01"
+            )
         email = self["acme-email"]
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
             raise usage.UsageError(f"--acme-email {email!r} is not an e-mail address")

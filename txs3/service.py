@@ -203,6 +203,8 @@ class TXS3Service(MultiService):
         access_log: str | None = None,
         limits: limits.Limits | None = None,
         acme: Service | None = None,
+        wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory]
+        | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -211,6 +213,9 @@ class TXS3Service(MultiService):
         @param acme: the service that keeps the ports' certificate
             (L{txs3.acme.service.AcmeService}), started once the site
             serves and stopped first.
+        @param wrap_factory: given a --port string and the site's factory,
+            the factory that port listens with (ACME's HTTP-01 responder
+            wraps the C{tcp:} ones).
         """
         super().__init__()
         self._limits = limits
@@ -225,7 +230,10 @@ class TXS3Service(MultiService):
         self._slot = _SiteSlot()
         self.store: IObjectStore | None = None
         for description, endpoint in endpoints:
-            listener = StreamServerEndpointService(endpoint, self._slot)
+            factory: IProtocolFactory = self._slot
+            if wrap_factory is not None:
+                factory = wrap_factory(description, factory)
+            listener = StreamServerEndpointService(endpoint, factory)
             # Raise a bind failure to us, instead of logging it and running
             # a server that listens nowhere (strports.service does the same).
             listener._raiseSynchronously = True

@@ -35,12 +35,12 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from twisted.application.service import Service
-from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.interfaces import IProtocolFactory, IStreamServerEndpoint
 from twisted.logger import Logger
 
 from txs3 import limits, tls, tlsendpoint
@@ -48,6 +48,9 @@ from txs3 import limits, tls, tlsendpoint
 # twistd's ServiceMaker reads Options (and makeService) from this module.
 from txs3.options import Options as Options
 from txs3.service import TXS3Service
+
+if TYPE_CHECKING:
+    from txs3.acme.http01 import HTTP01Responder
 
 log = Logger()
 
@@ -166,7 +169,14 @@ def makeService(options: Options) -> TXS3Service:
         endpoints.append((given, endpoint))
         if port_tls is not None and tls.needs_txs3_certificate(given):
             acme_ports.append(port_tls)
-    acme = _acme(options, reactor, data, acme_ports)
+    http01 = None
+    if options["acme"] and options["acme-challenge"] == "http-01":
+        if not any(given.startswith("tcp:") for given, _ in endpoints):
+            _exit("--acme-challenge http-01 needs a tcp: --port (port 80)")
+        from txs3.acme.http01 import HTTP01Responder
+
+        http01 = HTTP01Responder()
+    acme = _acme(options, reactor, data, acme_ports, http01)
     credentials_file = options["credentials"]
     try:
         credentials = load_credentials(
@@ -217,7 +227,22 @@ def makeService(options: Options) -> TXS3Service:
         access_log=_access_log_path(options["access-log"]),
         limits=options["limits"],
         acme=acme,
+        wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
+
+
+def _http01_wrapper(
+    responder: HTTP01Responder,
+) -> Callable[[str, IProtocolFactory], IProtocolFactory]:
+    """Wrap the factory of C{tcp:} ports in L{HTTP01Factory}."""
+    from txs3.acme.http01 import HTTP01Factory
+
+    def wrap(description: str, factory: IProtocolFactory) -> IProtocolFactory:
+        if description.startswith("tcp:"):
+            return HTTP01Factory(responder, factory)
+        return factory
+
+    return wrap
 
 
 def _acme(
@@ -225,6 +250,7 @@ def _acme(
     reactor: Any,
     data: Path,
     ports: Sequence[tlsendpoint.ReplaceableTLS],
+    http01: HTTP01Responder | None = None,
 ) -> Service | None:
     """The ACME service for --acme names on C{ports}, or None without --acme."""
     if not options["acme"]:
@@ -257,6 +283,7 @@ def _acme(
         ca_bundle=Path(bundle) if bundle is not None else None,
         ports=ports,
         policy=options["tls-policy"],
+        http01=http01,
     )
 
 

@@ -7,6 +7,8 @@ challenge on its own TLS port, so no port 80 is needed.
 
   - L{txs3.acme.responder}: the challenge certificates, and the SNI switch
     that presents one to a validation handshake (reactor thread only);
+  - L{txs3.acme.http01}: the HTTP-01 responder on C{tcp:} ports, with
+    C{--acme-challenge http-01};
   - L{txs3.acme.storage}: the account key, the account and the certificate
     in the data directory (keys mode 0600);
   - L{txs3.acme.client}: one blocking order with the C{acme} library, run in

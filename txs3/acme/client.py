@@ -64,6 +64,7 @@ class Issued:
 # Called on the ACME thread; each must have taken effect when it returns.
 Publish = Callable[[str, x509.Certificate, ec.EllipticCurvePrivateKey], None]
 Withdraw = Callable[[str], None]
+PublishToken = Callable[[str, str], None]
 
 
 def _account_key(storage: AcmeStorage) -> tuple[JWK, bytes | None]:
@@ -124,15 +125,18 @@ def order(
     ca_bundle: Path | None,
     publish: Publish,
     withdraw: Withdraw,
+    http01: tuple[PublishToken, Withdraw] | None = None,
     timeout: float = 90.0,
 ) -> Issued:
     """
-    Order a certificate for C{domains} with the TLS-ALPN-01 challenge, and
-    keep it in C{storage}.
+    Order a certificate for C{domains} with the TLS-ALPN-01 challenge (or
+    HTTP-01, when C{http01} is given), and keep it in C{storage}.
 
     Each challenge certificate is handed to C{publish} before the server is
     told to validate, and to C{withdraw} once the order is over, whatever
-    its outcome.
+    its outcome.  With C{http01}, C{(publish_token, withdraw_token)}, each
+    token and its key authorization go to C{publish_token} instead, and the
+    token to C{withdraw_token}.
 
     @raise ChallengeFailed: if the server could not validate a name.
     @raise Exception: whatever C{acme} or C{requests} raise otherwise.
@@ -150,24 +154,32 @@ def order(
         serialization.NoEncryption(),
     )
     orderr = acme.new_order(crypto_util.make_csr(key_pem, list(domains)))
-    published: list[str] = []
+    kind: type[challenges.KeyAuthorizationChallenge] = (
+        TLSALPN01 if http01 is None else challenges.HTTP01
+    )
+    published: list[tuple[Withdraw, str]] = []
     try:
         for authzr in orderr.authorizations:
             if authzr.body.status == messages.STATUS_VALID:
                 continue
             domain = authzr.body.identifier.value
             challb = next(
-                (c for c in authzr.body.challenges if isinstance(c.chall, TLSALPN01)),
+                (c for c in authzr.body.challenges if isinstance(c.chall, kind)),
                 None,
             )
             if challb is None:
                 raise ChallengeFailed(
-                    f"the ACME server offers no tls-alpn-01 for {domain}"
+                    f"the ACME server offers no {kind.typ} for {domain}"
                 )
             response, validation = challb.chall.response_and_validation(account_key)
-            cert, cert_key = challenge_certificate(domain, validation)
-            publish(domain, cert, cert_key)
-            published.append(domain)
+            if http01 is None:
+                cert, cert_key = challenge_certificate(domain, validation)
+                publish(domain, cert, cert_key)
+                published.append((withdraw, domain))
+            else:
+                token = challb.chall.encode("token")
+                http01[0](token, validation)
+                published.append((http01[1], token))
             acme.answer_challenge(challb, response)
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
         try:
@@ -175,8 +187,8 @@ def order(
         except acme_errors.ValidationError as e:
             raise ChallengeFailed(_describe_failures(e)) from None
     finally:
-        for domain in published:
-            withdraw(domain)
+        for remove, what in published:
+            remove(what)
     chain = orderr.fullchain_pem.encode("ascii")
     storage.write_certificate(chain, key_pem)
     return Issued(chain, key_pem)

@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txs3.acme import client
+from txs3.acme.http01 import HTTP01Responder
 from txs3.acme.responder import TLSALPNResponder
 from txs3.acme.storage import (
     AcmeStorage,
@@ -236,6 +237,7 @@ def threaded_order(
     email: str | None,
     ca_bundle: Path | None,
     responder: TLSALPNResponder,
+    http01: HTTP01Responder | None = None,
 ) -> RunOrder:
     """
     A L{RunOrder} that runs L{client.order} in a thread (L{in_daemon_thread});
@@ -252,6 +254,14 @@ def threaded_order(
         # shutting down would never answer a blocking call.
         reactor.callFromThread(responder.remove, domain)
 
+    def publish_token(token: str, key_authorization: str) -> None:
+        assert http01 is not None
+        blockingCallFromThread(reactor, http01.add, token, key_authorization)
+
+    def withdraw_token(token: str) -> None:
+        assert http01 is not None
+        reactor.callFromThread(http01.remove, token)
+
     def run() -> Deferred[client.Issued]:
         return in_daemon_thread(
             reactor,
@@ -263,6 +273,7 @@ def threaded_order(
             ca_bundle=ca_bundle,
             publish=publish,
             withdraw=withdraw,
+            http01=None if http01 is None else (publish_token, withdraw_token),
         )
 
     return run
@@ -278,11 +289,13 @@ def acme_service(
     ca_bundle: Path | None,
     ports: Sequence[ReplaceableTLS],
     policy: TLSPolicy,
+    http01: HTTP01Responder | None = None,
 ) -> AcmeService:
     """
     The L{AcmeService} for C{ports}: a responder installed on each port's
     context (and each later one), orders in a daemon thread, and
-    new certificates swapped into every port under C{policy}.
+    new certificates swapped into every port under C{policy}.  With
+    C{http01}, orders answer HTTP-01 through it instead of TLS-ALPN-01.
     """
     responder = TLSALPNResponder()
     for port in ports:
@@ -307,5 +320,6 @@ def acme_service(
             email=email,
             ca_bundle=ca_bundle,
             responder=responder,
+            http01=http01,
         ),
     )
