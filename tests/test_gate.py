@@ -29,7 +29,7 @@ from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
 from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import NewPart, ObjectMeta
 from txs3.store.memory import MemoryStore
 
 HOST = "s3.test"
@@ -228,7 +228,7 @@ async def _one_part_upload(config: S3Config) -> tuple[str, bytes]:
     staging = store.open_staging()
     staging.write(b"part")
     etag = hashlib.md5(b"part").hexdigest()
-    await store.upload_part("bucket", "k", upload.upload_id, 1, staging, etag, ())
+    await store.upload_part(NewPart("bucket", "k", upload.upload_id, 1, etag), staging)
     body = (
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
         f'<ETag>"{etag}"</ETag></Part></CompleteMultipartUpload>'

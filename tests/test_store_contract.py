@@ -23,9 +23,12 @@ from zope.interface.verify import verifyObject
 
 from txs3.errors import S3Error
 from txs3.store.interface import (
+    Completion,
     IObjectStore,
     IStagingFile,
     ListPage,
+    ListQuery,
+    NewPart,
     ObjectMeta,
     SourceChanged,
     WriteCondition,
@@ -246,7 +249,7 @@ class StoreContract:
         for i, key in enumerate(NASTY_KEYS):
             assert store.head_object(bucket, key).key == key
             assert read(store, bucket, key) == f"{i}".encode()
-        page = await store.list_objects(bucket, "", "", "", 1000)
+        page = await store.list_objects(bucket, ListQuery())
         assert [o.key for o in page.contents] == sorted(
             NASTY_KEYS, key=lambda k: k.encode()
         )
@@ -377,7 +380,7 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_list_all(self, store: IObjectStore, tree: str) -> None:
         """Without a delimiter every key is listed in byte order, untruncated."""
-        page = await store.list_objects(tree, "", "", "", 1000)
+        page = await store.list_objects(tree, ListQuery())
         assert [o.key for o in page.contents] == [
             "a", "a/b", "a/c/d", "a/c/e", "b", "b/x", "c//d", "d-e-f", "é",
         ]  # fmt: skip
@@ -387,17 +390,17 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_list_delimiter(self, store: IObjectStore, tree: str) -> None:
         """A delimiter rolls keys up into common prefixes."""
-        page = await store.list_objects(tree, "", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 1000))
         assert [o.key for o in page.contents] == ["a", "b", "d-e-f", "é"]
         assert page.common_prefixes == ["a/", "b/", "c/"]
 
     @pytest_twisted.ensureDeferred
     async def test_list_prefix_delimiter(self, store: IObjectStore, tree: str) -> None:
         """With a prefix, roll-up happens after the prefix."""
-        page = await store.list_objects(tree, "a/", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("a/", "/", "", 1000))
         assert [o.key for o in page.contents] == ["a/b"]
         assert page.common_prefixes == ["a/c/"]
-        page = await store.list_objects(tree, "a/c", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("a/c", "/", "", 1000))
         assert page.contents == []
         assert page.common_prefixes == ["a/c/"]
 
@@ -406,17 +409,17 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """A delimiter may be several characters long."""
-        page = await store.list_objects(tree, "", "//", "", 1000)
+        page = await store.list_objects(tree, ListQuery("", "//", "", 1000))
         assert page.common_prefixes == ["c//"]
-        page = await store.list_objects(tree, "d", "-e-", "", 1000)
+        page = await store.list_objects(tree, ListQuery("d", "-e-", "", 1000))
         assert page.common_prefixes == ["d-e-"]
 
     @pytest_twisted.ensureDeferred
     async def test_list_start_after(self, store: IObjectStore, tree: str) -> None:
         """start_after is exclusive and need not be an existing key."""
-        page = await store.list_objects(tree, "", "", "a/c/d", 1000)
+        page = await store.list_objects(tree, ListQuery("", "", "a/c/d", 1000))
         assert [o.key for o in page.contents][:2] == ["a/c/e", "b"]
-        page = await store.list_objects(tree, "", "", "a/bb", 1000)
+        page = await store.list_objects(tree, ListQuery("", "", "a/bb", 1000))
         assert page.contents[0].key == "a/c/d"
 
     @pytest_twisted.ensureDeferred
@@ -424,21 +427,21 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """start_after equal to (or inside) a common prefix skips all of it."""
-        page = await store.list_objects(tree, "", "/", "a/", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/", 1000))
         assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
-        page = await store.list_objects(tree, "", "/", "a/b", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/b", 1000))
         assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
 
     @pytest_twisted.ensureDeferred
     async def test_max_keys_truncates(self, store: IObjectStore, tree: str) -> None:
         """max_keys counts keys and prefixes; next_marker is the page's last entry."""
-        page = await store.list_objects(tree, "", "/", "", 3)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 3))
         assert entries(page) == ["a", "a/", "b"]
         assert page.is_truncated
         assert page.next_marker == "b"
-        page = await store.list_objects(tree, "", "/", "", 2)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 2))
         assert page.next_marker == "a/"
-        page = await store.list_objects(tree, "", "/", "a/", 2)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/", 2))
         assert entries(page) == ["b", "b/"]
         assert page.next_marker == "b/"
 
@@ -447,7 +450,7 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """A page that holds exactly the remaining entries is not truncated."""
-        page = await store.list_objects(tree, "", "/", "", 7)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 7))
         assert len(entries(page)) == 7
         assert (page.is_truncated, page.next_marker) == (False, None)
 
@@ -457,7 +460,7 @@ class StoreContract:
         seen: list[str] = []
         marker = ""
         while True:
-            page = await store.list_objects(tree, "", "/", marker, 2)
+            page = await store.list_objects(tree, ListQuery("", "/", marker, 2))
             seen += entries(page)
             if not page.is_truncated:
                 break
@@ -468,22 +471,22 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_max_keys_zero(self, store: IObjectStore, tree: str) -> None:
         """max_keys=0 returns an empty page that is not truncated (as AWS does)."""
-        page = await store.list_objects(tree, "", "", "", 0)
+        page = await store.list_objects(tree, ListQuery("", "", "", 0))
         assert (page.contents, page.common_prefixes) == ([], [])
         assert (page.is_truncated, page.next_marker) == (False, None)
 
     @pytest_twisted.ensureDeferred
     async def test_max_keys_bounds(self, store: IObjectStore, tree: str) -> None:
         """max_keys above 1000 is clamped; a negative one is InvalidArgument."""
-        page = await store.list_objects(tree, "", "", "", 5000)
+        page = await store.list_objects(tree, ListQuery("", "", "", 5000))
         assert len(page.contents) == 9
-        code = await error_code(store.list_objects(tree, "", "", "", -1))
+        code = await error_code(store.list_objects(tree, ListQuery("", "", "", -1)))
         assert code == "InvalidArgument"
 
     @pytest_twisted.ensureDeferred
     async def test_list_missing_bucket(self, store: IObjectStore) -> None:
         """Listing a bucket that does not exist fails with NoSuchBucket."""
-        code = await error_code(store.list_objects("nope", "", "", "", 10))
+        code = await error_code(store.list_objects("nope", ListQuery("", "", "", 10)))
         assert code == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
@@ -491,7 +494,7 @@ class StoreContract:
         """Keys list in UTF-8 byte order, not UTF-16 order."""
         for key in ["\U00010000", "\ue000", "z", "Z", "é"]:
             await put(store, bucket, key, b"")
-        page = await store.list_objects(bucket, "", "", "", 1000)
+        page = await store.list_objects(bucket, ListQuery())
         assert [o.key for o in page.contents] == ["Z", "z", "é", "\ue000", "\U00010000"]
 
 
@@ -586,10 +589,10 @@ async def test_listing_matches_reference(
     marker = start_after
     while True:
         mem_page = await memory.list_objects(
-            bucket, prefix, delimiter, marker, max_keys
+            bucket, ListQuery(prefix, delimiter, marker, max_keys)
         )
         sql_page = await sqlite.list_objects(
-            bucket, prefix, delimiter, marker, max_keys
+            bucket, ListQuery(prefix, delimiter, marker, max_keys)
         )
         assert page_entries(sql_page) == page_entries(mem_page)
         assert (sql_page.is_truncated, sql_page.next_marker) == (
@@ -623,7 +626,8 @@ async def upload_parts(
         staging.write(data)
         etag = hashlib.md5(data).hexdigest()
         info = await store.upload_part(
-            "bkt", key, upload_id, number, staging, etag, (("CRC32", "x"),)
+            NewPart("bkt", key, upload_id, number, etag, (("CRC32", "x"),)),
+            staging,
         )
         assert (info.part_number, info.size, info.etag) == (number, len(data), etag)
         etags[number] = etag
@@ -656,13 +660,15 @@ class MultipartCopyContract:
             store, up.upload_id, {1: b"a" * 1000, 2: b"b" * 10, 3: b"c" * 7}
         )
         info = await store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1]), (3, etags[3])],
-            "e-2",
-            (("CRC32", "v-2"),),
-            "COMPOSITE",
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1]), (3, etags[3])],
+                "e-2",
+                (("CRC32", "v-2"),),
+                "COMPOSITE",
+            ),
         )
         assert (info.size, info.etag, info.parts) == (1007, "e-2", (1000, 7))
         assert info.meta.header("content-type") == "text/x"
@@ -682,7 +688,7 @@ class MultipartCopyContract:
         parts = {n: bytes([n]) * (100 + n) for n in range(1, 6)}
         etags = await upload_parts(store, up.upload_id, parts)
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-5", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-5"),
         )
         whole = b"".join(parts[n] for n in range(1, 6))
         _, f = store.open_object("bkt", "mp")
@@ -702,7 +708,7 @@ class MultipartCopyContract:
         page = await store.list_parts("bkt", "mp", up.upload_id, 0, 100)
         assert [(p.part_number, p.size) for p in page.parts] == [(1, 4)]
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, [(1, etags[1])], "e-1", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, [(1, etags[1])], "e-1"),
         )
         assert read(store, "bkt", "mp") == b"new!"
 
@@ -713,7 +719,7 @@ class MultipartCopyContract:
         etags = await upload_parts(store, up.upload_id, {1: b"x"})
         for parts in ([(2, etags[1])], [(1, "0" * 32)]):
             d = store.complete_multipart_upload(
-                "bkt", "mp", up.upload_id, parts, "e", (), "FULL_OBJECT"
+                Completion("bkt", "mp", up.upload_id, parts, "e"),
             )
             assert await error_code(d) == "InvalidPart"
         assert store.get_upload("bkt", "mp", up.upload_id) == up
@@ -727,12 +733,14 @@ class MultipartCopyContract:
                 store.get_upload("bkt", key, uid)
             assert e.value.code == "NoSuchUpload"
             staging = store.open_staging()
-            d = store.upload_part("bkt", key, uid, 1, staging, "e", ())
+            d = store.upload_part(NewPart("bkt", key, uid, 1, "e"), staging)
             assert await error_code(d) == "NoSuchUpload"
             assert await error_code(store.list_parts("bkt", key, uid, 0, 9)) == (
                 "NoSuchUpload"
             )
-            d = store.complete_multipart_upload("bkt", key, uid, [], "e", (), "C")
+            d = store.complete_multipart_upload(
+                Completion("bkt", key, uid, [], "e", (), "C"),
+            )
             assert await error_code(d) == "NoSuchUpload"
             d = store.abort_multipart_upload("bkt", key, uid)
             assert await error_code(d) == "NoSuchUpload"
@@ -746,13 +754,15 @@ class MultipartCopyContract:
         assert e.value.code == "NoSuchUpload"
         etags = await upload_parts(store, up.upload_id, {1: b"a", 2: b"b"})
         info = await store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1]), (2, etags[2])],
-            "e-2",
-            (("CRC32", "v-2"),),
-            "COMPOSITE",
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1]), (2, etags[2])],
+                "e-2",
+                (("CRC32", "v-2"),),
+                "COMPOSITE",
+            ),
         )
         record = store.get_completed_upload("bkt", "mp", up.upload_id)
         assert record.parts == ((1, etags[1]), (2, etags[2]))
@@ -786,7 +796,7 @@ class MultipartCopyContract:
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         await upload_parts(store, up.upload_id, {1: b"x"})
         await store.abort_multipart_upload("bkt", "mp", up.upload_id)
-        page = await store.list_multipart_uploads("bkt", "", "", "", "", 100)
+        page = await store.list_multipart_uploads("bkt", ListQuery("", "", "", 100), "")
         assert page.uploads == []
         with pytest.raises(S3Error):
             store.head_object("bkt", "mp")
@@ -795,7 +805,7 @@ class MultipartCopyContract:
     async def test_uploads_invisible_to_listing(self, store: IObjectStore) -> None:
         """Uploads in progress are not objects, and do not block DeleteBucket."""
         await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
-        page = await store.list_objects("bkt", "", "", "", 100)
+        page = await store.list_objects("bkt", ListQuery("", "", "", 100))
         assert page.contents == []
         await store.delete_bucket("bkt")
         with pytest.raises(S3Error):
@@ -831,7 +841,9 @@ class MultipartCopyContract:
         key_marker, id_marker = "", ""
         for _ in range(10):
             page = await store.list_multipart_uploads(
-                "bkt", "", "", key_marker, id_marker, 2
+                "bkt",
+                ListQuery("", "", key_marker, 2),
+                id_marker,
             )
             seen += [(u.key, u.upload_id) for u in page.uploads]
             if not page.is_truncated:
@@ -840,10 +852,14 @@ class MultipartCopyContract:
             key_marker = page.next_key_marker
             id_marker = page.next_upload_id_marker or ""
         assert seen == expected
-        page = await store.list_multipart_uploads("bkt", "", "/", "", "", 100)
+        page = await store.list_multipart_uploads(
+            "bkt", ListQuery("", "/", "", 100), ""
+        )
         assert [u.key for u in page.uploads] == ["a", "b", "b", "b", "c"]
         assert page.common_prefixes == ["dir/"]
-        page = await store.list_multipart_uploads("bkt", "dir/", "/", "", "", 100)
+        page = await store.list_multipart_uploads(
+            "bkt", ListQuery("dir/", "/", "", 100), ""
+        )
         assert [u.key for u in page.uploads] == ["dir/x", "dir/y"]
 
     @pytest_twisted.ensureDeferred
@@ -864,7 +880,7 @@ class MultipartCopyContract:
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         src = await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
         info = await store.copy_object(src, "bkt", "mp", meta, OWNER)
@@ -888,9 +904,7 @@ class MultipartCopyContract:
         info = await store.copy_current_object(
             "bkt", "src", "bkt", "dst", make_meta, OWNER
         )
-        assert [(s.etag, s.version) for s in seen] == [
-            (current.etag, current.version)
-        ]
+        assert [(s.etag, s.version) for s in seen] == [(current.etag, current.version)]
         assert (info.size, info.etag, info.meta) == (2, current.etag, meta)
         await put(store, "bkt", "src", b"v3")
         assert read(store, "bkt", "dst") == b"v2"
@@ -920,13 +934,15 @@ class MultipartCopyContract:
             assert await error_code(d) == code, args
 
     @pytest_twisted.ensureDeferred
-    async def test_copy_current_multipart_onto_itself(self, store: IObjectStore) -> None:
+    async def test_copy_current_multipart_onto_itself(
+        self, store: IObjectStore
+    ) -> None:
         """A multipart object copied onto itself by copy_current_object keeps
         its bytes and parts."""
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
         info = await store.copy_current_object(
@@ -946,7 +962,10 @@ class MultipartCopyContract:
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         with pytest.raises(SourceChanged):
             await store.upload_part_copy(
-                "bkt", "mp", up.upload_id, 1, src, 0, 1, "e", ()
+                NewPart("bkt", "mp", up.upload_id, 1, "e"),
+                src,
+                0,
+                1,
             )
 
     @pytest_twisted.ensureDeferred
@@ -956,25 +975,25 @@ class MultipartCopyContract:
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         etags = await upload_parts(store, up.upload_id, {1: b"A" * 50, 2: b"B" * 50})
         multi = await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         multi = store.head_object("bkt", "mp")
         up2 = await store.create_multipart_upload("bkt", "out", ObjectMeta(), OWNER)
         p1 = await store.upload_part_copy(
-            "bkt", "out", up2.upload_id, 1, single, 10, 20, "e1", ()
+            NewPart("bkt", "out", up2.upload_id, 1, "e1"),
+            single,
+            10,
+            20,
         )
         p2 = await store.upload_part_copy(
-            "bkt", "out", up2.upload_id, 2, multi, 40, 20, "e2", ()
+            NewPart("bkt", "out", up2.upload_id, 2, "e2"),
+            multi,
+            40,
+            20,
         )
         assert (p1.size, p2.size) == (20, 20)
         await store.complete_multipart_upload(
-            "bkt",
-            "out",
-            up2.upload_id,
-            [(1, "e1"), (2, "e2")],
-            "x-2",
-            (),
-            "FULL_OBJECT",
+            Completion("bkt", "out", up2.upload_id, [(1, "e1"), (2, "e2")], "x-2"),
         )
         assert read(store, "bkt", "out") == bytes(range(10, 30)) + b"A" * 10 + b"B" * 10
 
@@ -1005,14 +1024,16 @@ class MultipartCopyContract:
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         etags = await upload_parts(store, up.upload_id, {1: b"loser"})
         d = store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1])],
-            "e-1",
-            (),
-            "FULL_OBJECT",
-            WriteCondition(if_none_match=True),
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1])],
+                "e-1",
+                (),
+                "FULL_OBJECT",
+                WriteCondition(if_none_match=True),
+            ),
         )
         assert await error_code(d) == "ConditionalRequestConflict"
         assert read(store, "bkt", "mp") == b"winner"

@@ -32,7 +32,13 @@ import pytest_twisted
 import txs3
 from txs3.errors import S3Error
 from txs3.store import blobs as blobs_module
-from txs3.store.interface import COMPLETED_UPLOAD_TTL, ObjectMeta
+from txs3.store.interface import (
+    COMPLETED_UPLOAD_TTL,
+    Completion,
+    ListQuery,
+    NewPart,
+    ObjectMeta,
+)
 from txs3.store.sqlite import SQLiteStore
 
 OWNER = "owner-1"
@@ -382,7 +388,7 @@ async def test_two_stores_share_a_directory(store: SQLiteStore, data: Path) -> N
         await put(other, "bkt", "k", b"two")
         assert read(store, "bkt", "k") == b"two"
         assert [b.name for b in other.list_buckets(OWNER)] == ["bkt"]
-        page = await other.list_objects("bkt", "", "", "", 10)
+        page = await other.list_objects("bkt", ListQuery("", "", "", 10))
         assert [o.key for o in page.contents] == ["k"]
     finally:
         await other.close()
@@ -409,17 +415,19 @@ async def test_common_prefixes_are_skipped(store: SQLiteStore, data: Path) -> No
     """Listing 100,000 keys under 100 prefixes with '/' reads about 100 rows."""
     keys = [f"dir{p:03d}/file{i:04d}" for p in range(100) for i in range(1000)]
     bulk_insert(data, "bkt", keys)
-    page = await store.list_objects("bkt", "", "/", "", 1000)
+    page = await store.list_objects("bkt", ListQuery("", "/", "", 1000))
     assert page.common_prefixes == [f"dir{p:03d}/" for p in range(100)]
     assert page.contents == []
     assert not page.is_truncated
     assert page.rows_read < 300
 
-    page = await store.list_objects("bkt", "dir050/", "/", "dir050/file0499", 10)
+    page = await store.list_objects(
+        "bkt", ListQuery("dir050/", "/", "dir050/file0499", 10)
+    )
     assert page.contents[0].key == "dir050/file0500"
     assert page.rows_read <= 11
 
-    page = await store.list_objects("bkt", "", "/", "dir041/", 5)
+    page = await store.list_objects("bkt", ListQuery("", "/", "dir041/", 5))
     assert page.common_prefixes == [f"dir{p:03d}/" for p in range(42, 47)]
     assert page.rows_read < 15
 
@@ -579,7 +587,7 @@ async def stage_part(
     staging = store.open_staging()
     staging.write(data)
     etag = hashlib.md5(data).hexdigest()
-    await store.upload_part("bkt", key, upload_id, number, staging, etag, ())
+    await store.upload_part(NewPart("bkt", key, upload_id, number, etag), staging)
     return etag
 
 
@@ -627,7 +635,7 @@ async def test_uploads_survive_reopen(store: SQLiteStore, data: Path) -> None:
         page = await reopened.list_parts("bkt", "mp", up.upload_id, 0, 10)
         assert [p.etag for p in page.parts] == [etag]
         await reopened.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, [(1, etag)], "e-1"),
         )
         assert read(reopened, "bkt", "mp") == b"part one"
     finally:
@@ -652,13 +660,7 @@ async def test_complete_reads_and_writes_no_bytes(
     monkeypatch.setattr(store._blobs, "publish", no_open)
     monkeypatch.setattr("builtins.open", no_open)
     info = await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     monkeypatch.undo()
     after = {p: (data / "blobs" / p[:2] / p).stat().st_ino for p in blob_files(data)}
@@ -688,18 +690,15 @@ async def test_multipart_copy_and_part_copy_share_blobs(
     up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
     etags = [await stage_part(store, up.upload_id, n, b"%d" % n * 1000) for n in (1, 2)]
     src = await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     await store.copy_object(src, "bkt", "copy", ObjectMeta(), OWNER)
     up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
     await store.upload_part_copy(
-        "bkt", "mp2", up2.upload_id, 1, src, 500, 1000, "p", ()
+        NewPart("bkt", "mp2", up2.upload_id, 1, "p"),
+        src,
+        500,
+        1000,
     )
     parts = blob_files(data)
     assert len(parts) == 2
@@ -718,7 +717,7 @@ async def test_sweep_keeps_shared_and_part_blobs(
     up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
     etag = await stage_part(store, up.upload_id, 1, b"done")
     await store.complete_multipart_upload(
-        "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+        Completion("bkt", "mp", up.upload_id, [(1, etag)], "e-1"),
     )
     up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
     await stage_part(store, up2.upload_id, 1, b"in flight", key="mp2")
@@ -750,13 +749,9 @@ async def test_replacing_multipart_object_frees_its_blobs(
     up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
     etags = [await stage_part(store, up.upload_id, n, b"x" * n) for n in (1, 2, 3)]
     await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        list(zip((1, 2, 3), etags, strict=True)),
-        "e-3",
-        (),
-        "FULL_OBJECT",
+        Completion(
+            "bkt", "mp", up.upload_id, list(zip((1, 2, 3), etags, strict=True)), "e-3"
+        ),
     )
     assert len(blob_files(data)) == 3
     await put(store, "bkt", "mp", b"single")
@@ -772,13 +767,7 @@ async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
         await stage_part(store, up.upload_id, n, bytes([n]) * 1000) for n in (1, 2)
     ]
     await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     _, f = store.open_object("bkt", "mp")
     with f:
@@ -823,9 +812,9 @@ async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
     staging = store.open_staging()
     staging.write(b"part")
     etag = hashlib.md5(b"part").hexdigest()
-    await store.upload_part("bkt", key, up.upload_id, 1, staging, etag, ())
+    await store.upload_part(NewPart("bkt", key, up.upload_id, 1, etag), staging)
     await store.complete_multipart_upload(
-        "bkt", key, up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+        Completion("bkt", key, up.upload_id, [(1, etag)], "e-1"),
     )
     return up.upload_id
 

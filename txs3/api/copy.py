@@ -37,7 +37,7 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, decode_query_part, part_number
 from txs3.response import Response, xml_response
-from txs3.store.interface import ObjectInfo, ObjectMeta, SourceChanged
+from txs3.store.interface import NewPart, ObjectInfo, ObjectMeta, SourceChanged
 
 #: How often UploadPartCopy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
@@ -288,15 +288,10 @@ async def upload_part_copy(call: S3Call) -> Response:
             )
         try:
             part = await store.upload_part_copy(
-                bucket,
-                key,
-                upload.upload_id,
-                number,
+                NewPart(bucket, key, upload.upload_id, number, etag, checksums),
                 source,
                 offset,
                 length,
-                etag,
-                checksums,
             )
         except SourceChanged:
             continue

@@ -1,13 +1,16 @@
 """
 The values the storage interface (L{txs3.store.interface}) takes and
 returns: buckets, objects and their metadata, uploads and parts, listing
-pages, write conditions.  Frozen dataclasses, no behaviour beyond small
-pure helpers.  L{txs3.store.interface} re-exports every name, so callers
-import them from there.
+pages, write conditions, and the parameter objects of the longer
+operations (L{ListQuery}, L{NewPart}, L{Completion}).  Frozen
+dataclasses, no behaviour beyond small pure helpers.
+L{txs3.store.interface} re-exports every name, so callers import them from
+there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -255,3 +258,61 @@ class ListPage:
     is_truncated: bool
     next_marker: str | None
     rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """
+    What a listing asks for (L{IObjectStore.list_objects},
+    L{IObjectStore.list_multipart_uploads}): keys starting with C{prefix},
+    rolled up at C{delimiter} when it is not empty, after C{marker} (the
+    start-after or key marker), at most C{limit} entries.
+    """
+
+    prefix: str = ""
+    delimiter: str = ""
+    marker: str = ""
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
+class NewPart:
+    """
+    Part C{part_number} of upload C{upload_id} to C{bucket}/C{key}, as
+    L{IObjectStore.upload_part} and L{IObjectStore.upload_part_copy} store
+    it: the caller computed C{etag} (hex MD5, no quotes) and C{checksums}
+    (algorithm to base64 value) from its bytes.
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    etag: str
+    checksums: tuple[tuple[str, str], ...] = ()
+
+    def info(self, size: int, last_modified: float) -> PartInfo:
+        """The L{PartInfo} of this part once stored with C{size} bytes."""
+        return PartInfo(
+            self.part_number, size, self.etag, last_modified, self.checksums
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """
+    A CompleteMultipartUpload as L{IObjectStore.complete_multipart_upload}
+    takes it: publish upload C{upload_id} to C{bucket}/C{key} from C{parts}
+    (part number and ETag, in order) as an object with ETag C{etag},
+    checksums C{checksums} of type C{checksum_type}, if C{condition} (when
+    given) holds.
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    parts: Sequence[tuple[int, str]]
+    etag: str
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    condition: WriteCondition | None = None
