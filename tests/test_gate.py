@@ -29,7 +29,7 @@ from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
 from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
-from txs3.store.interface import NewPart, ObjectMeta
+from txs3.store.interface import Destination, NewPart, ObjectMeta
 from txs3.store.memory import MemoryStore
 
 HOST = "s3.test"
@@ -164,12 +164,10 @@ async def test_write_condition_before_body(config: S3Config) -> None:
     staging = config.store.open_staging()
     staging.write(b"old")
     await config.store.put_object(
-        "bucket",
-        "k",
+        Destination("bucket", "k", "owner-one"),
         staging,
         hashlib.md5(b"old").hexdigest(),
         ObjectMeta(),
-        "owner-one",
     )
     headers = signed("PUT", "/bucket/k", b"new", {"If-None-Match": "*"})
     assert refused(config, "PUT", "/bucket/k", headers, 3) == "PreconditionFailed"
@@ -200,7 +198,10 @@ async def test_handlers_return_values(config: S3Config) -> None:
     staging.write(b"hello world")
     etag = hashlib.md5(b"hello world").hexdigest()
     await config.store.put_object(
-        "bucket", "k", staging, etag, ObjectMeta(), "owner-one"
+        Destination("bucket", "k", "owner-one"),
+        staging,
+        etag,
+        ObjectMeta(),
     )
     get = run(
         config,

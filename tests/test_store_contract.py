@@ -24,6 +24,7 @@ from zope.interface.verify import verifyObject
 from txs3.errors import S3Error
 from txs3.store.interface import (
     Completion,
+    Destination,
     IObjectStore,
     IStagingFile,
     ListPage,
@@ -82,12 +83,10 @@ async def put(
     for i in range(0, len(data), 65536):
         staging.write(data[i : i + 65536])
     return await store.put_object(
-        bucket,
-        key,
+        Destination(bucket, key, OWNER),
         staging,
         hashlib.md5(data).hexdigest(),
         meta or ObjectMeta(),
-        OWNER,
     )
 
 
@@ -259,7 +258,12 @@ class StoreContract:
         """A key over 1024 UTF-8 bytes is KeyTooLongError; the staging file is gone."""
         staging = store.open_staging()
         staging.write(b"data")
-        d = store.put_object(bucket, "é" * 513, staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(
+            Destination(bucket, "é" * 513, OWNER),
+            staging,
+            "x",
+            ObjectMeta(),
+        )
         assert await error_code(d) == "KeyTooLongError"
         with pytest.raises(ValueError):
             staging.write(b"more")
@@ -272,7 +276,7 @@ class StoreContract:
     async def test_empty_key(self, store: IObjectStore, bucket: str) -> None:
         """An empty key is refused with InvalidArgument."""
         staging = store.open_staging()
-        d = store.put_object(bucket, "", staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(Destination(bucket, "", OWNER), staging, "x", ObjectMeta())
         assert await error_code(d) == "InvalidArgument"
 
     @pytest_twisted.ensureDeferred
@@ -280,7 +284,9 @@ class StoreContract:
         """A put into a bucket that does not exist fails with NoSuchBucket."""
         staging = store.open_staging()
         staging.write(b"x")
-        d = store.put_object("nope", "k", staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(
+            Destination("nope", "k", OWNER), staging, "x", ObjectMeta()
+        )
         assert await error_code(d) == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
@@ -361,13 +367,20 @@ class StoreContract:
         """A staging file cannot be written to or published again once put."""
         staging = store.open_staging()
         staging.write(b"abc")
-        await store.put_object(bucket, "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination(bucket, "k", OWNER), staging, "e", ObjectMeta()
+        )
         staging.discard()  # a no-op once committed
         assert read(store, bucket, "k") == b"abc"
         with pytest.raises(ValueError):
             staging.write(b"x")
         with pytest.raises(ValueError):
-            store.put_object(bucket, "k2", staging, "e", ObjectMeta(), OWNER)
+            store.put_object(
+                Destination(bucket, "k2", OWNER),
+                staging,
+                "e",
+                ObjectMeta(),
+            )
 
     # -- listing --
 
@@ -867,7 +880,7 @@ class MultipartCopyContract:
         """A copy has the source's bytes and ETag and survives the source's deletion."""
         src = await put(store, "bkt", "src", b"payload" * 1000)
         meta = ObjectMeta(user_metadata=(("k", "v"),))
-        info = await store.copy_object(src, "bkt", "dst", meta, OWNER)
+        info = await store.copy_object(src, Destination("bkt", "dst", OWNER), meta)
         assert (info.size, info.etag, info.meta) == (src.size, src.etag, meta)
         assert info.version != src.version
         await store.delete_object("bkt", "src")
@@ -883,7 +896,7 @@ class MultipartCopyContract:
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
-        info = await store.copy_object(src, "bkt", "mp", meta, OWNER)
+        info = await store.copy_object(src, Destination("bkt", "mp", OWNER), meta)
         assert info.parts == (3, 3)
         assert read(store, "bkt", "mp") == b"onetwo"
         assert store.head_object("bkt", "mp").meta == meta
@@ -902,7 +915,10 @@ class MultipartCopyContract:
             return meta
 
         info = await store.copy_current_object(
-            "bkt", "src", "bkt", "dst", make_meta, OWNER
+            "bkt",
+            "src",
+            Destination("bkt", "dst", OWNER),
+            make_meta,
         )
         assert [(s.etag, s.version) for s in seen] == [(current.etag, current.version)]
         assert (info.size, info.etag, info.meta) == (2, current.etag, meta)
@@ -920,18 +936,24 @@ class MultipartCopyContract:
         def refuse(source: Any) -> ObjectMeta:
             raise S3Error.of("PreconditionFailed")
 
-        d = store.copy_current_object("bkt", "src", "bkt", "dst", refuse, OWNER)
+        d = store.copy_current_object(
+            "bkt",
+            "src",
+            Destination("bkt", "dst", OWNER),
+            refuse,
+        )
         assert await error_code(d) == "PreconditionFailed"
         assert store.head_object("bkt", "dst") == old
         assert read(store, "bkt", "dst") == b"old"
         keep = lambda source: source.meta  # noqa: E731
-        for args, code in [
-            (("bkt", "missing", "bkt", "dst"), "NoSuchKey"),
-            (("nobkt", "src", "bkt", "dst"), "NoSuchBucket"),
-            (("bkt", "src", "nobkt", "dst"), "NoSuchBucket"),
+        for (src_bucket, src_key, bucket), code in [
+            (("bkt", "missing", "bkt"), "NoSuchKey"),
+            (("nobkt", "src", "bkt"), "NoSuchBucket"),
+            (("bkt", "src", "nobkt"), "NoSuchBucket"),
         ]:
-            d = store.copy_current_object(*args, keep, OWNER)
-            assert await error_code(d) == code, args
+            dest = Destination(bucket, "dst", OWNER)
+            d = store.copy_current_object(src_bucket, src_key, dest, keep)
+            assert await error_code(d) == code, (src_bucket, src_key, bucket)
 
     @pytest_twisted.ensureDeferred
     async def test_copy_current_multipart_onto_itself(
@@ -946,7 +968,10 @@ class MultipartCopyContract:
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
         info = await store.copy_current_object(
-            "bkt", "mp", "bkt", "mp", lambda source: meta, OWNER
+            "bkt",
+            "mp",
+            Destination("bkt", "mp", OWNER),
+            lambda source: meta,
         )
         assert (info.parts, info.etag) == ((3, 3), "e-2")
         assert read(store, "bkt", "mp") == b"onetwo"
@@ -958,7 +983,7 @@ class MultipartCopyContract:
         src = await put(store, "bkt", "src", b"v1")
         await put(store, "bkt", "src", b"v2")
         with pytest.raises(SourceChanged):
-            await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
+            await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
         up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
         with pytest.raises(SourceChanged):
             await store.upload_part_copy(
@@ -1047,13 +1072,10 @@ async def put_if(
     staging = store.open_staging()
     staging.write(data)
     return await store.put_object(
-        "bkt",
-        key,
+        Destination("bkt", key, OWNER, condition),
         staging,
         hashlib.md5(data).hexdigest(),
         ObjectMeta(),
-        OWNER,
-        condition,
     )
 
 

@@ -35,6 +35,7 @@ from txs3.store import blobs as blobs_module
 from txs3.store.interface import (
     COMPLETED_UPLOAD_TTL,
     Completion,
+    Destination,
     ListQuery,
     NewPart,
     ObjectMeta,
@@ -51,7 +52,10 @@ async def put(store: SQLiteStore, bucket: str, key: str, data: bytes) -> Any:
     for i in range(0, len(data), 65536):
         staging.write(data[i : i + 65536])
     return await store.put_object(
-        bucket, key, staging, hashlib.md5(data).hexdigest(), ObjectMeta(), OWNER
+        Destination(bucket, key, OWNER),
+        staging,
+        hashlib.md5(data).hexdigest(),
+        ObjectMeta(),
     )
 
 
@@ -179,7 +183,9 @@ async def test_put_into_vanished_bucket(store: SQLiteStore, data: Path) -> None:
     staging.write(b"x" * 1000)
     await store.delete_bucket("bkt")
     with pytest.raises(S3Error) as info:
-        await store.put_object("bkt", "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination("bkt", "k", OWNER), staging, "e", ObjectMeta()
+        )
     assert info.value.code == "NoSuchBucket"
     assert blob_files(data) == set()
     assert staging_files(data) == []
@@ -268,7 +274,9 @@ async def test_fsync_failure(
 
     monkeypatch.setattr(blobs_module.os, "fsync", failing_fsync)
     with pytest.raises((S3Error, OSError)) as info:
-        await store.put_object("bkt", "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination("bkt", "k", OWNER), staging, "e", ObjectMeta()
+        )
     monkeypatch.undo()
     if err == errno.ENOSPC:
         assert isinstance(info.value, S3Error)
@@ -439,7 +447,7 @@ CHILD = textwrap.dedent(
     import hashlib, os, signal, sys
     from twisted.internet import task
     from txs3.store import blobs, sqlite
-    from txs3.store.interface import ObjectMeta
+    from txs3.store.interface import Destination, ObjectMeta
 
     data_dir, point = sys.argv[1], sys.argv[2]
 
@@ -475,8 +483,8 @@ CHILD = textwrap.dedent(
                 if point == "mid-write" and i > 65536:
                     die()
             await store.put_object(
-                "bkt", "k", staging, hashlib.md5(body).hexdigest(),
-                ObjectMeta(), "owner-1")
+                Destination("bkt", "k", "owner-1"), staging,
+                hashlib.md5(body).hexdigest(), ObjectMeta())
             print(version, flush=True)
             version += 1
             if point != "loop":
@@ -672,7 +680,7 @@ async def test_complete_reads_and_writes_no_bytes(
 async def test_copy_shares_blobs(store: SQLiteStore, data: Path) -> None:
     """A copy adds no blob; the shared blob lives until the last copy is deleted."""
     src = await put(store, "bkt", "src", b"shared bytes" * 10_000)
-    copy = await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
+    copy = await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
     assert copy.blob == src.blob and len(blob_files(data)) == 1
     await store.delete_object("bkt", "src")
     assert read(store, "bkt", "dst") == b"shared bytes" * 10_000
@@ -692,7 +700,7 @@ async def test_multipart_copy_and_part_copy_share_blobs(
     src = await store.complete_multipart_upload(
         Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
-    await store.copy_object(src, "bkt", "copy", ObjectMeta(), OWNER)
+    await store.copy_object(src, Destination("bkt", "copy", OWNER), ObjectMeta())
     up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
     await store.upload_part_copy(
         NewPart("bkt", "mp2", up2.upload_id, 1, "p"),
@@ -798,7 +806,7 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
     try:
         assert read(store, "bkt", "k") == b"old data"
         src = store.head_object("bkt", "k")
-        await store.copy_object(src, "bkt", "k2", ObjectMeta(), OWNER)
+        await store.copy_object(src, Destination("bkt", "k2", OWNER), ObjectMeta())
         assert read(store, "bkt", "k2") == b"old data"
         conn = store._connection()
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]

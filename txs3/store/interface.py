@@ -35,6 +35,7 @@ from txs3.store.values import (
     BucketInfo,
     CompletedUpload,
     Completion,
+    Destination,
     ListPage,
     ListQuery,
     NewPart,
@@ -53,6 +54,7 @@ __all__ = [
     "BucketInfo",
     "CompletedUpload",
     "Completion",
+    "Destination",
     "IObjectStore",
     "IStagingFile",
     "ListPage",
@@ -119,16 +121,11 @@ class IObjectStore(Interface):
         """A new, empty staging file."""
 
     def put_object(
-        bucket: str,
-        key: str,
-        staging: IStagingFile,
-        etag: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        dest: Destination, staging: IStagingFile, etag: str, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
-        Publish C{staging} as C{bucket}/C{key}, replacing any object there.
+        Publish C{staging} (whose bytes have the hex MD5 C{etag}) with
+        metadata C{meta} as the object at C{dest}, replacing any object there.
 
         Order: fsync the staging file, rename it into place, commit the index
         row, then free the replaced object's blobs (those nothing else
@@ -136,8 +133,8 @@ class IObjectStore(Interface):
         success means the bytes are on disk and indexed.  On any failure the
         previous object is untouched and the staging file is gone.
         C{NoSuchBucket} if the bucket vanished meanwhile;
-        C{ConditionalRequestConflict} if C{condition} does not hold inside
-        the commit transaction.
+        C{ConditionalRequestConflict} if C{dest.condition} does not hold
+        inside the commit transaction.
         """
 
     def head_object(bucket: str, key: str) -> ObjectInfo:
@@ -153,15 +150,10 @@ class IObjectStore(Interface):
         """
 
     def copy_object(
-        source: ObjectInfo,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        source: ObjectInfo, dest: Destination, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
-        Make C{bucket}/C{key} a copy of C{source} (an entry from
+        Make the object at C{dest} a copy of C{source} (an entry from
         L{head_object} or L{open_object}) with metadata C{meta}, replacing
         any object there, without copying bytes: the new entry shares the
         source's immutable blobs.  Same size and ETag as the source.  Copying
@@ -175,14 +167,11 @@ class IObjectStore(Interface):
     def copy_current_object(
         src_bucket: str,
         src_key: str,
-        bucket: str,
-        key: str,
+        dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
-        owner_id: str,
-        condition: WriteCondition | None = None,
     ) -> Deferred[ObjectInfo]:
         """
-        Make C{bucket}/C{key} a copy of whatever object C{src_bucket}/
+        Make the object at C{dest} a copy of whatever object C{src_bucket}/
         C{src_key} is when the copy commits: one index transaction reads
         the source's entry and makes the destination name its immutable
         blobs, so a concurrent overwrite of the source is never seen

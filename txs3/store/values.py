@@ -2,7 +2,7 @@
 The values the storage interface (L{txs3.store.interface}) takes and
 returns: buckets, objects and their metadata, uploads and parts, listing
 pages, write conditions, and the parameter objects of the longer
-operations (L{ListQuery}, L{NewPart}, L{Completion}).  Frozen
+operations (L{Destination}, L{ListQuery}, L{NewPart}, L{Completion}).  Frozen
 dataclasses, no behaviour beyond small pure helpers.
 L{txs3.store.interface} re-exports every name, so callers import them from
 there.
@@ -258,6 +258,46 @@ class ListPage:
     is_truncated: bool
     next_marker: str | None
     rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class Destination:
+    """
+    Where a write (L{IObjectStore.put_object}, L{IObjectStore.copy_object},
+    L{IObjectStore.copy_current_object}) puts an object: C{bucket}/C{key},
+    owned by C{owner_id}, replacing any object there only if C{condition}
+    (when given) holds inside the commit.
+    """
+
+    bucket: str
+    key: str
+    owner_id: str
+    condition: WriteCondition | None = None
+
+    def entry(
+        self,
+        *,
+        size: int,
+        etag: str,
+        meta: ObjectMeta,
+        last_modified: float,
+        version: str,
+        blob: str = "",
+        parts: tuple[int, ...] = (),
+    ) -> ObjectInfo:
+        """The index entry of the object written here with these values."""
+        return ObjectInfo(
+            bucket=self.bucket,
+            key=self.key,
+            size=size,
+            etag=etag,
+            last_modified=last_modified,
+            meta=meta,
+            owner_id=self.owner_id,
+            blob=blob,
+            version=version,
+            parts=parts,
+        )
 
 
 @dataclass(frozen=True)
