@@ -29,7 +29,7 @@ from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
 from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
-from txs3.store.interface import Destination, NewPart, ObjectMeta
+from txs3.store.interface import Destination, NewPart, NewUpload, ObjectMeta
 from txs3.store.memory import MemoryStore
 
 HOST = "s3.test"
@@ -149,7 +149,7 @@ def test_upload_part_checks(config: S3Config) -> None:
 async def test_upload_is_recorded_on_the_call(config: S3Config) -> None:
     """The upload found before the body rides on the call to the handler."""
     upload = await config.store.create_multipart_upload(
-        "bucket", "k", ObjectMeta(), "owner-one", None, None
+        NewUpload("bucket", "k", ObjectMeta(), "owner-one"),
     )
     target = f"/bucket/k?partNumber=1&uploadId={upload.upload_id}"
     prepared = run(config, "PUT", target, signed("PUT", target, b"x"), 1)
@@ -224,7 +224,7 @@ async def _one_part_upload(config: S3Config) -> tuple[str, bytes]:
     """An upload of "k" with one part; its id and the CMU body."""
     store = config.store
     upload = await store.create_multipart_upload(
-        "bucket", "k", ObjectMeta(), "owner-one", None, None
+        NewUpload("bucket", "k", ObjectMeta(), "owner-one"),
     )
     staging = store.open_staging()
     staging.write(b"part")

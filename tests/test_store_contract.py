@@ -30,6 +30,7 @@ from txs3.store.interface import (
     ListPage,
     ListQuery,
     NewPart,
+    NewUpload,
     ObjectMeta,
     SourceChanged,
     WriteCondition,
@@ -667,7 +668,7 @@ class MultipartCopyContract:
     async def test_complete_concatenates_parts(self, store: IObjectStore) -> None:
         """Completing an upload makes the listed parts, in order, the object."""
         meta = ObjectMeta(headers=(("content-type", "text/x"),))
-        up = await store.create_multipart_upload("bkt", "mp", meta, OWNER)
+        up = await store.create_multipart_upload(NewUpload("bkt", "mp", meta, OWNER))
         assert store.get_upload("bkt", "mp", up.upload_id) == up
         etags = await upload_parts(
             store, up.upload_id, {1: b"a" * 1000, 2: b"b" * 10, 3: b"c" * 7}
@@ -697,7 +698,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_extent_reader_seeks(self, store: IObjectStore) -> None:
         """The file of a multipart object reads any span across part boundaries."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         parts = {n: bytes([n]) * (100 + n) for n in range(1, 6)}
         etags = await upload_parts(store, up.upload_id, parts)
         await store.complete_multipart_upload(
@@ -715,7 +718,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_part_replaced(self, store: IObjectStore) -> None:
         """Uploading a part number again replaces the part."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         await upload_parts(store, up.upload_id, {1: b"old"})
         etags = await upload_parts(store, up.upload_id, {1: b"new!"})
         page = await store.list_parts("bkt", "mp", up.upload_id, 0, 100)
@@ -728,7 +733,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_complete_invalid_part(self, store: IObjectStore) -> None:
         """A missing part or an ETag mismatch is InvalidPart and changes nothing."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         etags = await upload_parts(store, up.upload_id, {1: b"x"})
         for parts in ([(2, etags[1])], [(1, "0" * 32)]):
             d = store.complete_multipart_upload(
@@ -740,7 +747,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_no_such_upload(self, store: IObjectStore) -> None:
         """Unknown ids, and ids of another key, are NoSuchUpload everywhere."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         for key, uid in [("mp", "nope"), ("other", up.upload_id)]:
             with pytest.raises(S3Error) as e:
                 store.get_upload("bkt", key, uid)
@@ -761,7 +770,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_completed_upload_record(self, store: IObjectStore) -> None:
         """Completing an upload records its parts and result; abort records nothing."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchUpload"
@@ -790,7 +801,9 @@ class MultipartCopyContract:
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("nobkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchBucket"
-        aborted = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        aborted = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         await store.abort_multipart_upload("bkt", "mp", aborted.upload_id)
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", aborted.upload_id)
@@ -806,7 +819,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_abort(self, store: IObjectStore) -> None:
         """An aborted upload is gone: no object, no upload, not listed."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         await upload_parts(store, up.upload_id, {1: b"x"})
         await store.abort_multipart_upload("bkt", "mp", up.upload_id)
         page = await store.list_multipart_uploads("bkt", ListQuery("", "", "", 100), "")
@@ -817,7 +832,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_uploads_invisible_to_listing(self, store: IObjectStore) -> None:
         """Uploads in progress are not objects, and do not block DeleteBucket."""
-        await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        await store.create_multipart_upload(NewUpload("bkt", "mp", ObjectMeta(), OWNER))
         page = await store.list_objects("bkt", ListQuery("", "", "", 100))
         assert page.contents == []
         await store.delete_bucket("bkt")
@@ -827,7 +842,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_list_parts_paging(self, store: IObjectStore) -> None:
         """list_parts pages by part number marker and reports truncation."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         await upload_parts(store, up.upload_id, {n: b"p" for n in (1, 2, 5, 7, 9)})
         seen: list[int] = []
         marker = 0
@@ -847,7 +864,9 @@ class MultipartCopyContract:
         """Uploads list by key then id, page by both markers, roll up prefixes."""
         ids: list[tuple[str, str]] = []
         for key in ["b", "a", "b", "dir/x", "dir/y", "c", "b"]:
-            up = await store.create_multipart_upload("bkt", key, ObjectMeta(), OWNER)
+            up = await store.create_multipart_upload(
+                NewUpload("bkt", key, ObjectMeta(), OWNER)
+            )
             ids.append((key, up.upload_id))
         expected = sorted(ids)
         seen: list[tuple[str, str]] = []
@@ -890,7 +909,9 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_copy_multipart_object_onto_itself(self, store: IObjectStore) -> None:
         """A multipart object copied onto itself keeps its bytes and parts."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         src = await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
@@ -961,7 +982,9 @@ class MultipartCopyContract:
     ) -> None:
         """A multipart object copied onto itself by copy_current_object keeps
         its bytes and parts."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
@@ -984,7 +1007,9 @@ class MultipartCopyContract:
         await put(store, "bkt", "src", b"v2")
         with pytest.raises(SourceChanged):
             await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         with pytest.raises(SourceChanged):
             await store.upload_part_copy(
                 NewPart("bkt", "mp", up.upload_id, 1, "e"),
@@ -997,13 +1022,17 @@ class MultipartCopyContract:
     async def test_upload_part_copy_ranges(self, store: IObjectStore) -> None:
         """Part copies take byte ranges of single and multipart sources."""
         single = await put(store, "bkt", "single", bytes(range(256)))
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         etags = await upload_parts(store, up.upload_id, {1: b"A" * 50, 2: b"B" * 50})
         multi = await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         multi = store.head_object("bkt", "mp")
-        up2 = await store.create_multipart_upload("bkt", "out", ObjectMeta(), OWNER)
+        up2 = await store.create_multipart_upload(
+            NewUpload("bkt", "out", ObjectMeta(), OWNER)
+        )
         p1 = await store.upload_part_copy(
             NewPart("bkt", "out", up2.upload_id, 1, "e1"),
             single,
@@ -1046,7 +1075,9 @@ class MultipartCopyContract:
     async def test_conditional_complete(self, store: IObjectStore) -> None:
         """Completion under If-None-Match fails when the key exists and keeps the upload."""
         await put(store, "bkt", "mp", b"winner")
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await store.create_multipart_upload(
+            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
+        )
         etags = await upload_parts(store, up.upload_id, {1: b"loser"})
         d = store.complete_multipart_upload(
             Completion(

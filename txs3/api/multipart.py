@@ -43,6 +43,7 @@ from txs3.store.interface import (
     Completion,
     ListQuery,
     NewPart,
+    NewUpload,
     PartInfo,
     UploadInfo,
 )
@@ -79,7 +80,7 @@ async def create_multipart_upload(call: S3Call) -> Response:
     )
     meta = with_request_tags(call, object_meta(call, {}))
     info = await call.config.store.create_multipart_upload(
-        bucket, key, meta, call.identity.owner_id, alg, ctype
+        NewUpload(bucket, key, meta, call.identity.owner_id, alg, ctype),
     )
     headers = {}
     if alg is not None and ctype is not None:

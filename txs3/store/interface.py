@@ -39,6 +39,7 @@ from txs3.store.values import (
     ListPage,
     ListQuery,
     NewPart,
+    NewUpload,
     ObjectInfo,
     ObjectMeta,
     PartInfo,
@@ -60,6 +61,7 @@ __all__ = [
     "ListPage",
     "ListQuery",
     "NewPart",
+    "NewUpload",
     "ObjectInfo",
     "ObjectMeta",
     "PartInfo",
@@ -189,17 +191,10 @@ class IObjectStore(Interface):
         C{ConditionalRequestConflict} as L{put_object}.
         """
 
-    def create_multipart_upload(
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
-    ) -> Deferred[UploadInfo]:
+    def create_multipart_upload(upload: NewUpload) -> Deferred[UploadInfo]:
         """
-        Start a multipart upload to C{bucket}/C{key}; it is durable (in the
-        index) and invisible to object listings.  C{NoSuchBucket};
+        Start C{upload}, with a new upload id; it is durable (in the index)
+        and invisible to object listings.  C{NoSuchBucket};
         C{KeyTooLongError} / C{InvalidArgument} for a bad key.
         """
 

@@ -2,7 +2,8 @@
 The values the storage interface (L{txs3.store.interface}) takes and
 returns: buckets, objects and their metadata, uploads and parts, listing
 pages, write conditions, and the parameter objects of the longer
-operations (L{Destination}, L{ListQuery}, L{NewPart}, L{Completion}).  Frozen
+operations (L{Destination}, L{ListQuery}, L{NewUpload}, L{NewPart},
+L{Completion}).  Frozen
 dataclasses, no behaviour beyond small pure helpers.
 L{txs3.store.interface} re-exports every name, so callers import them from
 there.
@@ -313,6 +314,36 @@ class ListQuery:
     delimiter: str = ""
     marker: str = ""
     limit: int = 1000
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    """
+    A multipart upload to C{bucket}/C{key} as
+    L{IObjectStore.create_multipart_upload} starts it: the object metadata
+    C{meta} it will complete with, its owner, and the checksum algorithm
+    and type every part must carry (None: none required).
+    """
+
+    bucket: str
+    key: str
+    meta: ObjectMeta
+    owner_id: str
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+    def info(self, upload_id: str, initiated: float) -> UploadInfo:
+        """The L{UploadInfo} of this upload, started as C{upload_id}."""
+        return UploadInfo(
+            upload_id=upload_id,
+            bucket=self.bucket,
+            key=self.key,
+            initiated=initiated,
+            owner_id=self.owner_id,
+            meta=self.meta,
+            checksum_algorithm=self.checksum_algorithm,
+            checksum_type=self.checksum_type,
+        )
 
 
 @dataclass(frozen=True)

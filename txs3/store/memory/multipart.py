@@ -16,8 +16,8 @@ from txs3.store.interface import (
     Completion,
     IStagingFile,
     NewPart,
+    NewUpload,
     ObjectInfo,
-    ObjectMeta,
     PartInfo,
     PartsPage,
     SourceChanged,
@@ -32,33 +32,18 @@ from txs3.store.rules import completed_object, completion_record, invalid_part
 class MultipartMixin(MemoryCore):
     """Uploads in progress."""
 
-    def create_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
-    ) -> Deferred[UploadInfo]:
+    def create_multipart_upload(self, upload: NewUpload) -> Deferred[UploadInfo]:
         """See L{IObjectStore.create_multipart_upload}."""
         try:
-            encode_key(key)
-            self._bucket(bucket)
+            encode_key(upload.key)
+            self._bucket(upload.bucket)
         except S3Error as e:
             return fail(e)
         now = self._now()
-        info = UploadInfo(
-            upload_id=f"{int(now * 1_000_000) & ((1 << 56) - 1):014x}"
-            + uuid.uuid4().hex[:18],
-            bucket=bucket,
-            key=key,
-            initiated=now,
-            owner_id=owner_id,
-            meta=meta,
-            checksum_algorithm=checksum_algorithm,
-            checksum_type=checksum_type,
+        upload_id = (
+            f"{int(now * 1_000_000) & ((1 << 56) - 1):014x}" + uuid.uuid4().hex[:18]
         )
+        info = upload.info(upload_id, now)
         self._uploads[info.upload_id] = Upload(info)
         return succeed(info)
 

@@ -17,8 +17,8 @@ from txs3.store.interface import (
     Completion,
     IStagingFile,
     NewPart,
+    NewUpload,
     ObjectInfo,
-    ObjectMeta,
     PartInfo,
     PartsPage,
     UploadInfo,
@@ -60,46 +60,29 @@ from txs3.store.sqlite.schema import (
 class MultipartMixin(StoreCore):
     """Uploads in progress: rows of C{uploads}, C{parts}, C{part_extents}."""
 
-    def create_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
-    ) -> Deferred[UploadInfo]:
+    def create_multipart_upload(self, upload: NewUpload) -> Deferred[UploadInfo]:
         """See L{IObjectStore.create_multipart_upload}."""
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(upload.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> UploadInfo:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
+            if not self._bucket_exists(conn, upload.bucket):
+                raise no_such_bucket(upload.bucket)
             now = self._now()
-            info = UploadInfo(
-                upload_id=new_upload_id(now),
-                bucket=bucket,
-                key=key,
-                initiated=now,
-                owner_id=owner_id,
-                meta=meta,
-                checksum_algorithm=checksum_algorithm,
-                checksum_type=checksum_type,
-            )
+            info = upload.info(new_upload_id(now), now)
             conn.execute(
                 INSERT_UPLOAD,
                 (
                     info.upload_id,
-                    bucket,
+                    info.bucket,
                     raw_key,
                     now,
-                    owner_id,
-                    encode_meta(meta),
-                    checksum_algorithm,
-                    checksum_type,
+                    info.owner_id,
+                    encode_meta(info.meta),
+                    info.checksum_algorithm,
+                    info.checksum_type,
                 ),
             )
             return info
