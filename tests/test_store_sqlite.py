@@ -30,6 +30,7 @@ import pytest
 import pytest_twisted
 
 import txs3
+from tests.test_store_contract import put, read
 from txs3.errors import S3Error
 from txs3.store import blobs as blobs_module
 from txs3.store.interface import (
@@ -45,26 +46,6 @@ from txs3.store.sqlite import SQLiteStore
 
 OWNER = "owner-1"
 REPO = str(Path(txs3.__file__).parent.parent)
-
-
-async def put(store: SQLiteStore, bucket: str, key: str, data: bytes) -> Any:
-    """Upload C{data} to C{bucket}/C{key} in 64 KiB writes."""
-    staging = store.open_staging()
-    for i in range(0, len(data), 65536):
-        staging.write(data[i : i + 65536])
-    return await store.put_object(
-        Destination(bucket, key, OWNER),
-        staging,
-        hashlib.md5(data).hexdigest(),
-        ObjectMeta(),
-    )
-
-
-def read(store: SQLiteStore, bucket: str, key: str) -> bytes:
-    """The bytes of C{bucket}/C{key}."""
-    _, f = store.open_object(bucket, key)
-    with f:
-        return f.read()
 
 
 def blob_files(data: Path) -> set[str]:
@@ -806,25 +787,40 @@ async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
         assert f.read() == b"\x01" * 1000 + b"\x02" * 1000
 
 
+async def make_old_index(data: Path, content: bytes, *statements: str) -> None:
+    """
+    Make a store in C{data} holding C{content} as C{bkt/k}, then turn its
+    index into an older schema's by running C{statements} on it.
+    """
+    store = SQLiteStore.open(str(data))
+    await store.create_bucket("bkt", OWNER, "us-east-1")
+    await put(store, "bkt", "k", content)
+    await store.close()
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        for sql in statements:
+            conn.execute(sql)
+
+
 @pytest_twisted.ensureDeferred
 async def test_schema_1_migrates(tmp_path: Path) -> None:
     """A version 1 index is migrated to version 3 and its objects stay readable."""
     data = tmp_path / "old"
-    store = SQLiteStore.open(str(data))
-    await store.create_bucket("bkt", OWNER, "us-east-1")
-    await put(store, "bkt", "k", b"old data")
-    await store.close()
-    with sqlite3.connect(data / "index.sqlite3") as conn:
-        for table in (
-            "object_extents",
-            "uploads",
-            "parts",
-            "part_extents",
-            "completed_uploads",
-        ):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("ALTER TABLE objects DROP COLUMN version")
-        conn.execute("UPDATE schema_version SET version = 1")
+    await make_old_index(
+        data,
+        b"old data",
+        *(
+            f"DROP TABLE {table}"
+            for table in (
+                "object_extents",
+                "uploads",
+                "parts",
+                "part_extents",
+                "completed_uploads",
+            )
+        ),
+        "ALTER TABLE objects DROP COLUMN version",
+        "UPDATE schema_version SET version = 1",
+    )
     store = SQLiteStore.open(str(data))
     try:
         assert read(store, "bkt", "k") == b"old data"
@@ -854,13 +850,12 @@ async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
 async def test_schema_2_migrates(tmp_path: Path) -> None:
     """A version 2 index gains the completed-uploads table; completions are recorded."""
     data = tmp_path / "v2"
-    store = SQLiteStore.open(str(data))
-    await store.create_bucket("bkt", OWNER, "us-east-1")
-    await put(store, "bkt", "k", b"v2 data")
-    await store.close()
-    with sqlite3.connect(data / "index.sqlite3") as conn:
-        conn.execute("DROP TABLE completed_uploads")
-        conn.execute("UPDATE schema_version SET version = 2")
+    await make_old_index(
+        data,
+        b"v2 data",
+        "DROP TABLE completed_uploads",
+        "UPDATE schema_version SET version = 2",
+    )
     store = SQLiteStore.open(str(data))
     try:
         assert read(store, "bkt", "k") == b"v2 data"

@@ -7,6 +7,7 @@ L{txs3.store.sqlite.listing}.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail
 
@@ -90,36 +91,38 @@ class MultipartMixin(StoreCore):
         return self._in_writer(self._write_txn, txn)
 
     def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
-        """See L{IObjectStore.get_upload}."""
-        raw_key = encode_key(key)
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
-        finally:
-            conn.execute("COMMIT")
-        if row is None:
-            raise no_such_upload(upload_id)
-        return upload_info(row)
+        """See L{IObjectStore.get_upload}: one read snapshot."""
+        return upload_info(self._read_upload(GET_UPLOAD, bucket, key, upload_id))
 
     def get_completed_upload(
         self, bucket: str, key: str, upload_id: str
     ) -> CompletedUpload:
         """See L{IObjectStore.get_completed_upload}: one read snapshot."""
+        row = self._read_upload(GET_COMPLETED, bucket, key, upload_id)
+        return completed_upload(row)
+
+    def _read_upload(
+        self, sql: str, bucket: str, key: str, upload_id: str
+    ) -> tuple[Any, ...]:
+        """
+        The row that C{sql} (parameters: upload id, bucket, raw key) reads
+        for upload C{upload_id} to C{bucket}/C{key}, in one read snapshot
+        with the bucket's existence: C{NoSuchBucket}; C{NoSuchUpload} when
+        there is no row; C{KeyTooLongError} / C{InvalidArgument} for a bad
+        key.
+        """
         raw_key = encode_key(key)
         conn = self._connection()
         conn.execute("BEGIN")
         try:
             if not self._bucket_exists(conn, bucket):
                 raise no_such_bucket(bucket)
-            row = one(conn, GET_COMPLETED, (upload_id, bucket, raw_key))
+            row = one(conn, sql, (upload_id, bucket, raw_key))
         finally:
             conn.execute("COMMIT")
         if row is None:
             raise no_such_upload(upload_id)
-        return completed_upload(row)
+        return row
 
     @staticmethod
     def _upload_row(
@@ -134,11 +137,8 @@ class MultipartMixin(StoreCore):
         """See L{IObjectStore.upload_part}; published like L{put_object}."""
         file = self._take_staging(staging)
         try:
-            raw_key = encode_key(part.key)
-            if self._closed:
-                raise ValueError("store is closed")
+            raw_key = self._check_publishable(file, part.key)
         except (S3Error, ValueError) as e:
-            file.discard()
             return fail(e)
 
         def work() -> PartInfo:

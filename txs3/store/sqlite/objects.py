@@ -55,11 +55,8 @@ class ObjectsMixin(StoreCore):
         """
         file = self._take_staging(staging)
         try:
-            raw_key = encode_key(dest.key)
-            if self._closed:
-                raise ValueError("store is closed")
+            raw_key = self._check_publishable(file, dest.key)
         except (S3Error, ValueError) as e:
-            file.discard()
             return fail(e)
         return self._in_writer(self._put, dest, raw_key, file, etag, meta)
 
