@@ -1,7 +1,7 @@
 """
-Rules of multipart completion that both stores apply the same way, as pure
-functions: what makes a listed part invalid, and the object and the record
-a L{Completion} produces.  Each store reads and writes its own index; these
+Rules that both stores apply the same way, as pure functions: what makes
+a listed part invalid, the object and the record a L{Completion} produces,
+and the entry of a copy.  Each store reads and writes its own index; these
 only build the values.
 """
 
@@ -11,7 +11,14 @@ import dataclasses
 
 from txs3.errors import S3Error
 from txs3.store.extents import Extent, part_sizes
-from txs3.store.interface import CompletedUpload, Completion, ObjectInfo, UploadInfo
+from txs3.store.interface import (
+    CompletedUpload,
+    Completion,
+    Destination,
+    ObjectInfo,
+    ObjectMeta,
+    UploadInfo,
+)
 
 
 def invalid_part(done: Completion, number: int, etag: str) -> S3Error:
@@ -68,4 +75,29 @@ def completion_record(
         checksums=done.checksums,
         checksum_type=done.checksum_type,
         checksum_algorithm=upload.checksum_algorithm,
+    )
+
+
+def copied_object(
+    source: ObjectInfo,
+    extents: list[Extent] | None,
+    dest: Destination,
+    meta: ObjectMeta,
+    now: float,
+    version: str,
+) -> ObjectInfo:
+    """
+    The entry of a copy of C{source} at C{dest} with metadata C{meta},
+    written at C{now} as version C{version}: the source's size and ETag,
+    naming its single blob when C{extents} is None, else its C{extents}
+    (with the part sizes they record).
+    """
+    return dest.entry(
+        size=source.size,
+        etag=source.etag,
+        meta=meta,
+        last_modified=now,
+        version=version,
+        blob=source.blob if extents is None else "",
+        parts=part_sizes(extents) if extents is not None else (),
     )

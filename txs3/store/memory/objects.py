@@ -13,7 +13,7 @@ from typing import BinaryIO, cast
 from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
-from txs3.store.extents import ExtentReader, part_sizes
+from txs3.store.extents import ExtentReader
 from txs3.store.interface import (
     Destination,
     IStagingFile,
@@ -24,6 +24,7 @@ from txs3.store.interface import (
 from txs3.store.memory.core import Bucket, MemoryCore
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.namespace import encode_key
+from txs3.store.rules import copied_object
 
 
 class ObjectsMixin(MemoryCore):
@@ -107,17 +108,10 @@ class ObjectsMixin(MemoryCore):
             self._check(target, raw_key, dest.condition)
         except (S3Error, SourceChanged) as e:
             return fail(e)
-        single = source.blob  # "" for an object made of extents
-        info = dest.entry(
-            size=source.size,
-            etag=source.etag,
-            meta=meta,
-            last_modified=self._now(),
-            version=uuid.uuid4().hex,
-            blob=single,
-            parts=() if single else part_sizes(extents),
-        )
-        self._store(target, raw_key, info, None if single else extents)
+        # source.blob is "" for an object made of extents.
+        body = None if source.blob else extents
+        info = copied_object(source, body, dest, meta, self._now(), uuid.uuid4().hex)
+        self._store(target, raw_key, info, body)
         return succeed(info)
 
     def copy_current_object(
@@ -135,14 +129,6 @@ class ObjectsMixin(MemoryCore):
             self._check(target, raw_key, dest.condition)
         except S3Error as e:
             return fail(e)
-        info = dest.entry(
-            size=source.size,
-            etag=source.etag,
-            meta=meta,
-            last_modified=self._now(),
-            version=uuid.uuid4().hex,
-            blob=source.blob,
-            parts=part_sizes(extents) if extents is not None else (),
-        )
+        info = copied_object(source, extents, dest, meta, self._now(), uuid.uuid4().hex)
         self._store(target, raw_key, info, extents)
         return succeed(info)

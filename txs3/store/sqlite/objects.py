@@ -22,6 +22,7 @@ from txs3.store.interface import (
     ObjectMeta,
 )
 from txs3.store.namespace import encode_key
+from txs3.store.rules import copied_object
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
     check_condition,
@@ -112,14 +113,25 @@ class ObjectsMixin(StoreCore):
             return object_info(bucket, row[1:], ()), None
         conn.execute("BEGIN")  # deferred: one read snapshot, no lock
         try:
-            row = one(conn, HEAD_OBJECT, (raw_key, bucket))
-            if row is None:
-                raise no_such_bucket(bucket)
-            if row[1] is None:
-                raise S3Error.of("NoSuchKey", Key=key)
-            extents = None if row[7] else object_extents(conn, bucket, raw_key)
+            return self._entry(conn, bucket, key, raw_key)
         finally:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _entry(
+        conn: sqlite3.Connection, bucket: str, key: str, raw_key: bytes
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        """
+        Inside a transaction: the entry of C{bucket}/C{key} (raw key
+        C{raw_key}) and its extents (None for a single-blob object).
+        C{NoSuchBucket} / C{NoSuchKey}.
+        """
+        row = one(conn, HEAD_OBJECT, (raw_key, bucket))
+        if row is None:
+            raise no_such_bucket(bucket)
+        if row[1] is None:
+            raise S3Error.of("NoSuchKey", Key=key)
+        extents = None if row[7] else object_extents(conn, bucket, raw_key)
         parts = part_sizes(extents) if extents is not None else ()
         return object_info(bucket, row[1:], parts), extents
 
@@ -252,14 +264,7 @@ class ObjectsMixin(StoreCore):
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
             if not self._bucket_exists(conn, dest.bucket):
                 raise no_such_bucket(dest.bucket)
-            row = one(conn, HEAD_OBJECT, (raw_src, src_bucket))
-            if row is None:
-                raise no_such_bucket(src_bucket)
-            if row[1] is None:
-                raise S3Error.of("NoSuchKey", Key=src_key)
-            extents = None if row[7] else object_extents(conn, src_bucket, raw_src)
-            parts = part_sizes(extents) if extents is not None else ()
-            source = object_info(src_bucket, row[1:], parts)
+            source, extents = self._entry(conn, src_bucket, src_key, raw_src)
             meta = make_meta(source)
             check_condition(conn, dest.bucket, raw_key, dest.condition)
             return self._insert_copy(conn, source, extents, dest, raw_key, meta)
@@ -281,15 +286,7 @@ class ObjectsMixin(StoreCore):
         C{source}; return the new entry and the blobs to free after the
         commit.
         """
-        info = dest.entry(
-            size=source.size,
-            etag=source.etag,
-            meta=meta,
-            last_modified=self._now(),
-            version=new_version(),
-            blob=source.blob if extents is None else "",
-            parts=part_sizes(extents) if extents is not None else (),
-        )
+        info = copied_object(source, extents, dest, meta, self._now(), new_version())
         # Copying onto itself: the old row's blobs are named again by the
         # new row, so the reference check keeps them.
         replaced = remove_object(conn, dest.bucket, raw_key) or set()
