@@ -33,6 +33,7 @@ from txs3.store.interface import (
     NewUpload,
     ObjectMeta,
     SourceChanged,
+    UploadInfo,
     WriteCondition,
 )
 from txs3.store.memory import MemoryStore
@@ -88,6 +89,13 @@ async def put(
         staging,
         hashlib.md5(data).hexdigest(),
         meta or ObjectMeta(),
+    )
+
+
+async def start_upload(store: IObjectStore, key: str = "mp") -> UploadInfo:
+    """Start a multipart upload of C{bkt/key} with no metadata."""
+    return await store.create_multipart_upload(
+        NewUpload("bkt", key, ObjectMeta(), OWNER)
     )
 
 
@@ -698,9 +706,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_extent_reader_seeks(self, store: IObjectStore) -> None:
         """The file of a multipart object reads any span across part boundaries."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         parts = {n: bytes([n]) * (100 + n) for n in range(1, 6)}
         etags = await upload_parts(store, up.upload_id, parts)
         await store.complete_multipart_upload(
@@ -718,9 +724,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_part_replaced(self, store: IObjectStore) -> None:
         """Uploading a part number again replaces the part."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {1: b"old"})
         etags = await upload_parts(store, up.upload_id, {1: b"new!"})
         page = await store.list_parts("bkt", "mp", up.upload_id, 0, 100)
@@ -733,9 +737,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_complete_invalid_part(self, store: IObjectStore) -> None:
         """A missing part or an ETag mismatch is InvalidPart and changes nothing."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"x"})
         for parts in ([(2, etags[1])], [(1, "0" * 32)]):
             d = store.complete_multipart_upload(
@@ -747,9 +749,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_no_such_upload(self, store: IObjectStore) -> None:
         """Unknown ids, and ids of another key, are NoSuchUpload everywhere."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         for key, uid in [("mp", "nope"), ("other", up.upload_id)]:
             with pytest.raises(S3Error) as e:
                 store.get_upload("bkt", key, uid)
@@ -770,9 +770,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_completed_upload_record(self, store: IObjectStore) -> None:
         """Completing an upload records its parts and result; abort records nothing."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchUpload"
@@ -801,9 +799,7 @@ class MultipartCopyContract:
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("nobkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchBucket"
-        aborted = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        aborted = await start_upload(store)
         await store.abort_multipart_upload("bkt", "mp", aborted.upload_id)
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", aborted.upload_id)
@@ -819,9 +815,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_abort(self, store: IObjectStore) -> None:
         """An aborted upload is gone: no object, no upload, not listed."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {1: b"x"})
         await store.abort_multipart_upload("bkt", "mp", up.upload_id)
         page = await store.list_multipart_uploads("bkt", ListQuery("", "", "", 100), "")
@@ -832,7 +826,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_uploads_invisible_to_listing(self, store: IObjectStore) -> None:
         """Uploads in progress are not objects, and do not block DeleteBucket."""
-        await store.create_multipart_upload(NewUpload("bkt", "mp", ObjectMeta(), OWNER))
+        await start_upload(store)
         page = await store.list_objects("bkt", ListQuery("", "", "", 100))
         assert page.contents == []
         await store.delete_bucket("bkt")
@@ -842,9 +836,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_list_parts_paging(self, store: IObjectStore) -> None:
         """list_parts pages by part number marker and reports truncation."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {n: b"p" for n in (1, 2, 5, 7, 9)})
         seen: list[int] = []
         marker = 0
@@ -864,9 +856,7 @@ class MultipartCopyContract:
         """Uploads list by key then id, page by both markers, roll up prefixes."""
         ids: list[tuple[str, str]] = []
         for key in ["b", "a", "b", "dir/x", "dir/y", "c", "b"]:
-            up = await store.create_multipart_upload(
-                NewUpload("bkt", key, ObjectMeta(), OWNER)
-            )
+            up = await start_upload(store, key)
             ids.append((key, up.upload_id))
         expected = sorted(ids)
         seen: list[tuple[str, str]] = []
@@ -909,9 +899,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_copy_multipart_object_onto_itself(self, store: IObjectStore) -> None:
         """A multipart object copied onto itself keeps its bytes and parts."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         src = await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
@@ -982,9 +970,7 @@ class MultipartCopyContract:
     ) -> None:
         """A multipart object copied onto itself by copy_current_object keeps
         its bytes and parts."""
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
@@ -1007,9 +993,7 @@ class MultipartCopyContract:
         await put(store, "bkt", "src", b"v2")
         with pytest.raises(SourceChanged):
             await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         with pytest.raises(SourceChanged):
             await store.upload_part_copy(
                 NewPart("bkt", "mp", up.upload_id, 1, "e"),
@@ -1022,17 +1006,13 @@ class MultipartCopyContract:
     async def test_upload_part_copy_ranges(self, store: IObjectStore) -> None:
         """Part copies take byte ranges of single and multipart sources."""
         single = await put(store, "bkt", "single", bytes(range(256)))
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"A" * 50, 2: b"B" * 50})
         multi = await store.complete_multipart_upload(
             Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         multi = store.head_object("bkt", "mp")
-        up2 = await store.create_multipart_upload(
-            NewUpload("bkt", "out", ObjectMeta(), OWNER)
-        )
+        up2 = await start_upload(store, "out")
         p1 = await store.upload_part_copy(
             NewPart("bkt", "out", up2.upload_id, 1, "e1"),
             single,
@@ -1075,9 +1055,7 @@ class MultipartCopyContract:
     async def test_conditional_complete(self, store: IObjectStore) -> None:
         """Completion under If-None-Match fails when the key exists and keeps the upload."""
         await put(store, "bkt", "mp", b"winner")
-        up = await store.create_multipart_upload(
-            NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-        )
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"loser"})
         d = store.complete_multipart_upload(
             Completion(

@@ -30,7 +30,7 @@ import pytest
 import pytest_twisted
 
 import txs3
-from tests.test_store_contract import put, read
+from tests.test_store_contract import put, read, start_upload
 from txs3.errors import S3Error
 from txs3.store import blobs as blobs_module
 from txs3.store.interface import (
@@ -39,7 +39,6 @@ from txs3.store.interface import (
     Destination,
     ListQuery,
     NewPart,
-    NewUpload,
     ObjectMeta,
 )
 from txs3.store.sqlite import SQLiteStore
@@ -594,9 +593,7 @@ def all_referenced(data: Path) -> set[str]:
 @pytest_twisted.ensureDeferred
 async def test_abort_frees_blobs(store: SQLiteStore, data: Path) -> None:
     """Aborting an upload unlinks its parts' blobs."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     for n in (1, 2, 3):
         await stage_part(store, up.upload_id, n, b"x" * 100)
     assert len(blob_files(data)) == 3
@@ -607,9 +604,7 @@ async def test_abort_frees_blobs(store: SQLiteStore, data: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_part_replacement_frees_old_blob(store: SQLiteStore, data: Path) -> None:
     """Re-uploading a part number unlinks the replaced part's blob."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     await stage_part(store, up.upload_id, 1, b"old")
     first = blob_files(data)
     await stage_part(store, up.upload_id, 1, b"new")
@@ -620,9 +615,7 @@ async def test_part_replacement_frees_old_blob(store: SQLiteStore, data: Path) -
 @pytest_twisted.ensureDeferred
 async def test_uploads_survive_reopen(store: SQLiteStore, data: Path) -> None:
     """An upload and its parts are in the index: another store opening later sees them."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etag = await stage_part(store, up.upload_id, 1, b"part one")
     await store.close()
     reopened = SQLiteStore.open(str(data), orphan_grace=0)
@@ -643,9 +636,7 @@ async def test_complete_reads_and_writes_no_bytes(
     store: SQLiteStore, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Completion opens no blob and creates none: the parts' blobs become the object's."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etags = [
         await stage_part(store, up.upload_id, n, os.urandom(70_000)) for n in (1, 2)
     ]
@@ -685,17 +676,13 @@ async def test_multipart_copy_and_part_copy_share_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """Copies and part copies of a multipart object keep its blobs alive as long as needed."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etags = [await stage_part(store, up.upload_id, n, b"%d" % n * 1000) for n in (1, 2)]
     src = await store.complete_multipart_upload(
         Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     await store.copy_object(src, Destination("bkt", "copy", OWNER), ObjectMeta())
-    up2 = await store.create_multipart_upload(
-        NewUpload("bkt", "mp2", ObjectMeta(), OWNER)
-    )
+    up2 = await start_upload(store, "mp2")
     await store.upload_part_copy(
         NewPart("bkt", "mp2", up2.upload_id, 1, "p"),
         src,
@@ -716,16 +703,12 @@ async def test_sweep_keeps_shared_and_part_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """The orphan sweep keeps blobs named only by extents or parts in flight."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etag = await stage_part(store, up.upload_id, 1, b"done")
     await store.complete_multipart_upload(
         Completion("bkt", "mp", up.upload_id, [(1, etag)], "e-1"),
     )
-    up2 = await store.create_multipart_upload(
-        NewUpload("bkt", "mp2", ObjectMeta(), OWNER)
-    )
+    up2 = await start_upload(store, "mp2")
     await stage_part(store, up2.upload_id, 1, b"in flight", key="mp2")
     orphan = data / "blobs" / "ef" / ("ef" + "2" * 30)
     orphan.write_bytes(b"orphan")
@@ -738,9 +721,7 @@ async def test_sweep_keeps_shared_and_part_blobs(
 @pytest_twisted.ensureDeferred
 async def test_delete_bucket_aborts_uploads(store: SQLiteStore, data: Path) -> None:
     """Deleting a bucket with uploads in flight succeeds (as AWS) and frees their blobs."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     await stage_part(store, up.upload_id, 1, b"abandoned")
     await store.delete_bucket("bkt")
     assert blob_files(data) == set()
@@ -754,9 +735,7 @@ async def test_replacing_multipart_object_frees_its_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """Replacing a multipart object unlinks the blobs of all its parts."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etags = [await stage_part(store, up.upload_id, n, b"x" * n) for n in (1, 2, 3)]
     await store.complete_multipart_upload(
         Completion(
@@ -772,9 +751,7 @@ async def test_replacing_multipart_object_frees_its_blobs(
 @pytest_twisted.ensureDeferred
 async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
     """A multipart object opened before a replace reads the old bytes whole."""
-    up = await store.create_multipart_upload(
-        NewUpload("bkt", "mp", ObjectMeta(), OWNER)
-    )
+    up = await start_upload(store)
     etags = [
         await stage_part(store, up.upload_id, n, bytes([n]) * 1000) for n in (1, 2)
     ]
@@ -835,7 +812,7 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
 
 async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
     """Complete a one-part upload of C{key}; return its upload id."""
-    up = await store.create_multipart_upload(NewUpload("bkt", key, ObjectMeta(), OWNER))
+    up = await start_upload(store, key)
     staging = store.open_staging()
     staging.write(b"part")
     etag = hashlib.md5(b"part").hexdigest()
