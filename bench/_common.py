@@ -11,6 +11,7 @@ Only 127.0.0.1 is ever used.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import http.client
 import os
@@ -277,6 +278,37 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def send_head(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None = None,
+    length: int | None = None,
+) -> None:
+    """
+    Send C{method} C{path} with exactly C{headers} on C{conn} (http.client
+    adds no Host or Accept-Encoding), a Content-Length of C{length} when it
+    is given, then C{body} if any.  The caller sends any further body.
+    """
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    if length is not None:
+        conn.putheader("Content-Length", str(length))
+    conn.endheaders(body)
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of a benchmark that starts txs3 in a temp directory."""
+    parser.add_argument(
+        "--launcher",
+        action="store_true",
+        help="start txs3 with bench/txs3_launcher.py instead of twistd txs3",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+
+
 def request(
     server: Server,
     cert: CertFiles,
@@ -291,12 +323,10 @@ def request(
         HOST, server.port, context=client_context(cert), timeout=60
     )
     try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for k, v in signed.items():
-            conn.putheader(k, v)
-        if body or method in ("PUT", "POST"):
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
+        sized = body or method in ("PUT", "POST")
+        send_head(
+            conn, method, path, signed, body or None, len(body) if sized else None
+        )
         resp = conn.getresponse()
         data = resp.read()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data

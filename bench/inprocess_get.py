@@ -29,7 +29,7 @@ from twisted.internet.testing import StringTransport
 
 from txs3.auth.types import Secret
 from txs3.server import build_site
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import Destination, ObjectMeta
 from txs3.store.sqlite import SQLiteStore
 
 ACCESS, SECRET = "BENCHKEY", "bench-secret"
@@ -80,7 +80,10 @@ def main(args: argparse.Namespace) -> Any:
         staging = store.open_staging()
         staging.write(BODY)
         yield store.put_object(
-            "bench", "get4k", staging, hashlib.md5(BODY).hexdigest(), ObjectMeta(), "o"
+            Destination("bench", "get4k", "o"),
+            staging,
+            hashlib.md5(BODY).hexdigest(),
+            ObjectMeta(),
         )
         raw = signed_get("/bench/get4k")
         seconds = per_request(site, raw, args.requests)

@@ -40,11 +40,13 @@ from _common import (
     CertFiles,
     MiB,
     Server,
+    add_server_options,
     client_context,
     ensure_bucket,
     human,
     make_certificate,
     parse_size,
+    send_head,
     sign,
     start_txs3,
 )
@@ -128,10 +130,7 @@ def upload(server: Server, cert: CertFiles, key: str, size: int) -> tuple[str, f
     conn = connect(server, cert)
     try:
         start = time.perf_counter()
-        conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers.items():
-            conn.putheader(name, value)
-        conn.endheaders()
+        send_head(conn, "PUT", path, headers)
         sent = 0
         try:
             for chunk in pieces(size):
@@ -169,10 +168,7 @@ def download(server: Server, cert: CertFiles, key: str) -> tuple[str, int, float
     conn = connect(server, cert)
     try:
         start = time.perf_counter()
-        conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers.items():
-            conn.putheader(name, value)
-        conn.endheaders()
+        send_head(conn, "GET", path, headers)
         response = conn.getresponse()
         if response.status != 200:
             raise SystemExit(
@@ -198,12 +194,7 @@ def main() -> None:
     parser.add_argument(
         "--size", default="1GiB", help="object size, e.g. 1GiB, 256MiB (default 1GiB)"
     )
-    parser.add_argument(
-        "--launcher",
-        action="store_true",
-        help="start txs3 with bench/txs3_launcher.py instead of twistd txs3",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    add_server_options(parser)
     args = parser.parse_args()
     size = parse_size(args.size)
 

@@ -65,6 +65,7 @@ from _common import (
     SECRET_KEY,
     CertFiles,
     MiB,
+    add_server_options,
     ensure_bucket,
     human,
     make_certificate,
@@ -431,12 +432,7 @@ def main() -> None:
     parser.add_argument(
         "--tmpdir", default=None, help="parent of the temp directory (default: $TMPDIR)"
     )
-    parser.add_argument(
-        "--launcher",
-        action="store_true",
-        help="start txs3 with bench/txs3_launcher.py instead of twistd txs3",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    add_server_options(parser)
     args = parser.parse_args()
     args.size = parse_size(args.size)
     args.part_size = parse_size(args.part_size)

@@ -53,6 +53,7 @@ from _common import (
     ensure_bucket,
     make_certificate,
     request,
+    send_head,
     sign,
     start_static,
     start_txs3,
@@ -94,20 +95,21 @@ class Result:
         return self.requests > 0 and self.non2xx == 0 and self.socket_errors == 0
 
 
+def send_target(conn: http.client.HTTPConnection, target: Target) -> None:
+    """Send the request C{target} on C{conn}."""
+    length = len(target.body) if target.method == "PUT" else None
+    send_head(
+        conn, target.method, target.path, target.headers, target.body or None, length
+    )
+
+
 def check_once(target: Target, cert: CertFiles) -> None:
     """Send C{target} once with http.client; exit with the details if it fails."""
     conn = http.client.HTTPSConnection(
         HOST, target.server.port, context=client_context(cert), timeout=30
     )
     try:
-        conn.putrequest(
-            target.method, target.path, skip_host=True, skip_accept_encoding=True
-        )
-        for name, value in target.headers.items():
-            conn.putheader(name, value)
-        if target.method == "PUT":
-            conn.putheader("Content-Length", str(len(target.body)))
-        conn.endheaders(target.body or None)
+        send_target(conn, target)
         response = conn.getresponse()
         body = response.read()
     finally:
@@ -220,15 +222,7 @@ def _python_worker(
         conn = http.client.HTTPSConnection(HOST, target.server.port, context=ctx)
         while time.monotonic() < deadline:
             try:
-                conn.putrequest(
-                    target.method, target.path, skip_host=True,
-                    skip_accept_encoding=True,
-                )  # fmt: skip
-                for name, value in target.headers.items():
-                    conn.putheader(name, value)
-                if target.method == "PUT":
-                    conn.putheader("Content-Length", str(len(target.body)))
-                conn.endheaders(target.body or None)
+                send_target(conn, target)
                 response = conn.getresponse()
                 response.read()
                 if 200 <= response.status < 400:

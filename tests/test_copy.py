@@ -17,6 +17,7 @@ from tests.functional import Server, server, tls_server  # noqa: F401
 from tests.s3client import error_code, key_path, xml_of
 from txs3.api.copy import parse_copy_range
 from txs3.errors import S3Error
+from txs3.store.interface import Destination
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
@@ -184,8 +185,10 @@ async def test_copy_during_overwrite(
             staging = store.open_staging()
             staging.write(data)
             store.put_object(
-                "bucket", key, staging, hashlib.md5(data).hexdigest(),
-                info.meta, info.owner_id,
+                Destination("bucket", key, info.owner_id),
+                staging,
+                hashlib.md5(data).hexdigest(),
+                info.meta,
             )
         return info
 

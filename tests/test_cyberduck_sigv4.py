@@ -27,7 +27,7 @@ from botocore.credentials import Credentials
 
 from tests.functional import CYBERDUCK_KEY, CYBERDUCK_SECRET, Server, server  # noqa: F401
 from tests.test_multipart import complete_body
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import Destination, ObjectMeta
 
 USER_AGENT = "Cyberduck/9.1.2.42722 (Mac OS X/15.2) (aarch64)"
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -242,12 +242,10 @@ async def test_paged_listing_of_5000(server: Server) -> None:
         staging = store.open_staging()
         staging.write(b"x")
         await store.put_object(
-            "duck",
-            name,
+            Destination("duck", name, "owner-duck"),
             staging,
             hashlib.md5(b"x").hexdigest(),
             ObjectMeta(),
-            "owner-duck",
         )
     seen: list[str] = []
     marker = ""

@@ -29,7 +29,7 @@ from txs3.call import ANONYMOUS, Connection, S3Config
 from txs3.errors import S3Error
 from txs3.gate import MAX_PUT_SIZE, XML_BODY_LIMIT, Prepared, prepare
 from txs3.response import Response, StoredBytes
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import Destination, NewPart, NewUpload, ObjectMeta
 from txs3.store.memory import MemoryStore
 
 HOST = "s3.test"
@@ -149,7 +149,7 @@ def test_upload_part_checks(config: S3Config) -> None:
 async def test_upload_is_recorded_on_the_call(config: S3Config) -> None:
     """The upload found before the body rides on the call to the handler."""
     upload = await config.store.create_multipart_upload(
-        "bucket", "k", ObjectMeta(), "owner-one", None, None
+        NewUpload("bucket", "k", ObjectMeta(), "owner-one"),
     )
     target = f"/bucket/k?partNumber=1&uploadId={upload.upload_id}"
     prepared = run(config, "PUT", target, signed("PUT", target, b"x"), 1)
@@ -164,12 +164,10 @@ async def test_write_condition_before_body(config: S3Config) -> None:
     staging = config.store.open_staging()
     staging.write(b"old")
     await config.store.put_object(
-        "bucket",
-        "k",
+        Destination("bucket", "k", "owner-one"),
         staging,
         hashlib.md5(b"old").hexdigest(),
         ObjectMeta(),
-        "owner-one",
     )
     headers = signed("PUT", "/bucket/k", b"new", {"If-None-Match": "*"})
     assert refused(config, "PUT", "/bucket/k", headers, 3) == "PreconditionFailed"
@@ -200,7 +198,10 @@ async def test_handlers_return_values(config: S3Config) -> None:
     staging.write(b"hello world")
     etag = hashlib.md5(b"hello world").hexdigest()
     await config.store.put_object(
-        "bucket", "k", staging, etag, ObjectMeta(), "owner-one"
+        Destination("bucket", "k", "owner-one"),
+        staging,
+        etag,
+        ObjectMeta(),
     )
     get = run(
         config,
@@ -223,12 +224,12 @@ async def _one_part_upload(config: S3Config) -> tuple[str, bytes]:
     """An upload of "k" with one part; its id and the CMU body."""
     store = config.store
     upload = await store.create_multipart_upload(
-        "bucket", "k", ObjectMeta(), "owner-one", None, None
+        NewUpload("bucket", "k", ObjectMeta(), "owner-one"),
     )
     staging = store.open_staging()
     staging.write(b"part")
     etag = hashlib.md5(b"part").hexdigest()
-    await store.upload_part("bucket", "k", upload.upload_id, 1, staging, etag, ())
+    await store.upload_part(NewPart("bucket", "k", upload.upload_id, 1, etag), staging)
     body = (
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
         f'<ETag>"{etag}"</ETag></Part></CompleteMultipartUpload>'

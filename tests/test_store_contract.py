@@ -23,11 +23,17 @@ from zope.interface.verify import verifyObject
 
 from txs3.errors import S3Error
 from txs3.store.interface import (
+    Completion,
+    Destination,
     IObjectStore,
     IStagingFile,
     ListPage,
+    ListQuery,
+    NewPart,
+    NewUpload,
     ObjectMeta,
     SourceChanged,
+    UploadInfo,
     WriteCondition,
 )
 from txs3.store.memory import MemoryStore
@@ -79,12 +85,17 @@ async def put(
     for i in range(0, len(data), 65536):
         staging.write(data[i : i + 65536])
     return await store.put_object(
-        bucket,
-        key,
+        Destination(bucket, key, OWNER),
         staging,
         hashlib.md5(data).hexdigest(),
         meta or ObjectMeta(),
-        OWNER,
+    )
+
+
+async def start_upload(store: IObjectStore, key: str = "mp") -> UploadInfo:
+    """Start a multipart upload of C{bkt/key} with no metadata."""
+    return await store.create_multipart_upload(
+        NewUpload("bkt", key, ObjectMeta(), OWNER)
     )
 
 
@@ -246,7 +257,7 @@ class StoreContract:
         for i, key in enumerate(NASTY_KEYS):
             assert store.head_object(bucket, key).key == key
             assert read(store, bucket, key) == f"{i}".encode()
-        page = await store.list_objects(bucket, "", "", "", 1000)
+        page = await store.list_objects(bucket, ListQuery())
         assert [o.key for o in page.contents] == sorted(
             NASTY_KEYS, key=lambda k: k.encode()
         )
@@ -256,7 +267,12 @@ class StoreContract:
         """A key over 1024 UTF-8 bytes is KeyTooLongError; the staging file is gone."""
         staging = store.open_staging()
         staging.write(b"data")
-        d = store.put_object(bucket, "é" * 513, staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(
+            Destination(bucket, "é" * 513, OWNER),
+            staging,
+            "x",
+            ObjectMeta(),
+        )
         assert await error_code(d) == "KeyTooLongError"
         with pytest.raises(ValueError):
             staging.write(b"more")
@@ -269,7 +285,7 @@ class StoreContract:
     async def test_empty_key(self, store: IObjectStore, bucket: str) -> None:
         """An empty key is refused with InvalidArgument."""
         staging = store.open_staging()
-        d = store.put_object(bucket, "", staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(Destination(bucket, "", OWNER), staging, "x", ObjectMeta())
         assert await error_code(d) == "InvalidArgument"
 
     @pytest_twisted.ensureDeferred
@@ -277,7 +293,9 @@ class StoreContract:
         """A put into a bucket that does not exist fails with NoSuchBucket."""
         staging = store.open_staging()
         staging.write(b"x")
-        d = store.put_object("nope", "k", staging, "x", ObjectMeta(), OWNER)
+        d = store.put_object(
+            Destination("nope", "k", OWNER), staging, "x", ObjectMeta()
+        )
         assert await error_code(d) == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
@@ -358,13 +376,20 @@ class StoreContract:
         """A staging file cannot be written to or published again once put."""
         staging = store.open_staging()
         staging.write(b"abc")
-        await store.put_object(bucket, "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination(bucket, "k", OWNER), staging, "e", ObjectMeta()
+        )
         staging.discard()  # a no-op once committed
         assert read(store, bucket, "k") == b"abc"
         with pytest.raises(ValueError):
             staging.write(b"x")
         with pytest.raises(ValueError):
-            store.put_object(bucket, "k2", staging, "e", ObjectMeta(), OWNER)
+            store.put_object(
+                Destination(bucket, "k2", OWNER),
+                staging,
+                "e",
+                ObjectMeta(),
+            )
 
     # -- listing --
 
@@ -377,7 +402,7 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_list_all(self, store: IObjectStore, tree: str) -> None:
         """Without a delimiter every key is listed in byte order, untruncated."""
-        page = await store.list_objects(tree, "", "", "", 1000)
+        page = await store.list_objects(tree, ListQuery())
         assert [o.key for o in page.contents] == [
             "a", "a/b", "a/c/d", "a/c/e", "b", "b/x", "c//d", "d-e-f", "é",
         ]  # fmt: skip
@@ -387,17 +412,17 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_list_delimiter(self, store: IObjectStore, tree: str) -> None:
         """A delimiter rolls keys up into common prefixes."""
-        page = await store.list_objects(tree, "", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 1000))
         assert [o.key for o in page.contents] == ["a", "b", "d-e-f", "é"]
         assert page.common_prefixes == ["a/", "b/", "c/"]
 
     @pytest_twisted.ensureDeferred
     async def test_list_prefix_delimiter(self, store: IObjectStore, tree: str) -> None:
         """With a prefix, roll-up happens after the prefix."""
-        page = await store.list_objects(tree, "a/", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("a/", "/", "", 1000))
         assert [o.key for o in page.contents] == ["a/b"]
         assert page.common_prefixes == ["a/c/"]
-        page = await store.list_objects(tree, "a/c", "/", "", 1000)
+        page = await store.list_objects(tree, ListQuery("a/c", "/", "", 1000))
         assert page.contents == []
         assert page.common_prefixes == ["a/c/"]
 
@@ -406,17 +431,17 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """A delimiter may be several characters long."""
-        page = await store.list_objects(tree, "", "//", "", 1000)
+        page = await store.list_objects(tree, ListQuery("", "//", "", 1000))
         assert page.common_prefixes == ["c//"]
-        page = await store.list_objects(tree, "d", "-e-", "", 1000)
+        page = await store.list_objects(tree, ListQuery("d", "-e-", "", 1000))
         assert page.common_prefixes == ["d-e-"]
 
     @pytest_twisted.ensureDeferred
     async def test_list_start_after(self, store: IObjectStore, tree: str) -> None:
         """start_after is exclusive and need not be an existing key."""
-        page = await store.list_objects(tree, "", "", "a/c/d", 1000)
+        page = await store.list_objects(tree, ListQuery("", "", "a/c/d", 1000))
         assert [o.key for o in page.contents][:2] == ["a/c/e", "b"]
-        page = await store.list_objects(tree, "", "", "a/bb", 1000)
+        page = await store.list_objects(tree, ListQuery("", "", "a/bb", 1000))
         assert page.contents[0].key == "a/c/d"
 
     @pytest_twisted.ensureDeferred
@@ -424,21 +449,21 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """start_after equal to (or inside) a common prefix skips all of it."""
-        page = await store.list_objects(tree, "", "/", "a/", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/", 1000))
         assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
-        page = await store.list_objects(tree, "", "/", "a/b", 1000)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/b", 1000))
         assert entries(page) == ["b", "b/", "c/", "d-e-f", "é"]
 
     @pytest_twisted.ensureDeferred
     async def test_max_keys_truncates(self, store: IObjectStore, tree: str) -> None:
         """max_keys counts keys and prefixes; next_marker is the page's last entry."""
-        page = await store.list_objects(tree, "", "/", "", 3)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 3))
         assert entries(page) == ["a", "a/", "b"]
         assert page.is_truncated
         assert page.next_marker == "b"
-        page = await store.list_objects(tree, "", "/", "", 2)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 2))
         assert page.next_marker == "a/"
-        page = await store.list_objects(tree, "", "/", "a/", 2)
+        page = await store.list_objects(tree, ListQuery("", "/", "a/", 2))
         assert entries(page) == ["b", "b/"]
         assert page.next_marker == "b/"
 
@@ -447,7 +472,7 @@ class StoreContract:
         self, store: IObjectStore, tree: str
     ) -> None:
         """A page that holds exactly the remaining entries is not truncated."""
-        page = await store.list_objects(tree, "", "/", "", 7)
+        page = await store.list_objects(tree, ListQuery("", "/", "", 7))
         assert len(entries(page)) == 7
         assert (page.is_truncated, page.next_marker) == (False, None)
 
@@ -457,7 +482,7 @@ class StoreContract:
         seen: list[str] = []
         marker = ""
         while True:
-            page = await store.list_objects(tree, "", "/", marker, 2)
+            page = await store.list_objects(tree, ListQuery("", "/", marker, 2))
             seen += entries(page)
             if not page.is_truncated:
                 break
@@ -468,22 +493,22 @@ class StoreContract:
     @pytest_twisted.ensureDeferred
     async def test_max_keys_zero(self, store: IObjectStore, tree: str) -> None:
         """max_keys=0 returns an empty page that is not truncated (as AWS does)."""
-        page = await store.list_objects(tree, "", "", "", 0)
+        page = await store.list_objects(tree, ListQuery("", "", "", 0))
         assert (page.contents, page.common_prefixes) == ([], [])
         assert (page.is_truncated, page.next_marker) == (False, None)
 
     @pytest_twisted.ensureDeferred
     async def test_max_keys_bounds(self, store: IObjectStore, tree: str) -> None:
         """max_keys above 1000 is clamped; a negative one is InvalidArgument."""
-        page = await store.list_objects(tree, "", "", "", 5000)
+        page = await store.list_objects(tree, ListQuery("", "", "", 5000))
         assert len(page.contents) == 9
-        code = await error_code(store.list_objects(tree, "", "", "", -1))
+        code = await error_code(store.list_objects(tree, ListQuery("", "", "", -1)))
         assert code == "InvalidArgument"
 
     @pytest_twisted.ensureDeferred
     async def test_list_missing_bucket(self, store: IObjectStore) -> None:
         """Listing a bucket that does not exist fails with NoSuchBucket."""
-        code = await error_code(store.list_objects("nope", "", "", "", 10))
+        code = await error_code(store.list_objects("nope", ListQuery("", "", "", 10)))
         assert code == "NoSuchBucket"
 
     @pytest_twisted.ensureDeferred
@@ -491,7 +516,7 @@ class StoreContract:
         """Keys list in UTF-8 byte order, not UTF-16 order."""
         for key in ["\U00010000", "\ue000", "z", "Z", "é"]:
             await put(store, bucket, key, b"")
-        page = await store.list_objects(bucket, "", "", "", 1000)
+        page = await store.list_objects(bucket, ListQuery())
         assert [o.key for o in page.contents] == ["Z", "z", "é", "\ue000", "\U00010000"]
 
 
@@ -586,10 +611,10 @@ async def test_listing_matches_reference(
     marker = start_after
     while True:
         mem_page = await memory.list_objects(
-            bucket, prefix, delimiter, marker, max_keys
+            bucket, ListQuery(prefix, delimiter, marker, max_keys)
         )
         sql_page = await sqlite.list_objects(
-            bucket, prefix, delimiter, marker, max_keys
+            bucket, ListQuery(prefix, delimiter, marker, max_keys)
         )
         assert page_entries(sql_page) == page_entries(mem_page)
         assert (sql_page.is_truncated, sql_page.next_marker) == (
@@ -623,7 +648,8 @@ async def upload_parts(
         staging.write(data)
         etag = hashlib.md5(data).hexdigest()
         info = await store.upload_part(
-            "bkt", key, upload_id, number, staging, etag, (("CRC32", "x"),)
+            NewPart("bkt", key, upload_id, number, etag, (("CRC32", "x"),)),
+            staging,
         )
         assert (info.part_number, info.size, info.etag) == (number, len(data), etag)
         etags[number] = etag
@@ -650,19 +676,21 @@ class MultipartCopyContract:
     async def test_complete_concatenates_parts(self, store: IObjectStore) -> None:
         """Completing an upload makes the listed parts, in order, the object."""
         meta = ObjectMeta(headers=(("content-type", "text/x"),))
-        up = await store.create_multipart_upload("bkt", "mp", meta, OWNER)
+        up = await store.create_multipart_upload(NewUpload("bkt", "mp", meta, OWNER))
         assert store.get_upload("bkt", "mp", up.upload_id) == up
         etags = await upload_parts(
             store, up.upload_id, {1: b"a" * 1000, 2: b"b" * 10, 3: b"c" * 7}
         )
         info = await store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1]), (3, etags[3])],
-            "e-2",
-            (("CRC32", "v-2"),),
-            "COMPOSITE",
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1]), (3, etags[3])],
+                "e-2",
+                (("CRC32", "v-2"),),
+                "COMPOSITE",
+            ),
         )
         assert (info.size, info.etag, info.parts) == (1007, "e-2", (1000, 7))
         assert info.meta.header("content-type") == "text/x"
@@ -678,11 +706,11 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_extent_reader_seeks(self, store: IObjectStore) -> None:
         """The file of a multipart object reads any span across part boundaries."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         parts = {n: bytes([n]) * (100 + n) for n in range(1, 6)}
         etags = await upload_parts(store, up.upload_id, parts)
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-5", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-5"),
         )
         whole = b"".join(parts[n] for n in range(1, 6))
         _, f = store.open_object("bkt", "mp")
@@ -696,24 +724,24 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_part_replaced(self, store: IObjectStore) -> None:
         """Uploading a part number again replaces the part."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {1: b"old"})
         etags = await upload_parts(store, up.upload_id, {1: b"new!"})
         page = await store.list_parts("bkt", "mp", up.upload_id, 0, 100)
         assert [(p.part_number, p.size) for p in page.parts] == [(1, 4)]
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, [(1, etags[1])], "e-1", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, [(1, etags[1])], "e-1"),
         )
         assert read(store, "bkt", "mp") == b"new!"
 
     @pytest_twisted.ensureDeferred
     async def test_complete_invalid_part(self, store: IObjectStore) -> None:
         """A missing part or an ETag mismatch is InvalidPart and changes nothing."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"x"})
         for parts in ([(2, etags[1])], [(1, "0" * 32)]):
             d = store.complete_multipart_upload(
-                "bkt", "mp", up.upload_id, parts, "e", (), "FULL_OBJECT"
+                Completion("bkt", "mp", up.upload_id, parts, "e"),
             )
             assert await error_code(d) == "InvalidPart"
         assert store.get_upload("bkt", "mp", up.upload_id) == up
@@ -721,18 +749,20 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_no_such_upload(self, store: IObjectStore) -> None:
         """Unknown ids, and ids of another key, are NoSuchUpload everywhere."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         for key, uid in [("mp", "nope"), ("other", up.upload_id)]:
             with pytest.raises(S3Error) as e:
                 store.get_upload("bkt", key, uid)
             assert e.value.code == "NoSuchUpload"
             staging = store.open_staging()
-            d = store.upload_part("bkt", key, uid, 1, staging, "e", ())
+            d = store.upload_part(NewPart("bkt", key, uid, 1, "e"), staging)
             assert await error_code(d) == "NoSuchUpload"
             assert await error_code(store.list_parts("bkt", key, uid, 0, 9)) == (
                 "NoSuchUpload"
             )
-            d = store.complete_multipart_upload("bkt", key, uid, [], "e", (), "C")
+            d = store.complete_multipart_upload(
+                Completion("bkt", key, uid, [], "e", (), "C"),
+            )
             assert await error_code(d) == "NoSuchUpload"
             d = store.abort_multipart_upload("bkt", key, uid)
             assert await error_code(d) == "NoSuchUpload"
@@ -740,19 +770,21 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_completed_upload_record(self, store: IObjectStore) -> None:
         """Completing an upload records its parts and result; abort records nothing."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchUpload"
         etags = await upload_parts(store, up.upload_id, {1: b"a", 2: b"b"})
         info = await store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1]), (2, etags[2])],
-            "e-2",
-            (("CRC32", "v-2"),),
-            "COMPOSITE",
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1]), (2, etags[2])],
+                "e-2",
+                (("CRC32", "v-2"),),
+                "COMPOSITE",
+            ),
         )
         record = store.get_completed_upload("bkt", "mp", up.upload_id)
         assert record.parts == ((1, etags[1]), (2, etags[2]))
@@ -767,7 +799,7 @@ class MultipartCopyContract:
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("nobkt", "mp", up.upload_id)
         assert e.value.code == "NoSuchBucket"
-        aborted = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        aborted = await start_upload(store)
         await store.abort_multipart_upload("bkt", "mp", aborted.upload_id)
         with pytest.raises(S3Error) as e:
             store.get_completed_upload("bkt", "mp", aborted.upload_id)
@@ -783,10 +815,10 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_abort(self, store: IObjectStore) -> None:
         """An aborted upload is gone: no object, no upload, not listed."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {1: b"x"})
         await store.abort_multipart_upload("bkt", "mp", up.upload_id)
-        page = await store.list_multipart_uploads("bkt", "", "", "", "", 100)
+        page = await store.list_multipart_uploads("bkt", ListQuery("", "", "", 100), "")
         assert page.uploads == []
         with pytest.raises(S3Error):
             store.head_object("bkt", "mp")
@@ -794,8 +826,8 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_uploads_invisible_to_listing(self, store: IObjectStore) -> None:
         """Uploads in progress are not objects, and do not block DeleteBucket."""
-        await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
-        page = await store.list_objects("bkt", "", "", "", 100)
+        await start_upload(store)
+        page = await store.list_objects("bkt", ListQuery("", "", "", 100))
         assert page.contents == []
         await store.delete_bucket("bkt")
         with pytest.raises(S3Error):
@@ -804,7 +836,7 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_list_parts_paging(self, store: IObjectStore) -> None:
         """list_parts pages by part number marker and reports truncation."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         await upload_parts(store, up.upload_id, {n: b"p" for n in (1, 2, 5, 7, 9)})
         seen: list[int] = []
         marker = 0
@@ -824,14 +856,16 @@ class MultipartCopyContract:
         """Uploads list by key then id, page by both markers, roll up prefixes."""
         ids: list[tuple[str, str]] = []
         for key in ["b", "a", "b", "dir/x", "dir/y", "c", "b"]:
-            up = await store.create_multipart_upload("bkt", key, ObjectMeta(), OWNER)
+            up = await start_upload(store, key)
             ids.append((key, up.upload_id))
         expected = sorted(ids)
         seen: list[tuple[str, str]] = []
         key_marker, id_marker = "", ""
         for _ in range(10):
             page = await store.list_multipart_uploads(
-                "bkt", "", "", key_marker, id_marker, 2
+                "bkt",
+                ListQuery("", "", key_marker, 2),
+                id_marker,
             )
             seen += [(u.key, u.upload_id) for u in page.uploads]
             if not page.is_truncated:
@@ -840,10 +874,14 @@ class MultipartCopyContract:
             key_marker = page.next_key_marker
             id_marker = page.next_upload_id_marker or ""
         assert seen == expected
-        page = await store.list_multipart_uploads("bkt", "", "/", "", "", 100)
+        page = await store.list_multipart_uploads(
+            "bkt", ListQuery("", "/", "", 100), ""
+        )
         assert [u.key for u in page.uploads] == ["a", "b", "b", "b", "c"]
         assert page.common_prefixes == ["dir/"]
-        page = await store.list_multipart_uploads("bkt", "dir/", "/", "", "", 100)
+        page = await store.list_multipart_uploads(
+            "bkt", ListQuery("dir/", "/", "", 100), ""
+        )
         assert [u.key for u in page.uploads] == ["dir/x", "dir/y"]
 
     @pytest_twisted.ensureDeferred
@@ -851,7 +889,7 @@ class MultipartCopyContract:
         """A copy has the source's bytes and ETag and survives the source's deletion."""
         src = await put(store, "bkt", "src", b"payload" * 1000)
         meta = ObjectMeta(user_metadata=(("k", "v"),))
-        info = await store.copy_object(src, "bkt", "dst", meta, OWNER)
+        info = await store.copy_object(src, Destination("bkt", "dst", OWNER), meta)
         assert (info.size, info.etag, info.meta) == (src.size, src.etag, meta)
         assert info.version != src.version
         await store.delete_object("bkt", "src")
@@ -861,13 +899,13 @@ class MultipartCopyContract:
     @pytest_twisted.ensureDeferred
     async def test_copy_multipart_object_onto_itself(self, store: IObjectStore) -> None:
         """A multipart object copied onto itself keeps its bytes and parts."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         src = await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
-        info = await store.copy_object(src, "bkt", "mp", meta, OWNER)
+        info = await store.copy_object(src, Destination("bkt", "mp", OWNER), meta)
         assert info.parts == (3, 3)
         assert read(store, "bkt", "mp") == b"onetwo"
         assert store.head_object("bkt", "mp").meta == meta
@@ -886,11 +924,12 @@ class MultipartCopyContract:
             return meta
 
         info = await store.copy_current_object(
-            "bkt", "src", "bkt", "dst", make_meta, OWNER
+            "bkt",
+            "src",
+            Destination("bkt", "dst", OWNER),
+            make_meta,
         )
-        assert [(s.etag, s.version) for s in seen] == [
-            (current.etag, current.version)
-        ]
+        assert [(s.etag, s.version) for s in seen] == [(current.etag, current.version)]
         assert (info.size, info.etag, info.meta) == (2, current.etag, meta)
         await put(store, "bkt", "src", b"v3")
         assert read(store, "bkt", "dst") == b"v2"
@@ -906,31 +945,42 @@ class MultipartCopyContract:
         def refuse(source: Any) -> ObjectMeta:
             raise S3Error.of("PreconditionFailed")
 
-        d = store.copy_current_object("bkt", "src", "bkt", "dst", refuse, OWNER)
+        d = store.copy_current_object(
+            "bkt",
+            "src",
+            Destination("bkt", "dst", OWNER),
+            refuse,
+        )
         assert await error_code(d) == "PreconditionFailed"
         assert store.head_object("bkt", "dst") == old
         assert read(store, "bkt", "dst") == b"old"
         keep = lambda source: source.meta  # noqa: E731
-        for args, code in [
-            (("bkt", "missing", "bkt", "dst"), "NoSuchKey"),
-            (("nobkt", "src", "bkt", "dst"), "NoSuchBucket"),
-            (("bkt", "src", "nobkt", "dst"), "NoSuchBucket"),
+        for (src_bucket, src_key, bucket), code in [
+            (("bkt", "missing", "bkt"), "NoSuchKey"),
+            (("nobkt", "src", "bkt"), "NoSuchBucket"),
+            (("bkt", "src", "nobkt"), "NoSuchBucket"),
         ]:
-            d = store.copy_current_object(*args, keep, OWNER)
-            assert await error_code(d) == code, args
+            dest = Destination(bucket, "dst", OWNER)
+            d = store.copy_current_object(src_bucket, src_key, dest, keep)
+            assert await error_code(d) == code, (src_bucket, src_key, bucket)
 
     @pytest_twisted.ensureDeferred
-    async def test_copy_current_multipart_onto_itself(self, store: IObjectStore) -> None:
+    async def test_copy_current_multipart_onto_itself(
+        self, store: IObjectStore
+    ) -> None:
         """A multipart object copied onto itself by copy_current_object keeps
         its bytes and parts."""
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"one", 2: b"two"})
         await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         meta = ObjectMeta(user_metadata=(("new", "1"),))
         info = await store.copy_current_object(
-            "bkt", "mp", "bkt", "mp", lambda source: meta, OWNER
+            "bkt",
+            "mp",
+            Destination("bkt", "mp", OWNER),
+            lambda source: meta,
         )
         assert (info.parts, info.etag) == ((3, 3), "e-2")
         assert read(store, "bkt", "mp") == b"onetwo"
@@ -942,39 +992,42 @@ class MultipartCopyContract:
         src = await put(store, "bkt", "src", b"v1")
         await put(store, "bkt", "src", b"v2")
         with pytest.raises(SourceChanged):
-            await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+            await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
+        up = await start_upload(store)
         with pytest.raises(SourceChanged):
             await store.upload_part_copy(
-                "bkt", "mp", up.upload_id, 1, src, 0, 1, "e", ()
+                NewPart("bkt", "mp", up.upload_id, 1, "e"),
+                src,
+                0,
+                1,
             )
 
     @pytest_twisted.ensureDeferred
     async def test_upload_part_copy_ranges(self, store: IObjectStore) -> None:
         """Part copies take byte ranges of single and multipart sources."""
         single = await put(store, "bkt", "single", bytes(range(256)))
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"A" * 50, 2: b"B" * 50})
         multi = await store.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, sorted(etags.items()), "e-2", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, sorted(etags.items()), "e-2"),
         )
         multi = store.head_object("bkt", "mp")
-        up2 = await store.create_multipart_upload("bkt", "out", ObjectMeta(), OWNER)
+        up2 = await start_upload(store, "out")
         p1 = await store.upload_part_copy(
-            "bkt", "out", up2.upload_id, 1, single, 10, 20, "e1", ()
+            NewPart("bkt", "out", up2.upload_id, 1, "e1"),
+            single,
+            10,
+            20,
         )
         p2 = await store.upload_part_copy(
-            "bkt", "out", up2.upload_id, 2, multi, 40, 20, "e2", ()
+            NewPart("bkt", "out", up2.upload_id, 2, "e2"),
+            multi,
+            40,
+            20,
         )
         assert (p1.size, p2.size) == (20, 20)
         await store.complete_multipart_upload(
-            "bkt",
-            "out",
-            up2.upload_id,
-            [(1, "e1"), (2, "e2")],
-            "x-2",
-            (),
-            "FULL_OBJECT",
+            Completion("bkt", "out", up2.upload_id, [(1, "e1"), (2, "e2")], "x-2"),
         )
         assert read(store, "bkt", "out") == bytes(range(10, 30)) + b"A" * 10 + b"B" * 10
 
@@ -1002,17 +1055,19 @@ class MultipartCopyContract:
     async def test_conditional_complete(self, store: IObjectStore) -> None:
         """Completion under If-None-Match fails when the key exists and keeps the upload."""
         await put(store, "bkt", "mp", b"winner")
-        up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+        up = await start_upload(store)
         etags = await upload_parts(store, up.upload_id, {1: b"loser"})
         d = store.complete_multipart_upload(
-            "bkt",
-            "mp",
-            up.upload_id,
-            [(1, etags[1])],
-            "e-1",
-            (),
-            "FULL_OBJECT",
-            WriteCondition(if_none_match=True),
+            Completion(
+                "bkt",
+                "mp",
+                up.upload_id,
+                [(1, etags[1])],
+                "e-1",
+                (),
+                "FULL_OBJECT",
+                WriteCondition(if_none_match=True),
+            ),
         )
         assert await error_code(d) == "ConditionalRequestConflict"
         assert read(store, "bkt", "mp") == b"winner"
@@ -1026,13 +1081,10 @@ async def put_if(
     staging = store.open_staging()
     staging.write(data)
     return await store.put_object(
-        "bkt",
-        key,
+        Destination("bkt", key, OWNER, condition),
         staging,
         hashlib.md5(data).hexdigest(),
         ObjectMeta(),
-        OWNER,
-        condition,
     )
 
 

@@ -30,30 +30,21 @@ import pytest
 import pytest_twisted
 
 import txs3
+from tests.test_store_contract import put, read, start_upload
 from txs3.errors import S3Error
 from txs3.store import blobs as blobs_module
-from txs3.store.interface import COMPLETED_UPLOAD_TTL, ObjectMeta
+from txs3.store.interface import (
+    COMPLETED_UPLOAD_TTL,
+    Completion,
+    Destination,
+    ListQuery,
+    NewPart,
+    ObjectMeta,
+)
 from txs3.store.sqlite import SQLiteStore
 
 OWNER = "owner-1"
 REPO = str(Path(txs3.__file__).parent.parent)
-
-
-async def put(store: SQLiteStore, bucket: str, key: str, data: bytes) -> Any:
-    """Upload C{data} to C{bucket}/C{key} in 64 KiB writes."""
-    staging = store.open_staging()
-    for i in range(0, len(data), 65536):
-        staging.write(data[i : i + 65536])
-    return await store.put_object(
-        bucket, key, staging, hashlib.md5(data).hexdigest(), ObjectMeta(), OWNER
-    )
-
-
-def read(store: SQLiteStore, bucket: str, key: str) -> bytes:
-    """The bytes of C{bucket}/C{key}."""
-    _, f = store.open_object(bucket, key)
-    with f:
-        return f.read()
 
 
 def blob_files(data: Path) -> set[str]:
@@ -173,7 +164,9 @@ async def test_put_into_vanished_bucket(store: SQLiteStore, data: Path) -> None:
     staging.write(b"x" * 1000)
     await store.delete_bucket("bkt")
     with pytest.raises(S3Error) as info:
-        await store.put_object("bkt", "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination("bkt", "k", OWNER), staging, "e", ObjectMeta()
+        )
     assert info.value.code == "NoSuchBucket"
     assert blob_files(data) == set()
     assert staging_files(data) == []
@@ -262,7 +255,9 @@ async def test_fsync_failure(
 
     monkeypatch.setattr(blobs_module.os, "fsync", failing_fsync)
     with pytest.raises((S3Error, OSError)) as info:
-        await store.put_object("bkt", "k", staging, "e", ObjectMeta(), OWNER)
+        await store.put_object(
+            Destination("bkt", "k", OWNER), staging, "e", ObjectMeta()
+        )
     monkeypatch.undo()
     if err == errno.ENOSPC:
         assert isinstance(info.value, S3Error)
@@ -382,7 +377,7 @@ async def test_two_stores_share_a_directory(store: SQLiteStore, data: Path) -> N
         await put(other, "bkt", "k", b"two")
         assert read(store, "bkt", "k") == b"two"
         assert [b.name for b in other.list_buckets(OWNER)] == ["bkt"]
-        page = await other.list_objects("bkt", "", "", "", 10)
+        page = await other.list_objects("bkt", ListQuery("", "", "", 10))
         assert [o.key for o in page.contents] == ["k"]
     finally:
         await other.close()
@@ -409,17 +404,19 @@ async def test_common_prefixes_are_skipped(store: SQLiteStore, data: Path) -> No
     """Listing 100,000 keys under 100 prefixes with '/' reads about 100 rows."""
     keys = [f"dir{p:03d}/file{i:04d}" for p in range(100) for i in range(1000)]
     bulk_insert(data, "bkt", keys)
-    page = await store.list_objects("bkt", "", "/", "", 1000)
+    page = await store.list_objects("bkt", ListQuery("", "/", "", 1000))
     assert page.common_prefixes == [f"dir{p:03d}/" for p in range(100)]
     assert page.contents == []
     assert not page.is_truncated
     assert page.rows_read < 300
 
-    page = await store.list_objects("bkt", "dir050/", "/", "dir050/file0499", 10)
+    page = await store.list_objects(
+        "bkt", ListQuery("dir050/", "/", "dir050/file0499", 10)
+    )
     assert page.contents[0].key == "dir050/file0500"
     assert page.rows_read <= 11
 
-    page = await store.list_objects("bkt", "", "/", "dir041/", 5)
+    page = await store.list_objects("bkt", ListQuery("", "/", "dir041/", 5))
     assert page.common_prefixes == [f"dir{p:03d}/" for p in range(42, 47)]
     assert page.rows_read < 15
 
@@ -431,7 +428,7 @@ CHILD = textwrap.dedent(
     import hashlib, os, signal, sys
     from twisted.internet import task
     from txs3.store import blobs, sqlite
-    from txs3.store.interface import ObjectMeta
+    from txs3.store.interface import Destination, ObjectMeta
 
     data_dir, point = sys.argv[1], sys.argv[2]
 
@@ -467,8 +464,8 @@ CHILD = textwrap.dedent(
                 if point == "mid-write" and i > 65536:
                     die()
             await store.put_object(
-                "bkt", "k", staging, hashlib.md5(body).hexdigest(),
-                ObjectMeta(), "owner-1")
+                Destination("bkt", "k", "owner-1"), staging,
+                hashlib.md5(body).hexdigest(), ObjectMeta())
             print(version, flush=True)
             version += 1
             if point != "loop":
@@ -579,7 +576,7 @@ async def stage_part(
     staging = store.open_staging()
     staging.write(data)
     etag = hashlib.md5(data).hexdigest()
-    await store.upload_part("bkt", key, upload_id, number, staging, etag, ())
+    await store.upload_part(NewPart("bkt", key, upload_id, number, etag), staging)
     return etag
 
 
@@ -596,7 +593,7 @@ def all_referenced(data: Path) -> set[str]:
 @pytest_twisted.ensureDeferred
 async def test_abort_frees_blobs(store: SQLiteStore, data: Path) -> None:
     """Aborting an upload unlinks its parts' blobs."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     for n in (1, 2, 3):
         await stage_part(store, up.upload_id, n, b"x" * 100)
     assert len(blob_files(data)) == 3
@@ -607,7 +604,7 @@ async def test_abort_frees_blobs(store: SQLiteStore, data: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_part_replacement_frees_old_blob(store: SQLiteStore, data: Path) -> None:
     """Re-uploading a part number unlinks the replaced part's blob."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     await stage_part(store, up.upload_id, 1, b"old")
     first = blob_files(data)
     await stage_part(store, up.upload_id, 1, b"new")
@@ -618,7 +615,7 @@ async def test_part_replacement_frees_old_blob(store: SQLiteStore, data: Path) -
 @pytest_twisted.ensureDeferred
 async def test_uploads_survive_reopen(store: SQLiteStore, data: Path) -> None:
     """An upload and its parts are in the index: another store opening later sees them."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etag = await stage_part(store, up.upload_id, 1, b"part one")
     await store.close()
     reopened = SQLiteStore.open(str(data), orphan_grace=0)
@@ -627,7 +624,7 @@ async def test_uploads_survive_reopen(store: SQLiteStore, data: Path) -> None:
         page = await reopened.list_parts("bkt", "mp", up.upload_id, 0, 10)
         assert [p.etag for p in page.parts] == [etag]
         await reopened.complete_multipart_upload(
-            "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+            Completion("bkt", "mp", up.upload_id, [(1, etag)], "e-1"),
         )
         assert read(reopened, "bkt", "mp") == b"part one"
     finally:
@@ -639,7 +636,7 @@ async def test_complete_reads_and_writes_no_bytes(
     store: SQLiteStore, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Completion opens no blob and creates none: the parts' blobs become the object's."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etags = [
         await stage_part(store, up.upload_id, n, os.urandom(70_000)) for n in (1, 2)
     ]
@@ -652,13 +649,7 @@ async def test_complete_reads_and_writes_no_bytes(
     monkeypatch.setattr(store._blobs, "publish", no_open)
     monkeypatch.setattr("builtins.open", no_open)
     info = await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     monkeypatch.undo()
     after = {p: (data / "blobs" / p[:2] / p).stat().st_ino for p in blob_files(data)}
@@ -670,7 +661,7 @@ async def test_complete_reads_and_writes_no_bytes(
 async def test_copy_shares_blobs(store: SQLiteStore, data: Path) -> None:
     """A copy adds no blob; the shared blob lives until the last copy is deleted."""
     src = await put(store, "bkt", "src", b"shared bytes" * 10_000)
-    copy = await store.copy_object(src, "bkt", "dst", ObjectMeta(), OWNER)
+    copy = await store.copy_object(src, Destination("bkt", "dst", OWNER), ObjectMeta())
     assert copy.blob == src.blob and len(blob_files(data)) == 1
     await store.delete_object("bkt", "src")
     assert read(store, "bkt", "dst") == b"shared bytes" * 10_000
@@ -685,21 +676,18 @@ async def test_multipart_copy_and_part_copy_share_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """Copies and part copies of a multipart object keep its blobs alive as long as needed."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etags = [await stage_part(store, up.upload_id, n, b"%d" % n * 1000) for n in (1, 2)]
     src = await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
-    await store.copy_object(src, "bkt", "copy", ObjectMeta(), OWNER)
-    up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
+    await store.copy_object(src, Destination("bkt", "copy", OWNER), ObjectMeta())
+    up2 = await start_upload(store, "mp2")
     await store.upload_part_copy(
-        "bkt", "mp2", up2.upload_id, 1, src, 500, 1000, "p", ()
+        NewPart("bkt", "mp2", up2.upload_id, 1, "p"),
+        src,
+        500,
+        1000,
     )
     parts = blob_files(data)
     assert len(parts) == 2
@@ -715,12 +703,12 @@ async def test_sweep_keeps_shared_and_part_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """The orphan sweep keeps blobs named only by extents or parts in flight."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etag = await stage_part(store, up.upload_id, 1, b"done")
     await store.complete_multipart_upload(
-        "bkt", "mp", up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+        Completion("bkt", "mp", up.upload_id, [(1, etag)], "e-1"),
     )
-    up2 = await store.create_multipart_upload("bkt", "mp2", ObjectMeta(), OWNER)
+    up2 = await start_upload(store, "mp2")
     await stage_part(store, up2.upload_id, 1, b"in flight", key="mp2")
     orphan = data / "blobs" / "ef" / ("ef" + "2" * 30)
     orphan.write_bytes(b"orphan")
@@ -733,7 +721,7 @@ async def test_sweep_keeps_shared_and_part_blobs(
 @pytest_twisted.ensureDeferred
 async def test_delete_bucket_aborts_uploads(store: SQLiteStore, data: Path) -> None:
     """Deleting a bucket with uploads in flight succeeds (as AWS) and frees their blobs."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     await stage_part(store, up.upload_id, 1, b"abandoned")
     await store.delete_bucket("bkt")
     assert blob_files(data) == set()
@@ -747,16 +735,12 @@ async def test_replacing_multipart_object_frees_its_blobs(
     store: SQLiteStore, data: Path
 ) -> None:
     """Replacing a multipart object unlinks the blobs of all its parts."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etags = [await stage_part(store, up.upload_id, n, b"x" * n) for n in (1, 2, 3)]
     await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        list(zip((1, 2, 3), etags, strict=True)),
-        "e-3",
-        (),
-        "FULL_OBJECT",
+        Completion(
+            "bkt", "mp", up.upload_id, list(zip((1, 2, 3), etags, strict=True)), "e-3"
+        ),
     )
     assert len(blob_files(data)) == 3
     await put(store, "bkt", "mp", b"single")
@@ -767,18 +751,12 @@ async def test_replacing_multipart_object_frees_its_blobs(
 @pytest_twisted.ensureDeferred
 async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
     """A multipart object opened before a replace reads the old bytes whole."""
-    up = await store.create_multipart_upload("bkt", "mp", ObjectMeta(), OWNER)
+    up = await start_upload(store)
     etags = [
         await stage_part(store, up.upload_id, n, bytes([n]) * 1000) for n in (1, 2)
     ]
     await store.complete_multipart_upload(
-        "bkt",
-        "mp",
-        up.upload_id,
-        [(1, etags[0]), (2, etags[1])],
-        "e-2",
-        (),
-        "FULL_OBJECT",
+        Completion("bkt", "mp", up.upload_id, [(1, etags[0]), (2, etags[1])], "e-2"),
     )
     _, f = store.open_object("bkt", "mp")
     with f:
@@ -786,30 +764,45 @@ async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
         assert f.read() == b"\x01" * 1000 + b"\x02" * 1000
 
 
+async def make_old_index(data: Path, content: bytes, *statements: str) -> None:
+    """
+    Make a store in C{data} holding C{content} as C{bkt/k}, then turn its
+    index into an older schema's by running C{statements} on it.
+    """
+    store = SQLiteStore.open(str(data))
+    await store.create_bucket("bkt", OWNER, "us-east-1")
+    await put(store, "bkt", "k", content)
+    await store.close()
+    with sqlite3.connect(data / "index.sqlite3") as conn:
+        for sql in statements:
+            conn.execute(sql)
+
+
 @pytest_twisted.ensureDeferred
 async def test_schema_1_migrates(tmp_path: Path) -> None:
     """A version 1 index is migrated to version 3 and its objects stay readable."""
     data = tmp_path / "old"
-    store = SQLiteStore.open(str(data))
-    await store.create_bucket("bkt", OWNER, "us-east-1")
-    await put(store, "bkt", "k", b"old data")
-    await store.close()
-    with sqlite3.connect(data / "index.sqlite3") as conn:
-        for table in (
-            "object_extents",
-            "uploads",
-            "parts",
-            "part_extents",
-            "completed_uploads",
-        ):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("ALTER TABLE objects DROP COLUMN version")
-        conn.execute("UPDATE schema_version SET version = 1")
+    await make_old_index(
+        data,
+        b"old data",
+        *(
+            f"DROP TABLE {table}"
+            for table in (
+                "object_extents",
+                "uploads",
+                "parts",
+                "part_extents",
+                "completed_uploads",
+            )
+        ),
+        "ALTER TABLE objects DROP COLUMN version",
+        "UPDATE schema_version SET version = 1",
+    )
     store = SQLiteStore.open(str(data))
     try:
         assert read(store, "bkt", "k") == b"old data"
         src = store.head_object("bkt", "k")
-        await store.copy_object(src, "bkt", "k2", ObjectMeta(), OWNER)
+        await store.copy_object(src, Destination("bkt", "k2", OWNER), ObjectMeta())
         assert read(store, "bkt", "k2") == b"old data"
         conn = store._connection()
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
@@ -819,13 +812,13 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
 
 async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
     """Complete a one-part upload of C{key}; return its upload id."""
-    up = await store.create_multipart_upload("bkt", key, ObjectMeta(), OWNER)
+    up = await start_upload(store, key)
     staging = store.open_staging()
     staging.write(b"part")
     etag = hashlib.md5(b"part").hexdigest()
-    await store.upload_part("bkt", key, up.upload_id, 1, staging, etag, ())
+    await store.upload_part(NewPart("bkt", key, up.upload_id, 1, etag), staging)
     await store.complete_multipart_upload(
-        "bkt", key, up.upload_id, [(1, etag)], "e-1", (), "FULL_OBJECT"
+        Completion("bkt", key, up.upload_id, [(1, etag)], "e-1"),
     )
     return up.upload_id
 
@@ -834,13 +827,12 @@ async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
 async def test_schema_2_migrates(tmp_path: Path) -> None:
     """A version 2 index gains the completed-uploads table; completions are recorded."""
     data = tmp_path / "v2"
-    store = SQLiteStore.open(str(data))
-    await store.create_bucket("bkt", OWNER, "us-east-1")
-    await put(store, "bkt", "k", b"v2 data")
-    await store.close()
-    with sqlite3.connect(data / "index.sqlite3") as conn:
-        conn.execute("DROP TABLE completed_uploads")
-        conn.execute("UPDATE schema_version SET version = 2")
+    await make_old_index(
+        data,
+        b"v2 data",
+        "DROP TABLE completed_uploads",
+        "UPDATE schema_version SET version = 2",
+    )
     store = SQLiteStore.open(str(data))
     try:
         assert read(store, "bkt", "k") == b"v2 data"

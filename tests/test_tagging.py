@@ -214,14 +214,19 @@ async def test_bucket_tagging(server: Server) -> None:
 @pytest_twisted.ensureDeferred
 async def test_tags_are_durable(tmp_path: Path) -> None:
     """Object and bucket tags survive closing and reopening the SQLite store."""
-    from txs3.store.interface import ObjectMeta
+    from txs3.store.interface import Destination, ObjectMeta
 
     data = str(tmp_path / "data")
     store = SQLiteStore.open(data, reactor)
     await store.create_bucket("b", "o", "us-east-1")
     staging = store.open_staging()
     staging.write(b"x")
-    await store.put_object("b", "k", staging, "e", ObjectMeta(tags=(("a", "1"),)), "o")
+    await store.put_object(
+        Destination("b", "k", "o"),
+        staging,
+        "e",
+        ObjectMeta(tags=(("a", "1"),)),
+    )
     await store.put_bucket_tagging("b", (("t", "u"),))
     await store.close()
     store = SQLiteStore.open(data, reactor)

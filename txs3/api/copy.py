@@ -37,7 +37,13 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_KEY_BYTES, MAX_PUT_SIZE, decode_query_part, part_number
 from txs3.response import Response, xml_response
-from txs3.store.interface import ObjectInfo, ObjectMeta, SourceChanged
+from txs3.store.interface import (
+    Destination,
+    NewPart,
+    ObjectInfo,
+    ObjectMeta,
+    SourceChanged,
+)
 
 #: How often UploadPartCopy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
@@ -159,7 +165,10 @@ async def copy_object(call: S3Call) -> Response:
         return dataclasses.replace(meta, tags=tags)
 
     info = await call.config.store.copy_current_object(
-        src_bucket, src_key, bucket, key, make_meta, call.identity.owner_id
+        src_bucket,
+        src_key,
+        Destination(bucket, key, call.identity.owner_id),
+        make_meta,
     )
     children: list[xml.Node] = [
         ("ETag", f'"{info.etag}"'),
@@ -288,15 +297,10 @@ async def upload_part_copy(call: S3Call) -> Response:
             )
         try:
             part = await store.upload_part_copy(
-                bucket,
-                key,
-                upload.upload_id,
-                number,
+                NewPart(bucket, key, upload.upload_id, number, etag, checksums),
                 source,
                 offset,
                 length,
-                etag,
-                checksums,
             )
         except SourceChanged:
             continue

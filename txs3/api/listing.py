@@ -11,7 +11,7 @@ from txs3 import xml
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, xml_response
-from txs3.store.interface import ListPage, ObjectInfo
+from txs3.store.interface import ListPage, ListQuery, ObjectInfo
 
 MAX_KEYS = 1000
 
@@ -81,7 +81,8 @@ async def _page(
         # S3 answers max-keys=0 with an empty, untruncated page.
         return ListPage([], [], False, None)
     return await call.config.store.list_objects(
-        bucket, prefix, delimiter, after, min(n, MAX_KEYS)
+        bucket,
+        ListQuery(prefix, delimiter, after, min(n, MAX_KEYS)),
     )
 
 

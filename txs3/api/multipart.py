@@ -38,7 +38,15 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_PART_NUMBER, part_number
 from txs3.response import Response, no_content, xml_response
-from txs3.store.interface import CompletedUpload, PartInfo, UploadInfo
+from txs3.store.interface import (
+    CompletedUpload,
+    Completion,
+    ListQuery,
+    NewPart,
+    NewUpload,
+    PartInfo,
+    UploadInfo,
+)
 
 MIN_PART_SIZE = 5 * 1024**2
 MAX_OBJECT_SIZE = 5 * 1024**4
@@ -72,7 +80,7 @@ async def create_multipart_upload(call: S3Call) -> Response:
     )
     meta = with_request_tags(call, object_meta(call, {}))
     info = await call.config.store.create_multipart_upload(
-        bucket, key, meta, call.identity.owner_id, alg, ctype
+        NewUpload(bucket, key, meta, call.identity.owner_id, alg, ctype),
     )
     headers = {}
     if alg is not None and ctype is not None:
@@ -98,13 +106,8 @@ async def upload_part(call: S3Call) -> Response:
     finished = sink.finish()
     checksums = tuple(sorted(finished.checksums.items()))
     part = await call.config.store.upload_part(
-        bucket,
-        key,
-        upload.upload_id,
-        number,
+        NewPart(bucket, key, upload.upload_id, number, finished.etag, checksums),
         finished.staging,
-        finished.etag,
-        checksums,
     )
     headers = {"ETag": f'"{part.etag}"'}
     always = [upload.checksum_algorithm] if upload.checksum_algorithm else []
@@ -252,14 +255,16 @@ async def complete_multipart_upload(call: S3Call) -> Response:
     check_write_condition(store, call.operation, condition)
     try:
         info = await store.complete_multipart_upload(
-            bucket,
-            key,
-            upload.upload_id,
-            [(p.part_number, p.etag) for p in parts],
-            multipart_etag([p.etag for p in parts]),
-            checksums,
-            ctype,
-            condition,
+            Completion(
+                bucket,
+                key,
+                upload.upload_id,
+                [(p.part_number, p.etag) for p in parts],
+                multipart_etag([p.etag for p in parts]),
+                checksums,
+                ctype,
+                condition,
+            ),
         )
     except S3Error as e:
         return _completed_meanwhile(call, requested, e)
@@ -447,11 +452,8 @@ async def list_multipart_uploads(call: S3Call) -> Response:
 
     page = await call.config.store.list_multipart_uploads(
         bucket,
-        prefix,
-        delimiter,
-        key_marker,
+        ListQuery(prefix, delimiter, key_marker, min(max_uploads, MAX_LISTED)),
         upload_id_marker,
-        min(max_uploads, MAX_LISTED),
     )
     children: list[xml.Node] = [
         ("Bucket", bucket),

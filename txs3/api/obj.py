@@ -18,7 +18,7 @@ from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import part_number
 from txs3.response import Response, StoredBytes, no_content
-from txs3.store.interface import ObjectInfo, ObjectMeta
+from txs3.store.interface import Destination, ObjectInfo, ObjectMeta
 
 # Standard headers S3 stores with an object and sends back on GET and HEAD.
 STORED_HEADERS = (
@@ -116,13 +116,10 @@ async def put_object(call: S3Call) -> Response:
     # commit and answers ConditionalRequestConflict if a racing writer won.
     condition = write_condition(call.head.headers)
     info = await call.config.store.put_object(
-        bucket,
-        key,
+        Destination(bucket, key, call.identity.owner_id, condition),
         upload.staging,
         upload.etag,
         meta,
-        call.identity.owner_id,
-        condition,
     )
     headers = {"ETag": f'"{info.etag}"'}
     for alg, value in sent_checksums(call, info.meta.checksums):

@@ -34,7 +34,12 @@ from txs3.store.values import (
     COMPLETED_UPLOAD_TTL,
     BucketInfo,
     CompletedUpload,
+    Completion,
+    Destination,
     ListPage,
+    ListQuery,
+    NewPart,
+    NewUpload,
     ObjectInfo,
     ObjectMeta,
     PartInfo,
@@ -49,9 +54,14 @@ __all__ = [
     "COMPLETED_UPLOAD_TTL",
     "BucketInfo",
     "CompletedUpload",
+    "Completion",
+    "Destination",
     "IObjectStore",
     "IStagingFile",
     "ListPage",
+    "ListQuery",
+    "NewPart",
+    "NewUpload",
     "ObjectInfo",
     "ObjectMeta",
     "PartInfo",
@@ -113,16 +123,11 @@ class IObjectStore(Interface):
         """A new, empty staging file."""
 
     def put_object(
-        bucket: str,
-        key: str,
-        staging: IStagingFile,
-        etag: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        dest: Destination, staging: IStagingFile, etag: str, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
-        Publish C{staging} as C{bucket}/C{key}, replacing any object there.
+        Publish C{staging} (whose bytes have the hex MD5 C{etag}) with
+        metadata C{meta} as the object at C{dest}, replacing any object there.
 
         Order: fsync the staging file, rename it into place, commit the index
         row, then free the replaced object's blobs (those nothing else
@@ -130,8 +135,8 @@ class IObjectStore(Interface):
         success means the bytes are on disk and indexed.  On any failure the
         previous object is untouched and the staging file is gone.
         C{NoSuchBucket} if the bucket vanished meanwhile;
-        C{ConditionalRequestConflict} if C{condition} does not hold inside
-        the commit transaction.
+        C{ConditionalRequestConflict} if C{dest.condition} does not hold
+        inside the commit transaction.
         """
 
     def head_object(bucket: str, key: str) -> ObjectInfo:
@@ -147,15 +152,10 @@ class IObjectStore(Interface):
         """
 
     def copy_object(
-        source: ObjectInfo,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        source: ObjectInfo, dest: Destination, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
-        Make C{bucket}/C{key} a copy of C{source} (an entry from
+        Make the object at C{dest} a copy of C{source} (an entry from
         L{head_object} or L{open_object}) with metadata C{meta}, replacing
         any object there, without copying bytes: the new entry shares the
         source's immutable blobs.  Same size and ETag as the source.  Copying
@@ -169,14 +169,11 @@ class IObjectStore(Interface):
     def copy_current_object(
         src_bucket: str,
         src_key: str,
-        bucket: str,
-        key: str,
+        dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
-        owner_id: str,
-        condition: WriteCondition | None = None,
     ) -> Deferred[ObjectInfo]:
         """
-        Make C{bucket}/C{key} a copy of whatever object C{src_bucket}/
+        Make the object at C{dest} a copy of whatever object C{src_bucket}/
         C{src_key} is when the copy commits: one index transaction reads
         the source's entry and makes the destination name its immutable
         blobs, so a concurrent overwrite of the source is never seen
@@ -194,17 +191,10 @@ class IObjectStore(Interface):
         C{ConditionalRequestConflict} as L{put_object}.
         """
 
-    def create_multipart_upload(
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
-    ) -> Deferred[UploadInfo]:
+    def create_multipart_upload(upload: NewUpload) -> Deferred[UploadInfo]:
         """
-        Start a multipart upload to C{bucket}/C{key}; it is durable (in the
-        index) and invisible to object listings.  C{NoSuchBucket};
+        Start C{upload}, with a new upload id; it is durable (in the index)
+        and invisible to object listings.  C{NoSuchBucket};
         C{KeyTooLongError} / C{InvalidArgument} for a bad key.
         """
 
@@ -214,39 +204,23 @@ class IObjectStore(Interface):
         C{NoSuchUpload} if there is none, or it is for another key.
         """
 
-    def upload_part(
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        staging: IStagingFile,
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
-    ) -> Deferred[PartInfo]:
+    def upload_part(part: NewPart, staging: IStagingFile) -> Deferred[PartInfo]:
         """
-        Publish C{staging} as part C{part_number} of the upload, replacing
-        (and freeing) any part with that number.  Durable before it fires,
+        Publish C{staging} as C{part}, replacing (and freeing) any part of
+        the upload with that number.  Durable before it fires,
         like L{put_object}.  C{NoSuchUpload} if the upload is gone at
         commit (aborted or completed meanwhile); the staging file is gone
         after any failure.
         """
 
     def upload_part_copy(
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        source: ObjectInfo,
-        offset: int,
-        length: int,
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
+        part: NewPart, source: ObjectInfo, offset: int, length: int
     ) -> Deferred[PartInfo]:
         """
-        Make bytes C{offset} to C{offset + length} of C{source} part
-        C{part_number} of the upload, sharing the source's blobs.  The
-        caller computed C{etag} and C{checksums} from those bytes (as read
-        through L{open_object}).  L{SourceChanged}; C{NoSuchUpload}.
+        Make bytes C{offset} to C{offset + length} of C{source} the part
+        C{part}, sharing the source's blobs.  The caller computed the
+        part's ETag and checksums from those bytes (as read through
+        L{open_object}).  L{SourceChanged}; C{NoSuchUpload}.
         """
 
     def list_parts(
@@ -263,35 +237,22 @@ class IObjectStore(Interface):
         """
 
     def list_multipart_uploads(
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        key_marker: str,
-        upload_id_marker: str,
-        max_uploads: int,
+        bucket: str, query: ListQuery, upload_id_marker: str = ""
     ) -> Deferred[UploadsPage]:
         """
         Uploads in progress in C{bucket} in the order of L{UploadsPage},
-        after C{key_marker} (and, for uploads of C{key_marker} itself, with
-        an upload id above C{upload_id_marker} when that is given), with
-        prefix and delimiter rolled up as in L{list_objects}; at most
-        C{max_uploads} entries, clamped to 1000.  C{NoSuchBucket}.
+        after the key marker C{query.marker} (and, for uploads of that key
+        itself, with an upload id above C{upload_id_marker} when that is
+        given), with prefix and delimiter rolled up as in L{list_objects};
+        at most C{query.limit} entries, clamped to 1000.  C{NoSuchBucket}.
         """
 
-    def complete_multipart_upload(
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: list[tuple[int, str]],
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
-        checksum_type: str,
-        condition: WriteCondition | None = None,
-    ) -> Deferred[ObjectInfo]:
+    def complete_multipart_upload(done: Completion) -> Deferred[ObjectInfo]:
         """
-        Publish the upload's C{parts} (part number and ETag, in the order
-        given: the caller validated order and sizes) as C{bucket}/C{key}
-        with ETag C{etag} and the upload's metadata plus C{checksums}, in
+        Publish the upload's C{done.parts} (part number and ETag, in the
+        order given: the caller validated order and sizes) as the object
+        C{done.bucket}/C{done.key} with ETag C{done.etag} and the upload's
+        metadata plus C{done.checksums} and C{done.checksum_type}, in
         one index transaction that moves the parts' blob references to the
         object: no byte is read or written, whatever the size.  The upload
         and any parts not listed are removed (unlisted parts' blobs freed),
@@ -299,8 +260,8 @@ class IObjectStore(Interface):
         records a L{CompletedUpload} (see L{get_completed_upload}).
 
         C{NoSuchUpload}; C{InvalidPart} if a listed part is missing or has
-        another ETag at commit; C{ConditionalRequestConflict} as
-        L{put_object}.
+        another ETag at commit; C{ConditionalRequestConflict} if
+        C{done.condition} does not hold, as L{put_object}.
         """
 
     def get_completed_upload(bucket: str, key: str, upload_id: str) -> CompletedUpload:
@@ -328,26 +289,21 @@ class IObjectStore(Interface):
         key fails the whole call (validate keys first).
         """
 
-    def list_objects(
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        start_after: str,
-        max_keys: int,
-    ) -> Deferred[ListPage]:
+    def list_objects(bucket: str, query: ListQuery) -> Deferred[ListPage]:
         """
-        List keys of C{bucket} greater than C{start_after} and starting with
-        C{prefix}, at most C{max_keys} entries (objects plus common prefixes).
+        List keys of C{bucket} greater than C{query.marker} (start-after)
+        and starting with C{query.prefix}, at most C{query.limit} entries
+        (objects plus common prefixes).
 
-        With a non-empty C{delimiter}, keys with the delimiter after the
-        prefix are rolled up into a common prefix, found by skipping ahead in
-        the index past every key under it, not by reading them.  A
-        C{start_after} that falls inside a common prefix resumes after the
-        whole prefix when it equals that prefix (or lies under it: every
-        entry returned, key or common prefix, is greater than
-        C{start_after}).  C{max_keys} is clamped to 1000; 0 gives an empty,
-        untruncated page.  C{NoSuchBucket}; C{InvalidArgument} for a
-        negative C{max_keys}.  Exact rules: L{txs3.store.namespace}.
+        With a non-empty C{query.delimiter}, keys with the delimiter after
+        the prefix are rolled up into a common prefix, found by skipping
+        ahead in the index past every key under it, not by reading them.  A
+        marker that falls inside a common prefix resumes after the whole
+        prefix when it equals that prefix (or lies under it: every entry
+        returned, key or common prefix, is greater than the marker).  The
+        limit is clamped to 1000; 0 gives an empty, untruncated page.
+        C{NoSuchBucket}; C{InvalidArgument} for a negative limit.  Exact
+        rules: L{txs3.store.namespace}.
         """
 
     def close() -> Deferred[None]:

@@ -30,10 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from txs3.errors import S3Error
-from txs3.store.interface import UploadInfo, UploadsPage
+from txs3.store.interface import (
+    ListPage,
+    ListQuery,
+    ObjectInfo,
+    UploadInfo,
+    UploadsPage,
+)
 
 MAX_KEY_BYTES = 1024
 MAX_KEYS = 1000
@@ -185,23 +191,50 @@ def list_page(
             return Walk(contents, prefixes, False, None, rows)
 
 
-def uploads_page(
-    uploads: list[UploadInfo],
-    common_prefixes: list[bytes],
-    is_truncated: bool,
-    next_marker: bytes | None,
-) -> UploadsPage:
+def encode_query(query: ListQuery, marker_name: str) -> tuple[bytes, bytes, bytes]:
     """
-    The L{UploadsPage} of a listing walk over uploads (one row per upload,
-    so a key may appear several times): the next upload-id marker is the
-    last upload's id when the page ends with an upload.
+    The prefix, delimiter and marker of C{query} as UTF-8 bytes, the
+    arguments L{list_page} takes before the limit.
+
+    @raise S3Error: C{InvalidArgument} naming C{prefix}, C{delimiter} or
+        C{marker_name} (the marker's query parameter, such as
+        C{start-after}) for text that is not valid Unicode.
     """
+    return (
+        encode_text(query.prefix, "prefix"),
+        encode_text(query.delimiter, "delimiter"),
+        encode_text(query.marker, marker_name),
+    )
+
+
+def objects_page(contents: list[ObjectInfo], walk: Walk[Any]) -> ListPage:
+    """The L{ListPage} of C{walk}, whose rows are the objects C{contents}."""
+    return ListPage(
+        contents=contents,
+        common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
+        is_truncated=walk.is_truncated,
+        next_marker=(
+            walk.next_marker.decode("utf-8") if walk.next_marker is not None else None
+        ),
+        rows_read=walk.rows_read,
+    )
+
+
+def uploads_page(uploads: list[UploadInfo], walk: Walk[Any]) -> UploadsPage:
+    """
+    The L{UploadsPage} of a listing walk over uploads, whose rows are
+    C{uploads} (one row per upload, so a key may appear several times): the
+    next upload-id marker is the last upload's id when the page ends with an
+    upload.
+    """
+    is_truncated = walk.is_truncated
+    next_marker = walk.next_marker
     last_is_upload = bool(uploads) and (
         next_marker is not None and uploads[-1].key.encode("utf-8") == next_marker
     )
     return UploadsPage(
         uploads=uploads,
-        common_prefixes=[p.decode("utf-8") for p in common_prefixes],
+        common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
         is_truncated=is_truncated,
         next_key_marker=next_marker.decode("utf-8")
         if next_marker is not None

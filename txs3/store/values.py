@@ -1,13 +1,17 @@
 """
 The values the storage interface (L{txs3.store.interface}) takes and
 returns: buckets, objects and their metadata, uploads and parts, listing
-pages, write conditions.  Frozen dataclasses, no behaviour beyond small
-pure helpers.  L{txs3.store.interface} re-exports every name, so callers
-import them from there.
+pages, write conditions, and the parameter objects of the longer
+operations (L{Destination}, L{ListQuery}, L{NewUpload}, L{NewPart},
+L{Completion}).  Frozen
+dataclasses, no behaviour beyond small pure helpers.
+L{txs3.store.interface} re-exports every name, so callers import them from
+there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -255,3 +259,131 @@ class ListPage:
     is_truncated: bool
     next_marker: str | None
     rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class Destination:
+    """
+    Where a write (L{IObjectStore.put_object}, L{IObjectStore.copy_object},
+    L{IObjectStore.copy_current_object}) puts an object: C{bucket}/C{key},
+    owned by C{owner_id}, replacing any object there only if C{condition}
+    (when given) holds inside the commit.
+    """
+
+    bucket: str
+    key: str
+    owner_id: str
+    condition: WriteCondition | None = None
+
+    def entry(
+        self,
+        *,
+        size: int,
+        etag: str,
+        meta: ObjectMeta,
+        last_modified: float,
+        version: str,
+        blob: str = "",
+        parts: tuple[int, ...] = (),
+    ) -> ObjectInfo:
+        """The index entry of the object written here with these values."""
+        return ObjectInfo(
+            bucket=self.bucket,
+            key=self.key,
+            size=size,
+            etag=etag,
+            last_modified=last_modified,
+            meta=meta,
+            owner_id=self.owner_id,
+            blob=blob,
+            version=version,
+            parts=parts,
+        )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """
+    What a listing asks for (L{IObjectStore.list_objects},
+    L{IObjectStore.list_multipart_uploads}): keys starting with C{prefix},
+    rolled up at C{delimiter} when it is not empty, after C{marker} (the
+    start-after or key marker), at most C{limit} entries.
+    """
+
+    prefix: str = ""
+    delimiter: str = ""
+    marker: str = ""
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    """
+    A multipart upload to C{bucket}/C{key} as
+    L{IObjectStore.create_multipart_upload} starts it: the object metadata
+    C{meta} it will complete with, its owner, and the checksum algorithm
+    and type every part must carry (None: none required).
+    """
+
+    bucket: str
+    key: str
+    meta: ObjectMeta
+    owner_id: str
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+    def info(self, upload_id: str, initiated: float) -> UploadInfo:
+        """The L{UploadInfo} of this upload, started as C{upload_id}."""
+        return UploadInfo(
+            upload_id=upload_id,
+            bucket=self.bucket,
+            key=self.key,
+            initiated=initiated,
+            owner_id=self.owner_id,
+            meta=self.meta,
+            checksum_algorithm=self.checksum_algorithm,
+            checksum_type=self.checksum_type,
+        )
+
+
+@dataclass(frozen=True)
+class NewPart:
+    """
+    Part C{part_number} of upload C{upload_id} to C{bucket}/C{key}, as
+    L{IObjectStore.upload_part} and L{IObjectStore.upload_part_copy} store
+    it: the caller computed C{etag} (hex MD5, no quotes) and C{checksums}
+    (algorithm to base64 value) from its bytes.
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    etag: str
+    checksums: tuple[tuple[str, str], ...] = ()
+
+    def info(self, size: int, last_modified: float) -> PartInfo:
+        """The L{PartInfo} of this part once stored with C{size} bytes."""
+        return PartInfo(
+            self.part_number, size, self.etag, last_modified, self.checksums
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """
+    A CompleteMultipartUpload as L{IObjectStore.complete_multipart_upload}
+    takes it: publish upload C{upload_id} to C{bucket}/C{key} from C{parts}
+    (part number and ETag, in order) as an object with ETag C{etag},
+    checksums C{checksums} of type C{checksum_type}, if C{condition} (when
+    given) holds.
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    parts: Sequence[tuple[int, str]]
+    etag: str
+    checksums: tuple[tuple[str, str], ...] = ()
+    checksum_type: str = "FULL_OBJECT"
+    condition: WriteCondition | None = None

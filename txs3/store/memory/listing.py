@@ -11,27 +11,33 @@ from collections.abc import Callable, Iterator
 from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
-from txs3.store.interface import ListPage, ObjectInfo, UploadInfo, UploadsPage
+from txs3.store.interface import (
+    ListPage,
+    ListQuery,
+    ObjectInfo,
+    UploadInfo,
+    UploadsPage,
+)
 from txs3.store.memory.core import Bucket, MemoryCore
-from txs3.store.namespace import encode_text, list_page, uploads_page
+from txs3.store.namespace import (
+    encode_query,
+    list_page,
+    objects_page,
+    uploads_page,
+)
 
 
 class ListingMixin(MemoryCore):
     """Listings."""
 
     def list_multipart_uploads(
-        self,
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        key_marker: str,
-        upload_id_marker: str,
-        max_uploads: int,
+        self, bucket: str, query: ListQuery, upload_id_marker: str = ""
     ) -> Deferred[UploadsPage]:
         """See L{IObjectStore.list_multipart_uploads}."""
         try:
             self._bucket(bucket)
-            marker = encode_text(key_marker, "key-marker")
+            raw = encode_query(query, "key-marker")
+            marker = raw[2]
             rows = sorted(
                 (u.info.key.encode("utf-8"), u.info.upload_id, u.info)
                 for u in self._uploads.values()
@@ -56,54 +62,20 @@ class ListingMixin(MemoryCore):
                 hits = [(raw, info) for raw, uid, info in rows if wanted(raw, uid)]
                 yield from hits[:limit]
 
-            walk = list_page(
-                scan,
-                encode_text(prefix, "prefix"),
-                encode_text(delimiter, "delimiter"),
-                marker,
-                max_uploads,
-            )
+            walk = list_page(scan, *raw, query.limit)
         except S3Error as e:
             return fail(e)
-        return succeed(
-            uploads_page(
-                walk.contents, walk.common_prefixes, walk.is_truncated, walk.next_marker
-            )
-        )
+        return succeed(uploads_page(walk.contents, walk))
 
-    def list_objects(
-        self,
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        start_after: str,
-        max_keys: int,
-    ) -> Deferred[ListPage]:
+    def list_objects(self, bucket: str, query: ListQuery) -> Deferred[ListPage]:
         """See L{IObjectStore.list_objects} and L{txs3.store.namespace}."""
         try:
             target = self._bucket(bucket)
-            walk = list_page(
-                self._scanner(target),
-                encode_text(prefix, "prefix"),
-                encode_text(delimiter, "delimiter"),
-                encode_text(start_after, "start-after"),
-                max_keys,
-            )
+            raw = encode_query(query, "start-after")
+            walk = list_page(self._scanner(target), *raw, query.limit)
         except S3Error as e:
             return fail(e)
-        return succeed(
-            ListPage(
-                contents=walk.contents,
-                common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
-                is_truncated=walk.is_truncated,
-                next_marker=(
-                    walk.next_marker.decode("utf-8")
-                    if walk.next_marker is not None
-                    else None
-                ),
-                rows_read=walk.rows_read,
-            )
-        )
+        return succeed(objects_page(walk.contents, walk))
 
     @staticmethod
     def _scanner(

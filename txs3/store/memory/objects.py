@@ -5,7 +5,6 @@ Object operations of the memory store.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import io
 import uuid
 from collections.abc import Callable
@@ -14,56 +13,50 @@ from typing import BinaryIO, cast
 from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
-from txs3.store.extents import ExtentReader, part_sizes
+from txs3.store.extents import ExtentReader
 from txs3.store.interface import (
+    Destination,
     IStagingFile,
     ObjectInfo,
     ObjectMeta,
     SourceChanged,
-    WriteCondition,
 )
-from txs3.store.memory.core import MemoryCore
+from txs3.store.memory.core import Bucket, MemoryCore
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.namespace import encode_key
+from txs3.store.rules import copied_object
 
 
 class ObjectsMixin(MemoryCore):
     """Put, head, open, delete, copy."""
 
     def put_object(
-        self,
-        bucket: str,
-        key: str,
-        staging: IStagingFile,
-        etag: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        self, dest: Destination, staging: IStagingFile, etag: str, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """See L{IObjectStore.put_object}."""
         if not isinstance(staging, MemoryStagingFile):
             raise ValueError("staging file does not belong to this store")
         data = staging.take()
         try:
-            raw_key = encode_key(key)
-            target = self._bucket(bucket)
-            self._check(target, raw_key, condition)
+            target, raw_key = self._destination(dest)
+            self._check(target, raw_key, dest.condition)
         except S3Error as e:
             return fail(e)
-        blob = self._new_blob(data)
-        info = ObjectInfo(
-            bucket=bucket,
-            key=key,
+        info = dest.entry(
             size=len(data),
             etag=etag,
-            last_modified=self._now(),
             meta=meta,
-            owner_id=owner_id,
-            blob=blob,
+            last_modified=self._now(),
             version=uuid.uuid4().hex,
+            blob=self._new_blob(data),
         )
         self._store(target, raw_key, info, None)
         return succeed(info)
+
+    def _destination(self, dest: Destination) -> tuple[Bucket, bytes]:
+        """The bucket and raw key of C{dest}: a bad key, or C{NoSuchBucket}."""
+        raw_key = encode_key(dest.key)
+        return self._bucket(dest.bucket), raw_key
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """See L{IObjectStore.head_object}."""
@@ -106,66 +99,36 @@ class ObjectsMixin(MemoryCore):
         return succeed(existed)
 
     def copy_object(
-        self,
-        source: ObjectInfo,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        self, source: ObjectInfo, dest: Destination, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """See L{IObjectStore.copy_object}."""
         try:
-            raw_key = encode_key(key)
-            target = self._bucket(bucket)
+            target, raw_key = self._destination(dest)
             extents = self._source(source)
-            self._check(target, raw_key, condition)
+            self._check(target, raw_key, dest.condition)
         except (S3Error, SourceChanged) as e:
             return fail(e)
-        single = source.blob  # "" for an object made of extents
-        info = ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=source.size,
-            etag=source.etag,
-            last_modified=self._now(),
-            meta=meta,
-            owner_id=owner_id,
-            blob=single,
-            version=uuid.uuid4().hex,
-            parts=() if single else part_sizes(extents),
-        )
-        self._store(target, raw_key, info, None if single else extents)
+        # source.blob is "" for an object made of extents.
+        body = None if source.blob else extents
+        info = copied_object(source, body, dest, meta, self._now(), uuid.uuid4().hex)
+        self._store(target, raw_key, info, body)
         return succeed(info)
 
     def copy_current_object(
         self,
         src_bucket: str,
         src_key: str,
-        bucket: str,
-        key: str,
+        dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
-        owner_id: str,
-        condition: WriteCondition | None = None,
     ) -> Deferred[ObjectInfo]:
         """See L{IObjectStore.copy_current_object}."""
         try:
-            raw_key = encode_key(key)
-            target = self._bucket(bucket)
+            target, raw_key = self._destination(dest)
             source, extents = self._get(src_bucket, src_key)
             meta = make_meta(source)
-            self._check(target, raw_key, condition)
+            self._check(target, raw_key, dest.condition)
         except S3Error as e:
             return fail(e)
-        info = dataclasses.replace(
-            source,
-            bucket=bucket,
-            key=key,
-            last_modified=self._now(),
-            meta=meta,
-            owner_id=owner_id,
-            version=uuid.uuid4().hex,
-            parts=part_sizes(extents) if extents is not None else (),
-        )
+        info = copied_object(source, extents, dest, meta, self._now(), uuid.uuid4().hex)
         self._store(target, raw_key, info, extents)
         return succeed(info)

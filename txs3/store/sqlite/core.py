@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from twisted.python.filepath import FilePath
 from twisted.python.threadpool import ThreadPool
 
+from txs3.errors import S3Error
 from txs3.store.blobs import (
     BlobStore,
     StagingArea,
@@ -33,6 +34,7 @@ from txs3.store.blobs import (
     is_disk_full,
 )
 from txs3.store.interface import IStagingFile
+from txs3.store.namespace import encode_key
 from txs3.store.periodic import PeriodicPass
 from txs3.store.reserve import RESERVE_SIZE, SpaceReserve
 from txs3.store.sqlite.rows import bucket_exists, is_full
@@ -325,6 +327,24 @@ class StoreCore:
             raise ValueError("staging file does not belong to this store")
         staging.hand_over()
         return staging
+
+    def _check_publishable(self, file: StagingFile, key: str) -> bytes:
+        """
+        The raw key C{key} under which taken-over staging C{file} is to be
+        published.  If the key is invalid or the store is closed, C{file}
+        is discarded and the error raised.
+
+        @raise S3Error: for an invalid C{key}.
+        @raise ValueError: if the store is closed.
+        """
+        try:
+            raw_key = encode_key(key)
+            if self._closed:
+                raise ValueError("store is closed")
+        except (S3Error, ValueError):
+            file.discard()
+            raise
+        return raw_key
 
     def _publish(self, staging: StagingFile) -> str:
         """fsync and rename C{staging} into the blobs; return its blob id."""

@@ -12,8 +12,13 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 
 from txs3.errors import S3Error
-from txs3.store.interface import ListPage, UploadsPage
-from txs3.store.namespace import encode_text, list_page, uploads_page
+from txs3.store.interface import ListPage, ListQuery, UploadsPage
+from txs3.store.namespace import (
+    encode_query,
+    list_page,
+    objects_page,
+    uploads_page,
+)
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import no_such_bucket, object_info, upload_info
 from txs3.store.sqlite.schema import SCANS, UPLOAD_SCANS, UPLOADS_OF_KEY
@@ -23,13 +28,7 @@ class ListingMixin(StoreCore):
     """Range scans of C{objects} and C{uploads}."""
 
     def list_multipart_uploads(
-        self,
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        key_marker: str,
-        upload_id_marker: str,
-        max_uploads: int,
+        self, bucket: str, query: ListQuery, upload_id_marker: str = ""
     ) -> Deferred[UploadsPage]:
         """
         See L{IObjectStore.list_multipart_uploads}: the listing walk of
@@ -37,26 +36,21 @@ class ListingMixin(StoreCore):
         upload.
         """
         try:
-            args = (
-                encode_text(prefix, "prefix"),
-                encode_text(delimiter, "delimiter"),
-                encode_text(key_marker, "key-marker"),
-            )
+            raw = encode_query(query, "key-marker")
         except S3Error as e:
             return fail(e)
         return self._in_lister(
-            self._list_uploads, bucket, *args, upload_id_marker, max_uploads
+            self._list_uploads, bucket, raw, upload_id_marker, query.limit
         )
 
     def _list_uploads(
         self,
         bucket: str,
-        prefix: bytes,
-        delimiter: bytes,
-        key_marker: bytes,
+        raw: tuple[bytes, bytes, bytes],
         upload_id_marker: str,
         max_uploads: int,
     ) -> UploadsPage:
+        key_marker = raw[2]
         conn = self._connection()
         conn.execute("BEGIN")
         try:
@@ -90,44 +84,25 @@ class ListingMixin(StoreCore):
                 if limit - given > 0:
                     yield from rows(UPLOAD_SCANS[inclusive, hi is not None], params)
 
-            walk = list_page(scan, prefix, delimiter, key_marker, max_uploads)
+            walk = list_page(scan, *raw, max_uploads)
         finally:
             conn.execute("COMMIT")
-        uploads = [upload_info(row) for row in walk.contents]
-        return uploads_page(
-            uploads, walk.common_prefixes, walk.is_truncated, walk.next_marker
-        )
+        return uploads_page([upload_info(row) for row in walk.contents], walk)
 
-    def list_objects(
-        self,
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        start_after: str,
-        max_keys: int,
-    ) -> Deferred[ListPage]:
+    def list_objects(self, bucket: str, query: ListQuery) -> Deferred[ListPage]:
         """
         See L{IObjectStore.list_objects} and L{txs3.store.namespace} for the
         exact semantics.  Runs in the listing pool, inside one read
         transaction, so the page is one consistent snapshot.
         """
         try:
-            args = (
-                encode_text(prefix, "prefix"),
-                encode_text(delimiter, "delimiter"),
-                encode_text(start_after, "start-after"),
-            )
+            raw = encode_query(query, "start-after")
         except S3Error as e:
             return fail(e)
-        return self._in_lister(self._list, bucket, *args, max_keys)
+        return self._in_lister(self._list, bucket, raw, query.limit)
 
     def _list(
-        self,
-        bucket: str,
-        prefix: bytes,
-        delimiter: bytes,
-        start_after: bytes,
-        max_keys: int,
+        self, bucket: str, raw: tuple[bytes, bytes, bytes], max_keys: int
     ) -> ListPage:
         conn = self._connection()
         conn.execute("BEGIN")  # deferred: a read snapshot, no lock
@@ -149,17 +124,7 @@ class ListingMixin(StoreCore):
                 finally:
                     cursor.close()
 
-            walk = list_page(scan, prefix, delimiter, start_after, max_keys)
+            walk = list_page(scan, *raw, max_keys)
         finally:
             conn.execute("COMMIT")
-        return ListPage(
-            contents=[object_info(bucket, row) for row in walk.contents],
-            common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
-            is_truncated=walk.is_truncated,
-            next_marker=(
-                walk.next_marker.decode("utf-8")
-                if walk.next_marker is not None
-                else None
-            ),
-            rows_read=walk.rows_read,
-        )
+        return objects_page([object_info(bucket, row) for row in walk.contents], walk)

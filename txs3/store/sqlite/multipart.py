@@ -6,24 +6,26 @@ L{txs3.store.sqlite.listing}.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail
 
 from txs3.errors import S3Error
-from txs3.store.extents import Extent, part_sizes, slice_extents
+from txs3.store.extents import Extent, slice_extents
 from txs3.store.interface import (
     CompletedUpload,
+    Completion,
     IStagingFile,
+    NewPart,
+    NewUpload,
     ObjectInfo,
-    ObjectMeta,
     PartInfo,
     PartsPage,
     UploadInfo,
-    WriteCondition,
 )
 from txs3.store.namespace import encode_key
+from txs3.store.rules import completed_object, completion_record, invalid_part
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
     check_condition,
@@ -59,46 +61,29 @@ from txs3.store.sqlite.schema import (
 class MultipartMixin(StoreCore):
     """Uploads in progress: rows of C{uploads}, C{parts}, C{part_extents}."""
 
-    def create_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        checksum_algorithm: str | None = None,
-        checksum_type: str | None = None,
-    ) -> Deferred[UploadInfo]:
+    def create_multipart_upload(self, upload: NewUpload) -> Deferred[UploadInfo]:
         """See L{IObjectStore.create_multipart_upload}."""
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(upload.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> UploadInfo:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
+            if not self._bucket_exists(conn, upload.bucket):
+                raise no_such_bucket(upload.bucket)
             now = self._now()
-            info = UploadInfo(
-                upload_id=new_upload_id(now),
-                bucket=bucket,
-                key=key,
-                initiated=now,
-                owner_id=owner_id,
-                meta=meta,
-                checksum_algorithm=checksum_algorithm,
-                checksum_type=checksum_type,
-            )
+            info = upload.info(new_upload_id(now), now)
             conn.execute(
                 INSERT_UPLOAD,
                 (
                     info.upload_id,
-                    bucket,
+                    info.bucket,
                     raw_key,
                     now,
-                    owner_id,
-                    encode_meta(meta),
-                    checksum_algorithm,
-                    checksum_type,
+                    info.owner_id,
+                    encode_meta(info.meta),
+                    info.checksum_algorithm,
+                    info.checksum_type,
                 ),
             )
             return info
@@ -106,36 +91,38 @@ class MultipartMixin(StoreCore):
         return self._in_writer(self._write_txn, txn)
 
     def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
-        """See L{IObjectStore.get_upload}."""
-        raw_key = encode_key(key)
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            row = one(conn, GET_UPLOAD, (upload_id, bucket, raw_key))
-        finally:
-            conn.execute("COMMIT")
-        if row is None:
-            raise no_such_upload(upload_id)
-        return upload_info(row)
+        """See L{IObjectStore.get_upload}: one read snapshot."""
+        return upload_info(self._read_upload(GET_UPLOAD, bucket, key, upload_id))
 
     def get_completed_upload(
         self, bucket: str, key: str, upload_id: str
     ) -> CompletedUpload:
         """See L{IObjectStore.get_completed_upload}: one read snapshot."""
+        row = self._read_upload(GET_COMPLETED, bucket, key, upload_id)
+        return completed_upload(row)
+
+    def _read_upload(
+        self, sql: str, bucket: str, key: str, upload_id: str
+    ) -> tuple[Any, ...]:
+        """
+        The row that C{sql} (parameters: upload id, bucket, raw key) reads
+        for upload C{upload_id} to C{bucket}/C{key}, in one read snapshot
+        with the bucket's existence: C{NoSuchBucket}; C{NoSuchUpload} when
+        there is no row; C{KeyTooLongError} / C{InvalidArgument} for a bad
+        key.
+        """
         raw_key = encode_key(key)
         conn = self._connection()
         conn.execute("BEGIN")
         try:
             if not self._bucket_exists(conn, bucket):
                 raise no_such_bucket(bucket)
-            row = one(conn, GET_COMPLETED, (upload_id, bucket, raw_key))
+            row = one(conn, sql, (upload_id, bucket, raw_key))
         finally:
             conn.execute("COMMIT")
         if row is None:
             raise no_such_upload(upload_id)
-        return completed_upload(row)
+        return row
 
     @staticmethod
     def _upload_row(
@@ -146,41 +133,47 @@ class MultipartMixin(StoreCore):
             raise no_such_upload(upload_id)
         return upload_info(row)
 
-    def upload_part(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        staging: IStagingFile,
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
-    ) -> Deferred[PartInfo]:
+    def upload_part(self, part: NewPart, staging: IStagingFile) -> Deferred[PartInfo]:
         """See L{IObjectStore.upload_part}; published like L{put_object}."""
         file = self._take_staging(staging)
         try:
-            raw_key = encode_key(key)
-            if self._closed:
-                raise ValueError("store is closed")
+            raw_key = self._check_publishable(file, part.key)
         except (S3Error, ValueError) as e:
-            file.discard()
             return fail(e)
 
         def work() -> PartInfo:
             size = file.size()
             blob_id = self._publish(file)
-            part = PartInfo(part_number, size, etag, self._now(), checksums)
+            info = part.info(size, self._now())
 
             def txn(conn: sqlite3.Connection) -> list[str]:
-                self._upload_row(conn, bucket, raw_key, upload_id)
-                replaced = remove_part(conn, upload_id, part_number)
-                self._insert_part(conn, upload_id, part, [Extent(blob_id, 0, size)])
-                return unreferenced(conn, replaced)
+                return self._replace_part(
+                    conn, part, raw_key, info, [Extent(blob_id, 0, size)]
+                )
 
             self._commit_new_blob(blob_id, txn)
-            return part
+            return info
 
         return self._in_writer(work)
+
+    def _replace_part(
+        self,
+        conn: sqlite3.Connection,
+        part: NewPart,
+        raw_key: bytes,
+        info: PartInfo,
+        extents: list[Extent],
+    ) -> list[str]:
+        """
+        Store C{info} made of C{extents} as C{part} of its upload, in place
+        of any part with that number: the blob ids that no longer have a
+        reference.  C{NoSuchUpload} if the upload is gone.
+        """
+        upload_id = part.upload_id
+        self._upload_row(conn, part.bucket, raw_key, upload_id)
+        replaced = remove_part(conn, upload_id, part.part_number)
+        self._insert_part(conn, upload_id, info, extents)
+        return unreferenced(conn, replaced)
 
     @staticmethod
     def _insert_part(
@@ -207,33 +200,22 @@ class MultipartMixin(StoreCore):
             )
 
     def upload_part_copy(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        source: ObjectInfo,
-        offset: int,
-        length: int,
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
+        self, part: NewPart, source: ObjectInfo, offset: int, length: int
     ) -> Deferred[PartInfo]:
         """See L{IObjectStore.upload_part_copy}: index rows only."""
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(part.key)
             src_key = encode_key(source.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> tuple[PartInfo, list[str]]:
-            self._upload_row(conn, bucket, raw_key, upload_id)
+            self._upload_row(conn, part.bucket, raw_key, part.upload_id)
             blob, extents = source_body(conn, source, src_key)
             whole = [Extent(blob, 0, source.size)] if extents is None else extents
             piece = slice_extents(whole, offset, length)
-            part = PartInfo(part_number, length, etag, self._now(), checksums)
-            replaced = remove_part(conn, upload_id, part_number)
-            self._insert_part(conn, upload_id, part, piece)
-            return part, unreferenced(conn, replaced)
+            info = part.info(length, self._now())
+            return info, self._replace_part(conn, part, raw_key, info, piece)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -273,29 +255,20 @@ class MultipartMixin(StoreCore):
 
         return self._in_lister(read)
 
-    def complete_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: list[tuple[int, str]],
-        etag: str,
-        checksums: tuple[tuple[str, str], ...],
-        checksum_type: str,
-        condition: WriteCondition | None = None,
-    ) -> Deferred[ObjectInfo]:
+    def complete_multipart_upload(self, done: Completion) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.complete_multipart_upload}: one transaction that
         turns the listed parts' extents into the object's, in part order.
         """
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(done.key)
         except S3Error as e:
             return fail(e)
+        upload_id = done.upload_id
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
-            upload = self._upload_row(conn, bucket, raw_key, upload_id)
-            check_condition(conn, bucket, raw_key, condition)
+            upload = self._upload_row(conn, done.bucket, raw_key, upload_id)
+            check_condition(conn, done.bucket, raw_key, done.condition)
             stored = dict(
                 conn.execute(
                     "SELECT part_number, etag FROM parts WHERE upload_id = ?",
@@ -303,51 +276,20 @@ class MultipartMixin(StoreCore):
                 ).fetchall()
             )
             extents: list[Extent] = []
-            for position, (number, part_etag) in enumerate(parts, 1):
+            for position, (number, part_etag) in enumerate(done.parts, 1):
                 if stored.get(number) != part_etag:
-                    raise S3Error.of(
-                        "InvalidPart",
-                        UploadId=upload_id,
-                        PartNumber=str(number),
-                        ETag=part_etag,
-                    )
+                    raise invalid_part(done, number, part_etag)
                 extents += [
                     Extent(blob, start, length, position)
                     for blob, start, length in conn.execute(
                         PART_EXTENTS, (upload_id, number)
                     ).fetchall()
                 ]
-            # Everything CreateMultipartUpload stored (headers, metadata,
-            # tags), with the completed object's checksums.
-            meta = dataclasses.replace(
-                upload.meta, checksums=checksums, checksum_type=checksum_type
-            )
-            info = ObjectInfo(
-                bucket=bucket,
-                key=key,
-                size=sum(e.length for e in extents),
-                etag=etag,
-                last_modified=self._now(),
-                meta=meta,
-                owner_id=upload.owner_id,
-                version=new_version(),
-                parts=part_sizes(extents),
-            )
-            replaced = remove_object(conn, bucket, raw_key) or set()
+            info = completed_object(done, upload, extents, self._now(), new_version())
+            replaced = remove_object(conn, done.bucket, raw_key) or set()
             replaced |= remove_upload(conn, upload_id)
             insert_object(conn, info, raw_key, extents)
-            record = CompletedUpload(
-                upload_id=upload_id,
-                bucket=bucket,
-                key=key,
-                parts=tuple(parts),
-                etag=etag,
-                version=info.version,
-                completed=info.last_modified,
-                checksums=checksums,
-                checksum_type=checksum_type,
-                checksum_algorithm=upload.checksum_algorithm,
-            )
+            record = completion_record(done, upload, info)
             conn.execute(INSERT_COMPLETED, completed_row(record, raw_key))
             return info, unreferenced(conn, replaced)
 

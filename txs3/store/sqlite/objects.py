@@ -16,12 +16,13 @@ from txs3.errors import S3Error
 from txs3.store.blobs import StagingFile
 from txs3.store.extents import Extent, ExtentReader, part_sizes
 from txs3.store.interface import (
+    Destination,
     IStagingFile,
     ObjectInfo,
     ObjectMeta,
-    WriteCondition,
 )
 from txs3.store.namespace import encode_key
+from txs3.store.rules import copied_object
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
     check_condition,
@@ -45,14 +46,7 @@ class ObjectsMixin(StoreCore):
     """Objects: rows of C{objects} and C{object_extents}."""
 
     def put_object(
-        self,
-        bucket: str,
-        key: str,
-        staging: IStagingFile,
-        etag: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        self, dest: Destination, staging: IStagingFile, etag: str, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.put_object}.
@@ -62,51 +56,47 @@ class ObjectsMixin(StoreCore):
         """
         file = self._take_staging(staging)
         try:
-            raw_key = encode_key(key)
-            if self._closed:
-                raise ValueError("store is closed")
+            raw_key = self._check_publishable(file, dest.key)
         except (S3Error, ValueError) as e:
-            file.discard()
             return fail(e)
-        return self._in_writer(
-            self._put, bucket, raw_key, file, etag, meta, owner_id, condition
-        )
+        return self._in_writer(self._put, dest, raw_key, file, etag, meta)
 
     def _put(
         self,
-        bucket: str,
+        dest: Destination,
         raw_key: bytes,
         staging: StagingFile,
         etag: str,
         meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None,
     ) -> ObjectInfo:
         """The write thread's half of put_object: publish, commit, free."""
         size = staging.size()
         blob_id = self._publish(staging)
-        info = ObjectInfo(
-            bucket=bucket,
-            key=raw_key.decode("utf-8"),
+        info = dest.entry(
             size=size,
             etag=etag,
-            last_modified=self._now(),
             meta=meta,
-            owner_id=owner_id,
-            blob=blob_id,
+            last_modified=self._now(),
             version=new_version(),
+            blob=blob_id,
         )
 
         def txn(conn: sqlite3.Connection) -> list[str]:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            check_condition(conn, bucket, raw_key, condition)
-            replaced = remove_object(conn, bucket, raw_key) or set()
+            self._check_destination(conn, dest, raw_key)
+            replaced = remove_object(conn, dest.bucket, raw_key) or set()
             insert_object(conn, info, raw_key, None)
             return unreferenced(conn, replaced)
 
         self._commit_new_blob(blob_id, txn)
         return info
+
+    def _check_destination(
+        self, conn: sqlite3.Connection, dest: Destination, raw_key: bytes
+    ) -> None:
+        """Inside a write transaction: C{NoSuchBucket}, or C{dest.condition}."""
+        if not self._bucket_exists(conn, dest.bucket):
+            raise no_such_bucket(dest.bucket)
+        check_condition(conn, dest.bucket, raw_key, dest.condition)
 
     def _read_object(
         self, conn: sqlite3.Connection, bucket: str, key: str
@@ -123,14 +113,25 @@ class ObjectsMixin(StoreCore):
             return object_info(bucket, row[1:], ()), None
         conn.execute("BEGIN")  # deferred: one read snapshot, no lock
         try:
-            row = one(conn, HEAD_OBJECT, (raw_key, bucket))
-            if row is None:
-                raise no_such_bucket(bucket)
-            if row[1] is None:
-                raise S3Error.of("NoSuchKey", Key=key)
-            extents = None if row[7] else object_extents(conn, bucket, raw_key)
+            return self._entry(conn, bucket, key, raw_key)
         finally:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _entry(
+        conn: sqlite3.Connection, bucket: str, key: str, raw_key: bytes
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        """
+        Inside a transaction: the entry of C{bucket}/C{key} (raw key
+        C{raw_key}) and its extents (None for a single-blob object).
+        C{NoSuchBucket} / C{NoSuchKey}.
+        """
+        row = one(conn, HEAD_OBJECT, (raw_key, bucket))
+        if row is None:
+            raise no_such_bucket(bucket)
+        if row[1] is None:
+            raise S3Error.of("NoSuchKey", Key=key)
+        extents = None if row[7] else object_extents(conn, bucket, raw_key)
         parts = part_sizes(extents) if extents is not None else ()
         return object_info(bucket, row[1:], parts), extents
 
@@ -218,13 +219,7 @@ class ObjectsMixin(StoreCore):
         return self._in_writer(work)
 
     def copy_object(
-        self,
-        source: ObjectInfo,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        owner_id: str,
-        condition: WriteCondition | None = None,
+        self, source: ObjectInfo, dest: Destination, meta: ObjectMeta
     ) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.copy_object}: one transaction that checks the
@@ -232,20 +227,18 @@ class ObjectsMixin(StoreCore):
         the source's blobs.
         """
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(dest.key)
             src_key = encode_key(source.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
+            if not self._bucket_exists(conn, dest.bucket):
+                raise no_such_bucket(dest.bucket)
             blob, extents = source_body(conn, source, src_key)
-            check_condition(conn, bucket, raw_key, condition)
+            check_condition(conn, dest.bucket, raw_key, dest.condition)
             current = dataclasses.replace(source, blob=blob)
-            return self._insert_copy(
-                conn, current, extents, raw_key, bucket, key, meta, owner_id
-            )
+            return self._insert_copy(conn, current, extents, dest, raw_key, meta)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -253,11 +246,8 @@ class ObjectsMixin(StoreCore):
         self,
         src_bucket: str,
         src_key: str,
-        bucket: str,
-        key: str,
+        dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
-        owner_id: str,
-        condition: WriteCondition | None = None,
     ) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.copy_current_object}: one write transaction
@@ -266,27 +256,18 @@ class ObjectsMixin(StoreCore):
         can replace the source, and free its blobs, in between.
         """
         try:
-            raw_key = encode_key(key)
+            raw_key = encode_key(dest.key)
             raw_src = encode_key(src_key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            row = one(conn, HEAD_OBJECT, (raw_src, src_bucket))
-            if row is None:
-                raise no_such_bucket(src_bucket)
-            if row[1] is None:
-                raise S3Error.of("NoSuchKey", Key=src_key)
-            extents = None if row[7] else object_extents(conn, src_bucket, raw_src)
-            parts = part_sizes(extents) if extents is not None else ()
-            source = object_info(src_bucket, row[1:], parts)
+            if not self._bucket_exists(conn, dest.bucket):
+                raise no_such_bucket(dest.bucket)
+            source, extents = self._entry(conn, src_bucket, src_key, raw_src)
             meta = make_meta(source)
-            check_condition(conn, bucket, raw_key, condition)
-            return self._insert_copy(
-                conn, source, extents, raw_key, bucket, key, meta, owner_id
-            )
+            check_condition(conn, dest.bucket, raw_key, dest.condition)
+            return self._insert_copy(conn, source, extents, dest, raw_key, meta)
 
         return self._in_writer(self._commit_info_and_free, txn)
 
@@ -295,31 +276,19 @@ class ObjectsMixin(StoreCore):
         conn: sqlite3.Connection,
         source: ObjectInfo,
         extents: list[Extent] | None,
+        dest: Destination,
         raw_key: bytes,
-        bucket: str,
-        key: str,
         meta: ObjectMeta,
-        owner_id: str,
     ) -> tuple[ObjectInfo, list[str]]:
         """
-        Inside a write transaction: make C{bucket}/C{key} name the blob
-        (C{source.blob}) or C{extents} of C{source}; return the new entry
-        and the blobs to free after the commit.
+        Inside a write transaction: make the object at C{dest} (whose key
+        is C{raw_key}) name the blob (C{source.blob}) or C{extents} of
+        C{source}; return the new entry and the blobs to free after the
+        commit.
         """
-        info = ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=source.size,
-            etag=source.etag,
-            last_modified=self._now(),
-            meta=meta,
-            owner_id=owner_id,
-            blob=source.blob if extents is None else "",
-            version=new_version(),
-            parts=part_sizes(extents) if extents is not None else (),
-        )
+        info = copied_object(source, extents, dest, meta, self._now(), new_version())
         # Copying onto itself: the old row's blobs are named again by the
         # new row, so the reference check keeps them.
-        replaced = remove_object(conn, bucket, raw_key) or set()
+        replaced = remove_object(conn, dest.bucket, raw_key) or set()
         insert_object(conn, info, raw_key, extents)
         return info, unreferenced(conn, replaced)

@@ -1,0 +1,103 @@
+"""
+Rules that both stores apply the same way, as pure functions: what makes
+a listed part invalid, the object and the record a L{Completion} produces,
+and the entry of a copy.  Each store reads and writes its own index; these
+only build the values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from txs3.errors import S3Error
+from txs3.store.extents import Extent, part_sizes
+from txs3.store.interface import (
+    CompletedUpload,
+    Completion,
+    Destination,
+    ObjectInfo,
+    ObjectMeta,
+    UploadInfo,
+)
+
+
+def invalid_part(done: Completion, number: int, etag: str) -> S3Error:
+    """
+    The C{InvalidPart} error for listed part C{number} with ETag C{etag} of
+    C{done}, missing from the upload or stored with another ETag.
+    """
+    return S3Error.of(
+        "InvalidPart", UploadId=done.upload_id, PartNumber=str(number), ETag=etag
+    )
+
+
+def completed_object(
+    done: Completion,
+    upload: UploadInfo,
+    extents: list[Extent],
+    now: float,
+    version: str,
+) -> ObjectInfo:
+    """
+    The entry of the object that C{done} makes of C{upload}, whose listed
+    parts' C{extents} (in order, each carrying its part's position) are the
+    object's bytes: everything CreateMultipartUpload stored (headers,
+    metadata, tags, owner) with the completion's ETag and checksums, written
+    at C{now} as version C{version}.
+    """
+    return ObjectInfo(
+        bucket=done.bucket,
+        key=done.key,
+        size=sum(e.length for e in extents),
+        etag=done.etag,
+        last_modified=now,
+        meta=dataclasses.replace(
+            upload.meta, checksums=done.checksums, checksum_type=done.checksum_type
+        ),
+        owner_id=upload.owner_id,
+        version=version,
+        parts=part_sizes(extents),
+    )
+
+
+def completion_record(
+    done: Completion, upload: UploadInfo, info: ObjectInfo
+) -> CompletedUpload:
+    """The record of C{done}, which completed C{upload} as the object C{info}."""
+    return CompletedUpload(
+        upload_id=done.upload_id,
+        bucket=done.bucket,
+        key=done.key,
+        parts=tuple(done.parts),
+        etag=done.etag,
+        version=info.version,
+        completed=info.last_modified,
+        checksums=done.checksums,
+        checksum_type=done.checksum_type,
+        checksum_algorithm=upload.checksum_algorithm,
+    )
+
+
+def copied_object(
+    source: ObjectInfo,
+    extents: list[Extent] | None,
+    dest: Destination,
+    meta: ObjectMeta,
+    now: float,
+    version: str,
+) -> ObjectInfo:
+    """
+    The entry of a copy of C{source} at C{dest} with metadata C{meta},
+    written at C{now} as version C{version}: the source's size and ETag,
+    naming its single blob when C{extents} is None, else its C{extents}
+    (with the part sizes they record).
+    """
+    return dest.entry(
+        size=source.size,
+        etag=source.etag,
+        meta=meta,
+        last_modified=now,
+        version=version,
+        blob=source.blob if extents is None else "",
+        parts=part_sizes(extents) if extents is not None else (),
+    )
