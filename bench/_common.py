@@ -178,16 +178,12 @@ def start_txs3(
     os.chmod(creds, 0o600)
     log = workdir / "txs3.log"
     if launcher or not plugin_available():
-        cmd = [
-            sys.executable,
-            str(BENCH / "txs3_launcher.py"),
+        cmd = _bench_server(
+            "txs3_launcher.py", port, cert,
             "--data", str(data),
-            "--port", str(port),
-            "--cert", str(cert.cert),
-            "--key", str(cert.key),
             "--access-key", ACCESS_KEY,
             "--secret-key", SECRET_KEY,
-        ]  # fmt: skip
+        )  # fmt: skip
         name = "txs3 (bench launcher)"
     else:
         twistd = Path(sys.executable).with_name("twistd")
@@ -206,6 +202,18 @@ def start_txs3(
     server = Server(name, proc, port, log)
     wait_until_listening(server, cert)
     return server
+
+
+def _bench_server(script: str, port: int, cert: CertFiles, *args: str) -> list[str]:
+    """The command line of server C{script} of C{bench/} (see C{_serve.py})."""
+    return [
+        sys.executable,
+        str(BENCH / script),
+        "--port", str(port),
+        "--cert", str(cert.cert),
+        "--key", str(cert.key),
+        *args,
+    ]  # fmt: skip
 
 
 def _spawn(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -227,14 +235,7 @@ def start_static(workdir: Path, cert: CertFiles, *, port: int = 0) -> Server:
     root = workdir / "static"
     root.mkdir(parents=True, exist_ok=True)
     log = workdir / "static.log"
-    cmd = [
-        sys.executable,
-        str(BENCH / "static_server.py"),
-        "--dir", str(root),
-        "--port", str(port),
-        "--cert", str(cert.cert),
-        "--key", str(cert.key),
-    ]  # fmt: skip
+    cmd = _bench_server("static_server.py", port, cert, "--dir", str(root))
     proc = _spawn(cmd, log)
     server = Server("twisted.web (bench/static_server.py)", proc, port, log)
     wait_until_listening(server, cert)

@@ -12,11 +12,10 @@ durability comparison with txs3.  Requests are not logged.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 
-from twisted.internet import reactor, ssl
+from _serve import serve, tls_parser
 from twisted.web import resource, server, static
 
 
@@ -42,20 +41,14 @@ class PutFile(static.File):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = tls_parser(__doc__)
     parser.add_argument("--dir", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--cert", required=True)
-    parser.add_argument("--key", required=True)
     args = parser.parse_args()
 
     root = PutFile(args.dir)
     site = server.Site(root)
     site.log = lambda request: None  # type: ignore[method-assign]
-    ctx = ssl.DefaultOpenSSLContextFactory(args.key, args.cert)
-    reactor.listenSSL(args.port, site, ctx, interface="127.0.0.1")  # type: ignore[attr-defined]
-    print(f"static server on https://127.0.0.1:{args.port} over {args.dir}", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    serve(site, args, f"static server on https://127.0.0.1:{args.port} over {args.dir}")
 
 
 if __name__ == "__main__":

@@ -9,24 +9,22 @@ access key, HTTPS on 127.0.0.1 only, no logging of requests.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _serve import serve, tls_parser
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = tls_parser(__doc__)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--cert", required=True)
-    parser.add_argument("--key", required=True)
     parser.add_argument("--access-key", required=True)
     parser.add_argument("--secret-key", required=True)
     args = parser.parse_args()
 
-    from twisted.internet import reactor, ssl
+    from twisted.internet import reactor
 
     from txs3.auth.types import Secret
     from txs3.server import build_site
@@ -37,10 +35,7 @@ def main() -> None:
         args.access_key: Secret(args.access_key, args.secret_key, "owner", "owner")
     }
     site = build_site(store, secrets.get, reactor=reactor)
-    ctx = ssl.DefaultOpenSSLContextFactory(args.key, args.cert)
-    reactor.listenSSL(args.port, site, ctx, interface="127.0.0.1")  # type: ignore[attr-defined]
-    print(f"txs3 launcher on https://127.0.0.1:{args.port}", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    serve(site, args, f"txs3 launcher on https://127.0.0.1:{args.port}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest_twisted
 from botocore.config import Config
 from twisted.internet import reactor
@@ -31,6 +30,7 @@ from tests.s3client import (
     OTHER_SECRET_KEY,
     SECRET_KEY,
     S3Client,
+    boto3_client,
     make_test_certificate,
     server_tls_options,
 )
@@ -85,19 +85,12 @@ class Server:
         per call; C{s3} adds to botocore's C{s3} configuration.
         """
         assert self.cert is not None, "boto3 needs the tls_server"
-        return boto3.client(
-            "s3",
-            endpoint_url=f"https://127.0.0.1:{self.port}",
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            region_name="us-east-1",
-            verify=str(self.cert),
-            config=Config(
-                signature_version=signature_version,
-                s3={"addressing_style": "path", **s3},
-                retries={"max_attempts": 1},
-            ),
+        config = Config(
+            signature_version=signature_version,
+            s3={"addressing_style": "path", **s3},
+            retries={"max_attempts": 1},
         )
+        return boto3_client(self.port, self.cert, ACCESS_KEY, SECRET_KEY, config)
 
     async def exchange(self, head: bytes, body: bytes, method: str) -> Reply:
         """

@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 
+import boto3
 import treq
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 from twisted.internet import ssl
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
@@ -155,6 +157,25 @@ class S3Client:
 
     async def close(self) -> None:
         await self.pool.closeCachedConnections()
+
+
+def boto3_client(
+    port: int, ca: Path | str, access_key: str, secret_key: str, config: Config | None
+) -> Any:
+    """
+    A boto3 S3 client for the txs3 server on https://127.0.0.1:C{port},
+    trusting C{ca}, signing with C{access_key}/C{secret_key}; C{config}
+    (botocore's) when given.
+    """
+    return boto3.client(
+        "s3",
+        endpoint_url=f"https://127.0.0.1:{port}",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+        verify=str(ca),
+        config=config,
+    )
 
 
 def key_path(bucket: str, key: str) -> str:

@@ -16,25 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import TestCA, Txs3Process, free_port
+from tests.s3client import boto3_client
 
 ACCESS, SECRET = "CRASHTESTKEY00000001", "crash-test-secret-0000000000000000000001"
 
 
 def client(port: int, ca: Path) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"https://127.0.0.1:{port}",
-        aws_access_key_id=ACCESS,
-        aws_secret_access_key=SECRET,
-        region_name="us-east-1",
-        verify=str(ca),
-    )
+    return boto3_client(port, ca, ACCESS, SECRET, None)
 
 
 def staged_bytes(data_dir: Path) -> int:

@@ -764,10 +764,11 @@ async def test_open_multipart_survives_replace(store: SQLiteStore) -> None:
         assert f.read() == b"\x01" * 1000 + b"\x02" * 1000
 
 
-async def make_old_index(data: Path, content: bytes, *statements: str) -> None:
+async def migrated(data: Path, content: bytes, *statements: str) -> SQLiteStore:
     """
-    Make a store in C{data} holding C{content} as C{bkt/k}, then turn its
-    index into an older schema's by running C{statements} on it.
+    Make a store in C{data} holding C{content} as C{bkt/k}, turn its index
+    into an older schema's by running C{statements} on it, and open it
+    again: the store, checked to be at version 3 with C{bkt/k} readable.
     """
     store = SQLiteStore.open(str(data))
     await store.create_bucket("bkt", OWNER, "us-east-1")
@@ -776,14 +777,22 @@ async def make_old_index(data: Path, content: bytes, *statements: str) -> None:
     with sqlite3.connect(data / "index.sqlite3") as conn:
         for sql in statements:
             conn.execute(sql)
+    store = SQLiteStore.open(str(data))
+    try:
+        assert read(store, "bkt", "k") == content
+        conn = store._connection()
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+    except BaseException:
+        await store.close()
+        raise
+    return store
 
 
 @pytest_twisted.ensureDeferred
 async def test_schema_1_migrates(tmp_path: Path) -> None:
     """A version 1 index is migrated to version 3 and its objects stay readable."""
-    data = tmp_path / "old"
-    await make_old_index(
-        data,
+    store = await migrated(
+        tmp_path / "old",
         b"old data",
         *(
             f"DROP TABLE {table}"
@@ -798,14 +807,10 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
         "ALTER TABLE objects DROP COLUMN version",
         "UPDATE schema_version SET version = 1",
     )
-    store = SQLiteStore.open(str(data))
     try:
-        assert read(store, "bkt", "k") == b"old data"
         src = store.head_object("bkt", "k")
         await store.copy_object(src, Destination("bkt", "k2", OWNER), ObjectMeta())
         assert read(store, "bkt", "k2") == b"old data"
-        conn = store._connection()
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     finally:
         await store.close()
 
@@ -826,20 +831,15 @@ async def complete_one(store: SQLiteStore, key: str = "mp") -> str:
 @pytest_twisted.ensureDeferred
 async def test_schema_2_migrates(tmp_path: Path) -> None:
     """A version 2 index gains the completed-uploads table; completions are recorded."""
-    data = tmp_path / "v2"
-    await make_old_index(
-        data,
+    store = await migrated(
+        tmp_path / "v2",
         b"v2 data",
         "DROP TABLE completed_uploads",
         "UPDATE schema_version SET version = 2",
     )
-    store = SQLiteStore.open(str(data))
     try:
-        assert read(store, "bkt", "k") == b"v2 data"
         upload_id = await complete_one(store)
         assert store.get_completed_upload("bkt", "mp", upload_id).etag == "e-1"
-        conn = store._connection()
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     finally:
         await store.close()
 

@@ -10,6 +10,7 @@ line on stderr, and no traceback anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -20,7 +21,7 @@ import stat
 import subprocess
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -372,12 +373,18 @@ def test_bad_credentials_file_exits_cleanly(tmp_path: Path) -> None:
     assert_one_line_failure(result, f"{creds}:3:")
 
 
-def test_port_in_use_exits_cleanly(tmp_path: Path) -> None:
-    """A port another socket holds is one line saying it is in use."""
+@contextlib.contextmanager
+def taken_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that a listening socket holds meanwhile."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        yield taken.getsockname()[1]
+
+
+def test_port_in_use_exits_cleanly(tmp_path: Path) -> None:
+    """A port another socket holds is one line saying it is in use."""
+    with taken_port() as port:
         result = run_txs3(
             ["--data", "d", "--port", f"tcp:{port}:interface=127.0.0.1"], tmp_path
         )
@@ -387,10 +394,7 @@ def test_port_in_use_exits_cleanly(tmp_path: Path) -> None:
 
 def test_port_in_use_under_twist(tmp_path: Path) -> None:
     """`twist txs3` (the Procfile's command) reports a taken port the same way."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         result = run_txs3(
             ["--data", "d", "--port", f"tcp:{port}:interface=127.0.0.1"],
             tmp_path,

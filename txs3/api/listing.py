@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
@@ -72,47 +73,73 @@ def _contents(
     return ("Contents", children)
 
 
-async def _page(
-    call: S3Call, prefix: str, delimiter: str, after: str, n: int
-) -> ListPage:
+def listing_query(query: Mapping[str, str], marker: str) -> ListQuery:
+    """
+    The C{prefix}, C{delimiter}, marker (query parameter C{marker}) and
+    C{max-keys} (not clamped) of a listing request's C{query}.
+
+    @raise S3Error: C{InvalidArgument} for a bad C{max-keys}.
+    """
+    return ListQuery(
+        prefix=query.get("prefix", ""),
+        delimiter=query.get("delimiter", ""),
+        marker=query.get(marker, ""),
+        limit=_max_keys(query),
+    )
+
+
+def limits(query: ListQuery, enc: Encoder) -> list[xml.Node]:
+    """A listing answer's C{MaxKeys}, then C{Delimiter} when one was given."""
+    nodes: list[xml.Node] = [("MaxKeys", query.limit)]
+    if query.delimiter:
+        nodes.append(("Delimiter", enc(query.delimiter)))
+    return nodes
+
+
+def entries(
+    page: ListPage, encoded: bool, enc: Encoder, rows: list[xml.Node]
+) -> list[xml.Node]:
+    """
+    The end of a listing answer: C{EncodingType} when keys are URL-encoded,
+    the C{rows} of the page's objects, then its C{CommonPrefixes}.
+    """
+    nodes: list[xml.Node] = [("EncodingType", "url")] if encoded else []
+    nodes += rows
+    nodes += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    return nodes
+
+
+async def _page(call: S3Call, query: ListQuery) -> ListPage:
     bucket = call.operation.bucket
     assert bucket is not None
-    if n == 0:
+    if query.limit == 0:
         # S3 answers max-keys=0 with an empty, untruncated page.
         return ListPage([], [], False, None)
-    return await call.config.store.list_objects(
-        bucket,
-        ListQuery(prefix, delimiter, after, min(n, MAX_KEYS)),
-    )
+    clamped = dataclasses.replace(query, limit=min(query.limit, MAX_KEYS))
+    return await call.config.store.list_objects(bucket, clamped)
 
 
 async def list_objects(call: S3Call) -> Response:
     """ListObjects (v1): paged by C{marker}; C{NextMarker} when truncated."""
     q = call.operation.query
-    prefix = q.get("prefix", "")
-    delimiter = q.get("delimiter", "")
-    marker = q.get("marker", "")
-    max_keys = _max_keys(q)
+    query = listing_query(q, "marker")
     encoded, enc = _encoder(q)
-    page = await _page(call, prefix, delimiter, marker, max_keys)
+    page = await _page(call, query)
     owner = (call.identity.owner_id, call.identity.display_name)
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
-        ("Prefix", enc(prefix)),
-        ("Marker", enc(marker)),
-        ("MaxKeys", max_keys),
+        ("Prefix", enc(query.prefix)),
+        ("Marker", enc(query.marker)),
+        *limits(query, enc),
+        ("IsTruncated", page.is_truncated),
     ]
-    if delimiter:
-        children.append(("Delimiter", enc(delimiter)))
-    children.append(("IsTruncated", page.is_truncated))
     if page.is_truncated and page.next_marker is not None:
         # S3 documents NextMarker for delimiter listings only; sending it
         # always is harmless and saves clients a guess.
         children.append(("NextMarker", enc(page.next_marker)))
-    if encoded:
-        children.append(("EncodingType", "url"))
-    children += [_contents(i, enc, owner) for i in page.contents]
-    children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    children += entries(
+        page, encoded, enc, [_contents(i, enc, owner) for i in page.contents]
+    )
     return xml_response(xml.document("ListBucketResult", children))
 
 
@@ -143,16 +170,14 @@ def decode_token(token: str) -> str:
 async def list_objects_v2(call: S3Call) -> Response:
     """ListObjectsV2: C{continuation-token}, C{start-after}, C{fetch-owner}."""
     q = call.operation.query
-    prefix = q.get("prefix", "")
-    delimiter = q.get("delimiter", "")
-    start_after = q.get("start-after", "")
+    query = listing_query(q, "start-after")
+    start_after = query.marker
     token = q.get("continuation-token")
-    max_keys = _max_keys(q)
     encoded, enc = _encoder(q)
     after = decode_token(token) if token else start_after
     # The token continues past start-after; whichever is further wins.
     after = max(after, start_after, key=lambda s: s.encode("utf-8"))
-    page = await _page(call, prefix, delimiter, after, max_keys)
+    page = await _page(call, dataclasses.replace(query, marker=after))
     owner = (
         (call.identity.owner_id, call.identity.display_name)
         if q.get("fetch-owner", "").lower() == "true"
@@ -160,21 +185,18 @@ async def list_objects_v2(call: S3Call) -> Response:
     )
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
-        ("Prefix", enc(prefix)),
+        ("Prefix", enc(query.prefix)),
     ]
     if "start-after" in q:
         children.append(("StartAfter", enc(start_after)))
     if token is not None:
         children.append(("ContinuationToken", token))
     children.append(("KeyCount", len(page.contents) + len(page.common_prefixes)))
-    children.append(("MaxKeys", max_keys))
-    if delimiter:
-        children.append(("Delimiter", enc(delimiter)))
+    children += limits(query, enc)
     children.append(("IsTruncated", page.is_truncated))
     if page.is_truncated and page.next_marker is not None:
         children.append(("NextContinuationToken", encode_token(page.next_marker)))
-    if encoded:
-        children.append(("EncodingType", "url"))
-    children += [_contents(i, enc, owner) for i in page.contents]
-    children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    children += entries(
+        page, encoded, enc, [_contents(i, enc, owner) for i in page.contents]
+    )
     return xml_response(xml.document("ListBucketResult", children))

@@ -11,7 +11,14 @@ C{key-marker} (and C{version-id-marker}, which can only be ``null`` here).
 from __future__ import annotations
 
 from txs3 import xml
-from txs3.api.listing import Encoder, _encoder, _max_keys, _page
+from txs3.api.listing import (
+    Encoder,
+    _encoder,
+    _page,
+    entries,
+    limits,
+    listing_query,
+)
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, xml_response
@@ -67,33 +74,27 @@ async def list_object_versions(call: S3Call) -> Response:
         C{encoding-type} or version-id marker.
     """
     q = call.operation.query
-    prefix = q.get("prefix", "")
-    delimiter = q.get("delimiter", "")
-    key_marker = q.get("key-marker", "")
     version_marker = q.get("version-id-marker", "")
-    max_keys = _max_keys(q)
+    query = listing_query(q, "key-marker")
     encoded, enc = _encoder(q)
-    _check_version_marker(key_marker, version_marker)
-    # One version per key: whether or not the null version of key_marker
-    # is named, the listing resumes after key_marker.
-    page = await _page(call, prefix, delimiter, key_marker, max_keys)
+    _check_version_marker(query.marker, version_marker)
+    # One version per key: whether or not the null version of the key
+    # marker is named, the listing resumes after the key marker.
+    page = await _page(call, query)
     owner = (call.identity.owner_id, call.identity.display_name)
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
-        ("Prefix", enc(prefix)),
-        ("KeyMarker", enc(key_marker)),
+        ("Prefix", enc(query.prefix)),
+        ("KeyMarker", enc(query.marker)),
         ("VersionIdMarker", version_marker),
     ]
     if page.is_truncated and page.next_marker is not None:
         children.append(("NextKeyMarker", enc(page.next_marker)))
         if page.next_marker not in page.common_prefixes:
             children.append(("NextVersionIdMarker", NULL_VERSION))
-    children.append(("MaxKeys", max_keys))
-    if delimiter:
-        children.append(("Delimiter", enc(delimiter)))
+    children += limits(query, enc)
     children.append(("IsTruncated", page.is_truncated))
-    if encoded:
-        children.append(("EncodingType", "url"))
-    children += [_version(i, enc, owner) for i in page.contents]
-    children += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    children += entries(
+        page, encoded, enc, [_version(i, enc, owner) for i in page.contents]
+    )
     return xml_response(xml.document("ListVersionsResult", children))

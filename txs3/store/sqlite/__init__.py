@@ -90,17 +90,15 @@ L{SQLiteStore} is only their combination.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import Unpack
 
 from twisted.internet.interfaces import IReactorCore
 from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
 from txs3.store.interface import IObjectStore
-from txs3.store.reserve import RESERVE_SIZE
 from txs3.store.sqlite.buckets import BucketsMixin
-from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE
+from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE, StoreOptions
 from txs3.store.sqlite.listing import ListingMixin
 from txs3.store.sqlite.multipart import MultipartMixin
 from txs3.store.sqlite.objects import ObjectsMixin
@@ -129,24 +127,14 @@ class SQLiteStore(
         cls,
         data_dir: FilePath[str] | str,
         reactor: IReactorCore | None = None,
-        *,
-        orphan_grace: float = DEFAULT_ORPHAN_GRACE,
-        now: Callable[[], float] = time.time,
-        list_threads: int = 4,
-        reserve_size: int = RESERVE_SIZE,
+        **options: Unpack[StoreOptions],
     ) -> SQLiteStore:
         """
-        Open the store and sweep crash leftovers before returning: staging
-        directories of dead processes, and orphan blobs older than
-        C{orphan_grace}.  Blocking: call it at start-up, before serving.
+        Open the store (C{options} as the constructor's, L{StoreCore}) and
+        sweep crash leftovers before returning: staging directories of dead
+        processes, and orphan blobs older than C{orphan_grace}.  Blocking:
+        call it at start-up, before serving.
         """
-        store = cls(
-            data_dir,
-            reactor,
-            orphan_grace=orphan_grace,
-            now=now,
-            list_threads=list_threads,
-            reserve_size=reserve_size,
-        )
+        store = cls(data_dir, reactor, **options)
         store._sweep()
         return store

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
@@ -50,6 +50,15 @@ BUSY_TIMEOUT_MS = 30_000
 _T = TypeVar("_T")
 
 _log = Logger()
+
+
+class StoreOptions(TypedDict, total=False):
+    """The keyword arguments of L{StoreCore}, for what forwards them."""
+
+    orphan_grace: float
+    now: Callable[[], float]
+    list_threads: int
+    reserve_size: int
 
 
 class StoreCore:

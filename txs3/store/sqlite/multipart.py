@@ -205,13 +205,12 @@ class MultipartMixin(StoreCore):
         """See L{IObjectStore.upload_part_copy}: index rows only."""
         try:
             raw_key = encode_key(part.key)
-            src_key = encode_key(source.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> tuple[PartInfo, list[str]]:
             self._upload_row(conn, part.bucket, raw_key, part.upload_id)
-            blob, extents = source_body(conn, source, src_key)
+            blob, extents = source_body(conn, source)
             whole = [Extent(blob, 0, source.size)] if extents is None else extents
             piece = slice_extents(whole, offset, length)
             info = part.info(length, self._now())

@@ -228,14 +228,13 @@ class ObjectsMixin(StoreCore):
         """
         try:
             raw_key = encode_key(dest.key)
-            src_key = encode_key(source.key)
         except S3Error as e:
             return fail(e)
 
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
             if not self._bucket_exists(conn, dest.bucket):
                 raise no_such_bucket(dest.bucket)
-            blob, extents = source_body(conn, source, src_key)
+            blob, extents = source_body(conn, source)
             check_condition(conn, dest.bucket, raw_key, dest.condition)
             current = dataclasses.replace(source, blob=blob)
             return self._insert_copy(conn, current, extents, dest, raw_key, meta)

@@ -28,6 +28,7 @@ from txs3.store.interface import (
     UploadInfo,
     WriteCondition,
 )
+from txs3.store.namespace import encode_key
 from txs3.store.sqlite.schema import (
     BLOB_REFERENCED,
     INSERT_OBJECT,
@@ -310,14 +311,15 @@ def new_upload_id(now: float) -> str:
 
 
 def source_body(
-    conn: sqlite3.Connection, source: ObjectInfo, src_key: bytes
+    conn: sqlite3.Connection, source: ObjectInfo
 ) -> tuple[str, list[Extent] | None]:
     """
-    The body of copy source C{source} as it is now: its blob id, or ""
-    and its extents.
+    The body of copy source C{source} (an entry the store returned, so its
+    key is valid) as it is now: its blob id, or "" and its extents.
 
     @raise SourceChanged: if it is not the version C{source} describes.
     """
+    src_key = encode_key(source.key)
     row = one(
         conn,
         "SELECT blob, version FROM objects WHERE bucket = ? AND key = ?",
