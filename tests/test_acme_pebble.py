@@ -112,18 +112,28 @@ def test_issues_certificate_by_tls_alpn(
     assert (stored / "cert.pem").read_bytes().count(b"BEGIN CERTIFICATE") >= 2
 
 
-def test_restart_reuses_account_and_certificate(
-    tmp_path: Path, start_txs3: Start, pebble: tuple[Pebble, int]
-) -> None:
-    """After a restart txs3 serves the stored certificate with no new order, and keeps its account."""
-    server, port = pebble
+def first_certificate(
+    tmp_path: Path, start_txs3: Start, server: Pebble, port: int
+) -> tuple[Path, Path]:
+    """
+    Run txs3 until it serves its first certificate from C{server}, then
+    stop it; the trusted root and the directory the ACME files are kept in.
+    """
     root = server.root(tmp_path / "root.pem")
     first = run_txs3(start_txs3, tmp_path, server, port, NAME)
     try:
         first.wait_for_tls(port, root, server_hostname=NAME, timeout=30)
     finally:
         first.stop()
-    stored = server_directory(tmp_path / "data", server.directory)
+    return root, server_directory(tmp_path / "data", server.directory)
+
+
+def test_restart_reuses_account_and_certificate(
+    tmp_path: Path, start_txs3: Start, pebble: tuple[Pebble, int]
+) -> None:
+    """After a restart txs3 serves the stored certificate with no new order, and keeps its account."""
+    server, port = pebble
+    root, stored = first_certificate(tmp_path, start_txs3, server, port)
     before = {
         name: (stored / name).read_bytes()
         for name in ("account.key", "account.json", "cert.pem", "cert.key")
@@ -195,13 +205,7 @@ def test_lost_account_record_finds_the_account_again(
 ) -> None:
     """With the account key kept but account.json and the certificate lost, txs3 finds its existing account and orders anew."""
     server, port = pebble
-    root = server.root(tmp_path / "root.pem")
-    first = run_txs3(start_txs3, tmp_path, server, port, NAME)
-    try:
-        first.wait_for_tls(port, root, server_hostname=NAME, timeout=30)
-    finally:
-        first.stop()
-    stored = server_directory(tmp_path / "data", server.directory)
+    root, stored = first_certificate(tmp_path, start_txs3, server, port)
     account = json.loads((stored / "account.json").read_text())["uri"]
     for name in ("account.json", "cert.pem", "cert.key"):
         (stored / name).unlink()

@@ -65,16 +65,13 @@ def signed_head(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
-async def send(
-    s: Server,
-    method: str,
-    target: str,
-    host: str = HOST,
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-) -> Reply:
-    head = signed_head(method, target, host, headers, body)
-    return await s.exchange(head, body, method)
+async def send(s: Server, method: str, target: str, **request: Any) -> Reply:
+    """
+    Send a request signed by L{signed_head} (C{request}: its C{host},
+    C{headers} and C{body}) to C{s}, and read the reply.
+    """
+    head = signed_head(method, target, **request)
+    return await s.exchange(head, request.get("body", b""), method)
 
 
 def error_code(reply: Reply) -> str | None:

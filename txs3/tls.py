@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from twisted.internet.endpoints import quoteStringArgument
+
+from txs3.files import write_atomically
 
 CERT_NAME = "server.pem"
 KEY_NAME = "server.key"
@@ -199,26 +200,6 @@ def read_file(path: Path, what: str) -> bytes:
         ) from None
 
 
-def _publish(path: Path, data: bytes, mode: int) -> None:
-    """
-    Write C{data} to C{path} with permission bits C{mode}, atomically: into a
-    temporary file in the same directory (created with C{mode}, so a private
-    key is never readable by others even for an instant), then renamed.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def ensure_certificate(
     certs_dir: Path, names: Iterable[str] | None = None
 ) -> CertificateFiles:
@@ -251,8 +232,8 @@ def ensure_certificate(
     )
     try:
         certs_dir.mkdir(parents=True, exist_ok=True)
-        _publish(key, key_pem, 0o600)
-        _publish(cert, cert_pem, 0o644)
+        write_atomically(key, key_pem, 0o600)
+        write_atomically(cert, cert_pem, 0o644)
     except OSError as e:
         raise CertificateError(
             f"cannot write a certificate into {certs_dir}: {e.strerror}"

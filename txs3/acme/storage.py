@@ -15,13 +15,14 @@ Blocking file work: called from the ACME thread, or once at start.
 from __future__ import annotations
 
 import datetime
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+
+from txs3.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,6 @@ def server_directory(data: Path, directory_url: str) -> Path:
     return data / "acme" / re.sub(r"[^A-Za-z0-9.-]", "_", netloc)
 
 
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write C{data} to C{path} atomically with permission bits C{mode}."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class AcmeStorage:
     """The files of one ACME server's account and certificate."""
 
@@ -96,11 +80,11 @@ class AcmeStorage:
 
     def write_account_key(self, key_json: bytes) -> None:
         """Keep the account's private key (mode 0600)."""
-        write_private(self.account_key, key_json)
+        write_atomically(self.account_key, key_json)
 
     def write_account(self, account_json: bytes) -> None:
         """Keep the account (mode 0600: it names the e-mail address)."""
-        write_private(self.account, account_json)
+        write_atomically(self.account, account_json)
 
     def write_certificate(self, chain_pem: bytes, key_pem: bytes) -> StoredCertificate:
         """
@@ -109,8 +93,8 @@ class AcmeStorage:
         @raise ValueError: if C{chain_pem} holds no PEM certificate.
         """
         stored = _describe(self.cert, self.key, chain_pem)
-        write_private(self.key, key_pem)
-        write_private(self.cert, chain_pem, 0o644)
+        write_atomically(self.key, key_pem)
+        write_atomically(self.cert, chain_pem, 0o644)
         return stored
 
     def read_certificate(self) -> StoredCertificate | None:

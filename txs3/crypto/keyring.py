@@ -27,6 +27,7 @@ from pathlib import Path
 
 from txs3.crypto.packages import KEY_BYTES
 from txs3.errors import S3Error
+from txs3.files import write_atomically
 
 DEFAULT_ALIAS = "aws/s3"
 _ALIAS = re.compile(r"^[a-zA-Z0-9/_-]{1,256}$")
@@ -35,24 +36,6 @@ _ARN = re.compile(r"^arn:aws:kms:[^:]*:[^:]*:(key/.+|alias/.+)$")
 
 class KeyFileError(Exception):
     """A key file is unreadable or malformed: one line that says which and why."""
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write C{data} to C{path} atomically, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(staging, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def load_master_key(path: Path, create: bool = True) -> bytes:
@@ -66,7 +49,7 @@ def load_master_key(path: Path, create: bool = True) -> bytes:
     if not path.exists():
         if not create:
             raise KeyFileError(f"{path}: no master key file")
-        _write_private(path, base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
+        write_atomically(path, base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
     try:
         mode = path.stat().st_mode
         text = path.read_bytes().strip()
@@ -200,4 +183,4 @@ class KeyRing:
                 for key in self.keys()
             ]
         }
-        _write_private(self.path, json.dumps(document, indent=1).encode() + b"\n")
+        write_atomically(self.path, json.dumps(document, indent=1).encode() + b"\n")

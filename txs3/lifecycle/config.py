@@ -203,6 +203,23 @@ def _expiration(element: Element | None) -> Expiration | None:
     return Expiration(expired_object_delete_marker=text.strip().lower() == "true")
 
 
+def _action_days(action: Element | None, name: str) -> int | None:
+    """
+    The day count C{name} an action element (if given) must hold: a
+    positive integer (C{InvalidArgument} otherwise, AWS's message), and
+    present (C{MalformedXML}).
+    """
+    if action is None:
+        return None
+    days = _positive(
+        xml.child_text(action, name),
+        f"'{name}' for {action.tag} action must be a positive integer",
+    )
+    if days is None:
+        raise S3Error.of("MalformedXML")
+    return days
+
+
 def _rule(element: Element) -> Rule:
     rule_id = xml.child_text(element, "ID")
     if rule_id is None or not rule_id:
@@ -215,15 +232,9 @@ def _rule(element: Element) -> Rule:
     which = _filter(element)
     expiration = _expiration(element.find("Expiration"))
     noncurrent = element.find("NoncurrentVersionExpiration")
-    noncurrent_days = newer = None
+    noncurrent_days = _action_days(noncurrent, "NoncurrentDays")
+    newer = None
     if noncurrent is not None:
-        noncurrent_days = _positive(
-            xml.child_text(noncurrent, "NoncurrentDays"),
-            "'NoncurrentDays' for NoncurrentVersionExpiration action must be a "
-            "positive integer",
-        )
-        if noncurrent_days is None:
-            raise S3Error.of("MalformedXML")
         newer = _positive(
             xml.child_text(noncurrent, "NewerNoncurrentVersions"),
             "NewerNoncurrentVersions must be a positive integer",
@@ -233,15 +244,8 @@ def _rule(element: Element) -> Rule:
                 f"NewerNoncurrentVersions cannot be greater than {MAX_NEWER_NONCURRENT}"
             )
     abort = element.find("AbortIncompleteMultipartUpload")
-    abort_days = None
+    abort_days = _action_days(abort, "DaysAfterInitiation")
     if abort is not None:
-        abort_days = _positive(
-            xml.child_text(abort, "DaysAfterInitiation"),
-            "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must "
-            "be a positive integer",
-        )
-        if abort_days is None:
-            raise S3Error.of("MalformedXML")
         if which.tags:
             raise _invalid(
                 "AbortIncompleteMultipartUpload cannot be specified with Tags."
