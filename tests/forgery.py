@@ -12,7 +12,7 @@ import hmac
 from xml.etree import ElementTree
 
 from tests.functional import Server
-from tests.s3client import SECRET_KEY, Response
+from tests.s3client import SECRET_KEY, Response, complete_body
 from txs3.auth.checksums import new_checksum
 from txs3.auth.sigv4_signing import signing_key
 
@@ -76,12 +76,7 @@ def delete(*keys: str) -> bytes:
     return f"<Delete>{inner}</Delete>".encode()
 
 
-def complete(parts: list[tuple[int, str]]) -> bytes:
-    inner = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-        for n, etag in parts
-    )
-    return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()
+complete = complete_body
 
 
 async def listing(s: Server) -> object:

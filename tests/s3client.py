@@ -262,3 +262,12 @@ def error_code(body: bytes) -> str | None:
     root = xml_of(body)
     assert root.tag == "Error", body
     return root.findtext("Code")
+
+
+def complete_body(parts: list[tuple[int, str]], extra: str = "") -> bytes:
+    """A CompleteMultipartUpload body listing C{parts} (number, ETag)."""
+    inner = "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag>{extra}</Part>"
+        for n, e in parts
+    )
+    return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()

@@ -14,7 +14,7 @@ import pytest
 import pytest_twisted
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import error_code, key_path, xml_of
+from tests.s3client import complete_body, error_code, key_path, xml_of
 from txs3.api.copy import parse_copy_range
 from txs3.errors import S3Error
 from txs3.store.interface import Destination
@@ -287,14 +287,11 @@ async def test_upload_part_copy(tls_server: Server) -> None:
         },
     )
     assert r.code == 416 and error_code(r.body) == "InvalidRange"
-    body = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in etags
-    )
     r = await tls_server.client.request(
         "POST",
         key_path("bucket", "assembled"),
         f"uploadId={upload_id}",
-        body=f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode(),
+        body=complete_body(etags),
     )
     assert r.code == 200, r.body
     r = await tls_server.client.request("GET", key_path("bucket", "assembled"))

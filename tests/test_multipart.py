@@ -16,7 +16,7 @@ import pytest_twisted
 from awscrt import checksums as crt
 
 from tests.functional import Server, server, tls_server  # noqa: F401
-from tests.s3client import error_code, key_path, xml_of
+from tests.s3client import complete_body, error_code, key_path, xml_of
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 MiB = 1024 * 1024
@@ -49,14 +49,6 @@ async def part(
         headers,
         body=data,
     )
-
-
-def complete_body(parts: list[tuple[int, str]], extra: str = "") -> bytes:
-    inner = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag>{extra}</Part>"
-        for n, e in parts
-    )
-    return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()
 
 
 async def complete(

@@ -17,7 +17,8 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -303,13 +304,14 @@ def handshake(
             return None
 
 
-def start_rsa_server(
+@contextmanager
+def rsa_server(
     tmp_path: Path, start_txs3: Start, *policy: str
-) -> tuple[Txs3Process, TestCA, list[int]]:
+) -> Iterator[tuple[TestCA, list[int]]]:
     """
-    Start txs3 with an RSA certificate (RSA key exchange needs one) on two
+    Run txs3 with an RSA certificate (RSA key exchange needs one) on two
     ports, one with --certs, one naming certKey=, with policy options
-    C{policy}; wait until both answer.
+    C{policy}, for the block: its CA and ports, once both answer.
     """
     ca = make_test_ca(tmp_path / "ca", key_type=KeyType.RSA)
     certs = tmp_path / "certs"
@@ -329,10 +331,9 @@ def start_rsa_server(
     try:
         for port in ports:
             server.wait_for_tls(port, ca.ca_file)
-    except BaseException:
+        yield ca, ports
+    finally:
         server.stop()
-        raise
-    return server, ca, ports
 
 
 def test_default_policy(tmp_path: Path, start_txs3: Start) -> None:
@@ -341,8 +342,7 @@ def test_default_policy(tmp_path: Path, start_txs3: Start) -> None:
     key exchange or only CBC suites, agrees on ECDHE with AES-GCM or
     ChaCha20, and speaks TLS 1.3.
     """
-    server, ca, ports = start_rsa_server(tmp_path, start_txs3)
-    try:
+    with rsa_server(tmp_path, start_txs3) as (ca, ports):
         for port in ports:
             for refused in (
                 "AES128-GCM-SHA256",
@@ -364,36 +364,28 @@ def test_default_policy(tmp_path: Path, start_txs3: Start) -> None:
             assert handshake(port, ca.ca_file, tls12_only=True) is not None
             result = handshake(port, ca.ca_file)
             assert result is not None and result[0] == "TLSv1.3"
-    finally:
-        server.stop()
 
 
 def test_tls_ciphers_option(tmp_path: Path, start_txs3: Start) -> None:
     """--tls-ciphers can allow a suite the default refuses, on every ssl: port."""
-    server, ca, ports = start_rsa_server(
+    with rsa_server(
         tmp_path, start_txs3, "--tls-ciphers", "ECDHE+AESGCM:AES128-GCM-SHA256"
-    )
-    try:
+    ) as (ca, ports):
         for port in ports:
             assert handshake(
                 port, ca.ca_file, ciphers="AES128-GCM-SHA256", tls12_only=True
             ) == ("TLSv1.2", "AES128-GCM-SHA256")
-    finally:
-        server.stop()
 
 
 def test_tls_min_version_option(tmp_path: Path, start_txs3: Start) -> None:
     """--tls-min-version 1.3 refuses TLS 1.2 clients on every ssl: port and still speaks TLS 1.3."""
-    server, ca, ports = start_rsa_server(
+    with rsa_server(
         tmp_path, start_txs3, "--tls-min-version", "1.3"
-    )
-    try:
+    ) as (ca, ports):
         for port in ports:
             assert handshake(port, ca.ca_file, tls12_only=True) is None
             result = handshake(port, ca.ca_file)
             assert result is not None and result[0] == "TLSv1.3"
-    finally:
-        server.stop()
 
 
 def test_replaceable_tls_swaps_the_certificate_for_new_connections(

@@ -102,6 +102,13 @@ class Txs3Server:
         )
         return env
 
+    def new_bucket(self, hint: str, **client: Any) -> tuple[Any, str]:
+        """A boto3 client (L{boto3_client} with C{client}) and a bucket it made."""
+        s3 = self.boto3_client(**client)
+        bucket = self.bucket_name(hint)
+        s3.create_bucket(Bucket=bucket)
+        return s3, bucket
+
     def aws_api(self, aws: Path) -> list[str]:
         """The AWS CLI C{aws}'s ``s3api`` command for this server, JSON output."""
         return [str(aws), "--endpoint-url", self.endpoint, "--output", "json", "s3api"]

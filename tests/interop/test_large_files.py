@@ -121,9 +121,7 @@ def test_boto3_transfer_one_gib(
     txs3_server: Txs3Server, tmp_path: Path, big_file: Path
 ) -> None:
     """boto3's upload_file (parallel multipart) and download_file (parallel ranged GETs) on 1 GiB."""
-    s3 = txs3_server.boto3_client(defaults=True)
-    bucket = txs3_server.bucket_name("boto3big")
-    s3.create_bucket(Bucket=bucket)
+    s3, bucket = txs3_server.new_bucket("boto3big", defaults=True)
     s3.upload_file(str(big_file), bucket, "big.bin")
     target = tmp_path / "big.bin"
     s3.download_file(bucket, "big.bin", str(target))

@@ -20,9 +20,9 @@ def test_boto3_non_ascii_metadata(
     txs3_server: Txs3Server, signature_version: str
 ) -> None:
     """boto3 stores x-amz-meta-title "Grüße, 世界" (SigV4 and SigV2) and head_object returns it RFC 2047-encoded."""
-    s3: Any = txs3_server.boto3_client(signature_version=signature_version)
-    bucket = txs3_server.bucket_name("meta-" + signature_version)
-    s3.create_bucket(Bucket=bucket)
+    s3, bucket = txs3_server.new_bucket(
+        "meta-" + signature_version, signature_version=signature_version
+    )
     title = "Grüße, 世界"
 
     def add(request: Any, **_: Any) -> None:

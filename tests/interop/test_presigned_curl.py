@@ -34,9 +34,7 @@ def test_curl_with_boto3_presigned_urls(
     txs3_server: Txs3Server, tmp_path: Path, version: str
 ) -> None:
     """curl uploads with a presigned PUT URL and downloads with a presigned GET URL."""
-    s3: Any = txs3_server.boto3_client()
-    bucket = txs3_server.bucket_name("curl")
-    s3.create_bucket(Bucket=bucket)
+    _, bucket = txs3_server.new_bucket("curl")
     data = payload(200_000, 11)
     source = tmp_path / "up.bin"
     source.write_bytes(data)
@@ -61,9 +59,7 @@ def test_curl_with_boto3_presigned_urls(
 
 def test_curl_with_cli_presigned_urls(txs3_server: Txs3Server, tmp_path: Path) -> None:
     """URLs from `aws s3 presign` (SigV4) and `s3cmd signurl` (SigV2) download with curl."""
-    s3: Any = txs3_server.boto3_client()
-    bucket = txs3_server.bucket_name("clipresign")
-    s3.create_bucket(Bucket=bucket)
+    s3, bucket = txs3_server.new_bucket("clipresign")
     data = payload(50_000, 12)
     s3.put_object(Bucket=bucket, Key="dir/report.pdf", Body=data)
     env = txs3_server.aws_env()
@@ -107,9 +103,7 @@ def test_curl_refused_upload_answered_before_body(
     txs3_server: Txs3Server, tmp_path: Path, expect: str
 ) -> None:
     """curl's anonymous 50 MB PUT gets 403 XML before sending (Expect) or while sending (no Expect)."""
-    s3: Any = txs3_server.boto3_client()
-    bucket = txs3_server.bucket_name("refused")
-    s3.create_bucket(Bucket=bucket)
+    _, bucket = txs3_server.new_bucket("refused")
     source = tmp_path / "big.bin"
     with source.open("wb") as f:
         f.truncate(50 * 1024 * 1024)

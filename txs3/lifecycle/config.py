@@ -83,28 +83,28 @@ def _invalid(message: str) -> S3Error:
     return S3Error.of("InvalidArgument", message)
 
 
-def _positive(text: str | None, message: str) -> int | None:
+def _integer(text: str | None, least: int, message: str) -> int | None:
+    """
+    The integer C{text} holds (None for no element): C{MalformedXML} if it
+    is no integer, C{InvalidArgument} with C{message} if below C{least}.
+    """
     if text is None:
         return None
     try:
         value = int(text.strip())
     except ValueError:
         raise S3Error.of("MalformedXML") from None
-    if value < 1:
+    if value < least:
         raise _invalid(message)
     return value
 
 
+def _positive(text: str | None, message: str) -> int | None:
+    return _integer(text, 1, message)
+
+
 def _size(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise S3Error.of("MalformedXML") from None
-    if value < 0:
-        raise _invalid("Object size must be a non-negative integer.")
-    return value
+    return _integer(text, 0, "Object size must be a non-negative integer.")
 
 
 def _midnight(text: str) -> float:
