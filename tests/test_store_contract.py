@@ -359,6 +359,40 @@ class StoreContract:
             store.get_bucket_tagging("nope")
 
     @pytest_twisted.ensureDeferred
+    async def test_bucket_settings(self, store: IObjectStore, bucket: str) -> None:
+        """Settings are set, replaced and removed, each bumping the serial; a bucket created again has none."""
+        assert store.get_bucket_settings(bucket) == {}
+        serial = store.get_bucket(bucket).serial
+        await store.put_bucket_setting(bucket, "policy", '{"a": 1}')
+        await store.put_bucket_setting(bucket, "cors", "<x/>")
+        await store.put_bucket_setting(bucket, "policy", '{"b": 2}')
+        assert store.get_bucket_settings(bucket) == {"policy": '{"b": 2}', "cors": "<x/>"}
+        await store.put_bucket_setting(bucket, "cors", None)
+        assert store.get_bucket_settings(bucket) == {"policy": '{"b": 2}'}
+        assert store.get_bucket(bucket).serial == serial + 4
+        await store.delete_bucket(bucket)
+        await store.create_bucket(bucket, OWNER, "us-east-1", {"acl": "[]"})
+        assert store.get_bucket_settings(bucket) == {"acl": "[]"}
+        code = await error_code(store.put_bucket_setting("nope", "policy", "{}"))
+        assert code == "NoSuchBucket"
+        with pytest.raises(S3Error):
+            store.get_bucket_settings("nope")
+
+    @pytest_twisted.ensureDeferred
+    async def test_object_acl(self, store: IObjectStore, bucket: str) -> None:
+        """An object's ACL is replaced in place, travels with its entry, and goes with an overwrite."""
+        await put(store, bucket, "k", b"bytes")
+        assert store.head_object(bucket, "k").meta.acl is None
+        await store.put_object_acl(bucket, "k", '[["Group","all","READ"]]')
+        info = store.head_object(bucket, "k")
+        assert info.meta.acl == '[["Group","all","READ"]]'
+        assert read(store, bucket, "k") == b"bytes"
+        await store.put_object_acl(bucket, "k", None)
+        assert store.head_object(bucket, "k").meta.acl is None
+        code = await error_code(store.put_object_acl(bucket, "missing", None))
+        assert code == "NoSuchKey"
+
+    @pytest_twisted.ensureDeferred
     async def test_staging_discard_idempotent(self, store: IObjectStore) -> None:
         """discard may be called twice, and writing after it is refused."""
         staging = store.open_staging()

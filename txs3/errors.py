@@ -75,8 +75,7 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     "KMS.NotFoundException": (400, "Invalid keyId"),
     "InvalidEncryptionAlgorithmError": (
         400,
-        "The encryption request you specified is not valid. The valid value "
-        "is AES256.",
+        "The encryption request you specified is not valid. The valid value is AES256.",
     ),
     "InvalidDigest": (
         400,

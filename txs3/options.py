@@ -4,7 +4,6 @@ anything starts, each bad value one line on stderr.  What they do is
 L{txs3.tap.makeService}'s business.
 """
 
-
 from __future__ import annotations
 
 import os

@@ -4,7 +4,6 @@ store and serving (L{TXS3Service}), and how its start-up failures reach the
 operator as one line (L{StartupError}).
 """
 
-
 from __future__ import annotations
 
 import errno
@@ -203,8 +202,7 @@ class TXS3Service(MultiService):
         access_log: str | None = None,
         limits: limits.Limits | None = None,
         acme: Service | None = None,
-        wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory]
-        | None = None,
+        wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;

@@ -25,10 +25,7 @@ def error_response(error: S3Error, request_id: str, resource: str) -> Response:
     ``<Error><Code/><Message/>...<Resource/><RequestId/><HostId/></Error>``.
     """
     children: list[xml.Node] = [("Code", error.code), ("Message", error.message)]
-    children += [
-        (name, xml.printable(value))
-        for name, value in error.extra.items()
-    ]
+    children += [(name, xml.printable(value)) for name, value in error.extra.items()]
     children += [
         ("Resource", xml.printable(resource)),
         ("RequestId", request_id),

@@ -24,7 +24,7 @@ L{txs3.store.values} and are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from twisted.internet.defer import Deferred
@@ -97,9 +97,15 @@ class IStagingFile(Interface):
 class IObjectStore(Interface):
     """Buckets and objects, durable and atomic."""
 
-    def create_bucket(name: str, owner_id: str, region: str) -> Deferred[BucketInfo]:
+    def create_bucket(
+        name: str,
+        owner_id: str,
+        region: str,
+        settings: Mapping[str, str] | None = None,
+    ) -> Deferred[BucketInfo]:
         """
-        Create bucket C{name} owned by C{owner_id}.
+        Create bucket C{name} owned by C{owner_id}, with C{settings} (as
+        L{put_bucket_setting} sets them) in the same commit.
 
         Fails with C{BucketAlreadyOwnedByYou} if C{owner_id} owns it already,
         C{BucketAlreadyExists} if someone else does.
@@ -330,3 +336,26 @@ class IObjectStore(Interface):
         bucket: str, tags: tuple[tuple[str, str], ...]
     ) -> Deferred[None]:
         """Replace the bucket's tag set (empty: remove it).  C{NoSuchBucket}."""
+
+    # -- access settings ----------------------------------------------------
+
+    def get_bucket_settings(bucket: str) -> Mapping[str, str]:
+        """
+        The bucket's settings, name to value (text the store does not
+        read): C{policy}, C{acl}, C{cors}, C{public-access-block},
+        C{ownership}.  Empty for a new bucket, also one created again after
+        a deletion.  C{NoSuchBucket}.
+        """
+
+    def put_bucket_setting(bucket: str, name: str, value: str | None) -> Deferred[None]:
+        """
+        Set (None: remove) the bucket's setting C{name}, bumping
+        L{BucketInfo.serial} in the same commit.  C{NoSuchBucket}.
+        """
+
+    def put_object_acl(bucket: str, key: str, acl: str | None) -> Deferred[None]:
+        """
+        Replace the ACL of C{bucket}/C{key} (L{ObjectMeta.acl}) in its
+        index entry, as L{put_object_tagging} replaces tags.
+        C{NoSuchBucket} / C{NoSuchKey}.
+        """

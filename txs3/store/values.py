@@ -17,12 +17,19 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class BucketInfo:
-    """A bucket: its name, owner (an owner id), creation time, region."""
+    """
+    A bucket: its name, owner (an owner id), creation time, region.
+
+    @ivar serial: bumped by every change of the bucket's settings
+        (L{IObjectStore.put_bucket_setting}); with C{created}, it tells a
+        cache of the settings whether it is stale, in any process.
+    """
 
     name: str
     owner_id: str
     created: float  # POSIX seconds
     region: str
+    serial: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class ObjectMeta:
     @ivar tags: the object's tag set (key, value), sorted by key; validated
         above the store (L{txs3.api.tagset}).  Part of the entry, so it is
         replaced with the object and deleted with it.
+    @ivar acl: the object's ACL grants, encoded by L{txs3.authz.acl}
+        (opaque to the store); None for the default (its owner has full
+        control).  Part of the entry, like the tags.
     """
 
     headers: tuple[tuple[str, str], ...] = ()
@@ -50,6 +60,7 @@ class ObjectMeta:
     checksums: tuple[tuple[str, str], ...] = ()
     checksum_type: str = "FULL_OBJECT"
     tags: tuple[tuple[str, str], ...] = ()
+    acl: str | None = None
 
     def header(self, name: str) -> str | None:
         """The stored value of standard header C{name} (lower case), if any."""

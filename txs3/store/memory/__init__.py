@@ -23,6 +23,7 @@ from txs3.store.interface import IObjectStore
 from txs3.store.memory.listing import ListingMixin
 from txs3.store.memory.multipart import MultipartMixin
 from txs3.store.memory.objects import ObjectsMixin
+from txs3.store.memory.settings import SettingsMixin
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.memory.tagging import TaggingMixin
 
@@ -30,5 +31,7 @@ __all__ = ["MemoryStagingFile", "MemoryStore"]
 
 
 @implementer(IObjectStore)
-class MemoryStore(ObjectsMixin, MultipartMixin, ListingMixin, TaggingMixin):
+class MemoryStore(
+    ObjectsMixin, MultipartMixin, ListingMixin, TaggingMixin, SettingsMixin
+):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from twisted.internet.defer import Deferred, fail, succeed
 
@@ -37,6 +37,7 @@ class Bucket:
         self.objects: dict[bytes, tuple[ObjectInfo, list[Extent] | None]] = {}
         # Dropped with the bucket, so a bucket created again has no tags.
         self.tags: tuple[tuple[str, str], ...] = ()
+        self.settings: dict[str, str] = {}
 
 
 class Upload:
@@ -67,7 +68,11 @@ class MemoryCore:
             raise S3Error.of("NoSuchBucket", BucketName=name) from None
 
     def create_bucket(
-        self, name: str, owner_id: str, region: str
+        self,
+        name: str,
+        owner_id: str,
+        region: str,
+        settings: Mapping[str, str] | None = None,
     ) -> Deferred[BucketInfo]:
         """See L{IObjectStore.create_bucket}."""
         existing = self._buckets.get(name)
@@ -80,6 +85,7 @@ class MemoryCore:
             return fail(S3Error.of(code, BucketName=name))
         info = BucketInfo(name, owner_id, self._now(), region)
         self._buckets[name] = Bucket(info)
+        self._buckets[name].settings.update(settings or {})
         return succeed(info)
 
     def get_bucket(self, name: str) -> BucketInfo:

@@ -102,6 +102,7 @@ from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE, StoreO
 from txs3.store.sqlite.listing import ListingMixin
 from txs3.store.sqlite.multipart import MultipartMixin
 from txs3.store.sqlite.objects import ObjectsMixin
+from txs3.store.sqlite.settings import SettingsMixin
 from txs3.store.sqlite.sweep import SweepMixin
 from txs3.store.sqlite.tagging import TaggingMixin
 
@@ -116,6 +117,7 @@ class SQLiteStore(
     ListingMixin,
     SweepMixin,
     TaggingMixin,
+    SettingsMixin,
 ):
     """
     An L{IObjectStore} over a data directory shared safely by processes.

@@ -5,6 +5,7 @@ Bucket operations of the SQLite store: create, get, list, delete.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from twisted.internet.defer import Deferred
 
@@ -18,9 +19,14 @@ class BucketsMixin(StoreCore):
     """Buckets: rows of C{buckets}; deleting one aborts its uploads."""
 
     def create_bucket(
-        self, name: str, owner_id: str, region: str
+        self,
+        name: str,
+        owner_id: str,
+        region: str,
+        settings: Mapping[str, str] | None = None,
     ) -> Deferred[BucketInfo]:
         """See L{IObjectStore.create_bucket}."""
+        initial = dict(settings or {})
 
         def txn(conn: sqlite3.Connection) -> BucketInfo:
             row = one(conn, "SELECT owner_id FROM buckets WHERE name = ?", (name,))
@@ -37,6 +43,14 @@ class BucketsMixin(StoreCore):
                 " VALUES (?, ?, ?, ?)",
                 (info.name, info.owner_id, info.created, info.region),
             )
+            # A row left by a deleted bucket of this name is stale
+            # (L{txs3.store.sqlite.settings}); clear it with the new ones.
+            conn.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
+            conn.executemany(
+                "INSERT INTO bucket_settings (bucket, created, name, value)"
+                " VALUES (?, ?, ?, ?)",
+                [(name, info.created, k, v) for k, v in initial.items()],
+            )
             return info
 
         return self._in_writer(self._write_txn, txn)
@@ -45,7 +59,8 @@ class BucketsMixin(StoreCore):
         """See L{IObjectStore.get_bucket}."""
         row = one(
             self._connection(),
-            "SELECT name, owner_id, created, region FROM buckets WHERE name = ?",
+            "SELECT name, owner_id, created, region, serial FROM buckets"
+            " WHERE name = ?",
             (name,),
         )
         if row is None:
@@ -57,7 +72,7 @@ class BucketsMixin(StoreCore):
         rows = (
             self._connection()
             .execute(
-                "SELECT name, owner_id, created, region FROM buckets"
+                "SELECT name, owner_id, created, region, serial FROM buckets"
                 " WHERE owner_id = ? ORDER BY name",
                 (owner_id,),
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from txs3.errors import S3Error
@@ -48,6 +48,8 @@ def encode_meta(meta: ObjectMeta) -> str:
     if meta.tags:
         # Optional key: rows written before tagging existed read as untagged.
         raw["tags"] = [list(p) for p in meta.tags]
+    if meta.acl is not None:
+        raw["acl"] = meta.acl
     return json.dumps(raw, separators=(",", ":"))
 
 
@@ -59,6 +61,7 @@ def decode_meta(text: str) -> ObjectMeta:
         checksums=tuple((k, v) for k, v in raw["checksums"]),
         checksum_type=raw.get("checksum_type", "FULL_OBJECT"),
         tags=tuple((k, v) for k, v in raw.get("tags", ())),
+        acl=raw.get("acl"),
     )
 
 
@@ -335,3 +338,30 @@ def source_body(
 def bucket_exists(conn: sqlite3.Connection, name: str) -> bool:
     """Whether bucket C{name} exists (in C{conn}'s snapshot)."""
     return one(conn, "SELECT 1 FROM buckets WHERE name = ?", (name,)) is not None
+
+
+def replace_meta(
+    conn: sqlite3.Connection,
+    bucket: str,
+    key: str,
+    change: Callable[[ObjectMeta], ObjectMeta],
+) -> None:
+    """
+    Replace the metadata of C{bucket}/C{key} by C{change} of it, in the
+    caller's write transaction, leaving bytes, ETag, version and
+    Last-Modified as they are.  C{NoSuchBucket} / C{NoSuchKey}.
+    """
+    raw_key = encode_key(key)
+    if not bucket_exists(conn, bucket):
+        raise no_such_bucket(bucket)
+    row = one(
+        conn,
+        "SELECT meta FROM objects WHERE bucket = ? AND key = ?",
+        (bucket, raw_key),
+    )
+    if row is None:
+        raise S3Error.of("NoSuchKey", Key=key)
+    conn.execute(
+        "UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?",
+        (encode_meta(change(decode_meta(row[0]))), bucket, raw_key),
+    )

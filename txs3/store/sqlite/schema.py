@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS buckets (
     name TEXT NOT NULL PRIMARY KEY,
     owner_id TEXT NOT NULL,
     created REAL NOT NULL,
-    region TEXT NOT NULL
+    region TEXT NOT NULL,
+    serial INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS objects (
     bucket TEXT NOT NULL,
@@ -89,6 +90,13 @@ CREATE TABLE IF NOT EXISTS completed_uploads (
     checksum_algorithm TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS completed_uploads_time ON completed_uploads (completed);
+CREATE TABLE IF NOT EXISTS bucket_settings (
+    bucket TEXT NOT NULL,
+    created REAL NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (bucket, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bucket_tags (
     bucket TEXT NOT NULL PRIMARY KEY,
     created REAL NOT NULL,
@@ -98,8 +106,10 @@ CREATE TABLE IF NOT EXISTS bucket_tags (
 
 #: Version 1 -> 2: objects gain a version column (the new tables are
 #: created by SCHEMA's IF NOT EXISTS).  Version 2 -> 3 only adds a table
-#: (completed_uploads), which SCHEMA creates.
+#: (completed_uploads), which SCHEMA creates.  Version 3 -> 4: buckets
+#: gain their settings serial (and SCHEMA creates bucket_settings).
 MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
+MIGRATE_3_4 = "ALTER TABLE buckets ADD COLUMN serial INTEGER NOT NULL DEFAULT 0"
 
 # SQL is spelled out literally (no string building) so that no value can
 # ever reach a statement's text.
@@ -232,6 +242,9 @@ def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
             columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
             if "version" not in columns:
                 conn.execute(MIGRATE_1_2)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(buckets)")}
+            if "serial" not in columns:
+                conn.execute(MIGRATE_3_4)
             conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         elif version > SCHEMA_VERSION:
             raise RuntimeError(

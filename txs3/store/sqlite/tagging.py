@@ -7,18 +7,15 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 
-from txs3.errors import S3Error
-from txs3.store.namespace import encode_key
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
-    decode_meta,
     decode_pairs,
-    encode_meta,
     encode_pairs,
     no_such_bucket,
     one,
+    replace_meta,
 )
 
 
@@ -38,25 +35,10 @@ class TaggingMixin(StoreCore):
         self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
     ) -> Deferred[None]:
         """See L{IObjectStore.put_object_tagging}: one UPDATE of the meta."""
-        try:
-            raw_key = encode_key(key)
-        except S3Error as e:
-            return fail(e)
 
         def txn(conn: sqlite3.Connection) -> None:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            row = one(
-                conn,
-                "SELECT meta FROM objects WHERE bucket = ? AND key = ?",
-                (bucket, raw_key),
-            )
-            if row is None:
-                raise S3Error.of("NoSuchKey", Key=key)
-            meta = dataclasses.replace(decode_meta(row[0]), tags=tuple(tags))
-            conn.execute(
-                "UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?",
-                (encode_meta(meta), bucket, raw_key),
+            replace_meta(
+                conn, bucket, key, lambda m: dataclasses.replace(m, tags=tuple(tags))
             )
 
         return self._in_writer(self._write_txn, txn)

@@ -1,0 +1,50 @@
+"""
+Access settings in the memory store: bucket settings and object ACLs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from twisted.internet.defer import Deferred, fail, succeed
+
+from txs3.errors import S3Error
+from txs3.store.memory.core import MemoryCore
+from txs3.store.namespace import encode_key
+
+
+class SettingsMixin(MemoryCore):
+    """Bucket settings on the bucket; object ACLs in the entry's meta."""
+
+    def get_bucket_settings(self, bucket: str) -> Mapping[str, str]:
+        """See L{IObjectStore.get_bucket_settings}."""
+        return dict(self._bucket(bucket).settings)
+
+    def put_bucket_setting(
+        self, bucket: str, name: str, value: str | None
+    ) -> Deferred[None]:
+        """See L{IObjectStore.put_bucket_setting}."""
+        try:
+            target = self._bucket(bucket)
+        except S3Error as e:
+            return fail(e)
+        if value is None:
+            target.settings.pop(name, None)
+        else:
+            target.settings[name] = value
+        target.info = dataclasses.replace(target.info, serial=target.info.serial + 1)
+        return succeed(None)
+
+    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> Deferred[None]:
+        """See L{IObjectStore.put_object_acl}."""
+        try:
+            info, extents = self._get(bucket, key)
+        except S3Error as e:
+            return fail(e)
+        meta = dataclasses.replace(info.meta, acl=acl)
+        self._bucket(bucket).objects[encode_key(key)] = (
+            dataclasses.replace(info, meta=meta),
+            extents,
+        )
+        return succeed(None)
