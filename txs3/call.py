@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 
 from twisted.internet.interfaces import IReactorTime
 
+from txs3.access import AccessCache, Authorizer, Ownership
+from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
+from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
@@ -30,13 +33,26 @@ def new_request_id() -> str:
 
 @dataclass
 class S3Config:
-    """Site-wide settings and collaborators shared by every request."""
+    """
+    Site-wide settings and collaborators shared by every request.
+
+    @ivar directory: the owners the credentials name (ACL grants).
+    @ivar access: parsed bucket access settings (L{txs3.access}).
+    @ivar default_ownership: the Object Ownership of a bucket created
+        without C{x-amz-object-ownership}.
+    @ivar block_public_access: whether new buckets get every Block Public
+        Access setting on.
+    """
 
     store: IObjectStore
     lookup: Callable[[str], Secret | None]
     reactor: IReactorTime
     domains: Sequence[str] = ()
     region: str = "us-east-1"
+    directory: Directory = field(default_factory=Directory)
+    access: AccessCache = field(default_factory=AccessCache)
+    default_ownership: Ownership = "ObjectWriter"
+    block_public_access: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,10 @@ class S3Call:
     @ivar completed: for a CompleteMultipartUpload whose upload was already
         completed (a retry), the record of that completion, found before
         the body; C{upload} is then None.
+    @ivar authorizer: decides the caller's actions on the request's bucket
+        (None for service-level operations and CreateBucket).
+    @ivar acl: the ACL the request's C{x-amz-acl} / C{x-amz-grant-*}
+        headers ask for, checked before the body; None when it has none.
     """
 
     request_id: str
@@ -88,6 +108,19 @@ class S3Call:
     content_length: int | None = None
     upload: UploadInfo | None = None
     completed: CompletedUpload | None = None
+    authorizer: Authorizer | None = None
+    acl: Acl | None = None
+
+    @property
+    def principal(self) -> Principal:
+        """
+        The caller as policies name it: its owner (account) and, as user
+        name, its key's display name; anonymous without a key.
+        """
+        identity = self.identity
+        if not identity.owner_id:
+            return Principal("")
+        return Principal(identity.owner_id, identity.display_name)
 
     def header(self, name: str) -> str | None:
         """Request header C{name} (lower case), if present."""

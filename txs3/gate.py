@@ -7,9 +7,10 @@ L{prepare} runs once all headers are in and before any body byte is read
 
   1. classifies the request (L{txs3.classify.classify});
   2. authenticates it (L{txs3.auth.authenticate}), unless its operation is
-     public;
-  3. checks that the caller may touch the bucket;
-  4. refuses a sub-resource txs3 does not implement;
+     public; a request without any signature goes on as anonymous;
+  3. refuses a sub-resource txs3 does not implement;
+  4. authorizes it (L{txs3.admission.admit}): the caller's permission for
+     the operation's IAM action, by the bucket's policy and ACLs;
   5. runs the operation's pre-body checks (L{txs3.api.prechecks});
   6. chooses the sink the body goes to, by the operation's body kind,
      with the digests the body must match (refusing a malformed
@@ -29,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from txs3.admission import admit
 from txs3.api.catalogue import Entry
 from txs3.auth import authenticate
 from txs3.auth.integrity import BodyDigests, parse_content_md5
@@ -89,25 +91,19 @@ def prepare(
                       connection=connection)  # fmt: skip
         return Prepared(entry, call)
     auth = authenticate(head, config.lookup, config.reactor.seconds())
-    if auth.identity is None:
-        raise S3Error.of("AccessDenied")
-    identity = auth.identity
-    if operation.bucket is not None and operation.name != "CreateBucket":
-        bucket = config.store.get_bucket(operation.bucket)
-        if bucket.owner_id != identity.owner_id:
-            raise S3Error.of("AccessDenied")
     if entry is None:
-        raise S3Error.of("NotImplemented")
+        raise S3Error.of("AccessDenied" if auth.identity is None else "NotImplemented")
     call = S3Call(
         request_id,
         operation,
-        identity,
+        auth.identity or ANONYMOUS,
         head,
         config,
         payload=auth.payload,
         connection=connection,
         content_length=length,
     )
+    call.authorizer = admit(call, entry)
     for check in entry.checks:
         check(call)
     call.body = _sink(entry, call, length)
