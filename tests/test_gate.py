@@ -174,10 +174,10 @@ async def test_write_condition_before_body(config: S3Config) -> None:
 
 
 def test_acl_header_before_body(config: S3Config) -> None:
-    """An ACL that grants more than the owner's full control is refused before the body."""
-    headers = signed("PUT", "/bucket/k", b"x", {"x-amz-acl": "public-read"})
+    """An ACL header that does not parse is refused before the body."""
+    headers = signed("PUT", "/bucket/k", b"x", {"x-amz-acl": "public-everything"})
     code = refused(config, "PUT", "/bucket/k", headers, 1)
-    assert code == "AccessControlListNotSupported"
+    assert code == "InvalidArgument"
 
 
 def test_public_operation_needs_no_credentials(config: S3Config) -> None:

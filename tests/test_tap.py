@@ -222,6 +222,8 @@ async def test_service_binds_then_opens_then_closes(
         "region": "garage",
         "access_log": None,
         "limits": None,
+        "directory": None,
+        "new_buckets": None,
     }
     await service.stopService()
     assert events == ["open", "close"]

@@ -27,7 +27,6 @@ or from headers they parse (copy sources).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,6 +59,21 @@ POLICY = "policy"
 ACL = "acl"
 PUBLIC_ACCESS_BLOCK = "public-access-block"
 OWNERSHIP = "ownership"
+
+
+@dataclass(frozen=True)
+class NewBuckets:
+    """
+    What a bucket gets when CreateBucket does not say: its Object
+    Ownership, and whether every Block Public Access setting is on.  The
+    defaults are the classic ones (ACLs enabled, nothing blocked), which
+    Cyberduck's permissions panel, s3cmd C{setacl} and most self-hosted
+    tools expect; AWS's since April 2023 are C{BucketOwnerEnforced} and
+    all blocked.
+    """
+
+    ownership: Ownership = "ObjectWriter"
+    block_public_access: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,19 +193,27 @@ class Authorizer:
     """
     Decides actions of one caller on one bucket and its objects, for one
     request (L{txs3.authz.authorize} over the bucket's settings).
-
-    @ivar head_object: reads an object's entry (for its ACL); C{NoSuchKey}
-        when there is none.
     """
 
     principal: Principal
     access: BucketAccess
     context: RequestContext
-    head_object: Callable[[str], ObjectInfo]
+    store: IObjectStore
+    cache: AccessCache
 
     @property
     def bucket(self) -> str:
         return self.access.bucket.name
+
+    def for_bucket(self, name: str) -> Authorizer:
+        """
+        The same caller and request on bucket C{name} (a copy's source).
+
+        @raise S3Error: C{NoSuchBucket}.
+        """
+        info = self.store.get_bucket(name)
+        access = self.cache.get(self.store, info)
+        return Authorizer(self.principal, access, self.context, self.store, self.cache)
 
     def decide(self, action: str, key: str | None = None) -> Decision:
         """The decision on C{action} over the bucket (C{key} None) or C{key}."""
@@ -222,7 +244,7 @@ class Authorizer:
 
     def _object_acl(self, key: str) -> Acl | None:
         try:
-            info = self.head_object(key)
+            info = self.store.head_object(self.bucket, key)
         except S3Error:
             return None
         return object_acl(info, self.access)

@@ -15,7 +15,9 @@ refused by authentication).  Then, AWS's order:
   - the operation's IAM action on the bucket, or on the object the
     request names, is decided by L{txs3.authz.authorize} over the bucket's
     policy, ACLs and Block Public Access settings (L{txs3.access});
-    anything but an allow is C{AccessDenied}.
+    anything but an allow is C{AccessDenied}.  An operation whose action
+    applies to each key its body names (DeleteObjects) is decided key by
+    key by its handler, with the authorizer returned here.
 
 The request context that policy conditions read (L{request_context}) is
 built from the head and the connection only.
@@ -77,14 +79,9 @@ def admit(call: S3Call, entry: Entry) -> Authorizer | None:
         config.reactor.seconds(),
         existing_tags,
     )
-    authorizer = Authorizer(
-        principal,
-        access,
-        context,
-        lambda k: store.head_object(bucket.name, k),
-    )
+    authorizer = Authorizer(principal, access, context, store, config.access)
     action = entry.action_for(operation.query.get("versionId"))
-    if action is not None:
+    if action is not None and not entry.per_key:
         authorizer.require(action, key)
     return authorizer
 

@@ -36,7 +36,9 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.server import Request, Site
 
+from txs3.access import NewBuckets
 from txs3.api.app import S3Application
+from txs3.auth.directory import Directory
 from txs3.auth.fields import HeaderFields
 from txs3.auth.types import Secret
 from txs3.body import DiscardSink
@@ -162,10 +164,21 @@ def build_site(
     region: str = "us-east-1",
     access_log: str | None = None,
     limits: Limits | None = None,
+    directory: Directory | None = None,
+    new_buckets: NewBuckets | None = None,
 ) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
-    C{access_log} and C{limits} as for L{S3Site}.
+    C{access_log} and C{limits} as for L{S3Site}; C{directory} and
+    C{new_buckets} as for L{S3Config}.
     """
-    config = S3Config(store, lookup, reactor, tuple(domains), region)
+    config = S3Config(
+        store,
+        lookup,
+        reactor,
+        tuple(domains),
+        region,
+        directory=directory or Directory(),
+        new_buckets=new_buckets or NewBuckets(),
+    )
     return S3Site(config, S3Application(config).resource(), access_log, limits)

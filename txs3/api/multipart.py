@@ -16,11 +16,13 @@ L{txs3.auth.multipart_checksums}.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from txs3 import xml
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
 from txs3.api.tagging import with_request_tags
@@ -78,9 +80,10 @@ async def create_multipart_upload(call: S3Call) -> Response:
     alg, ctype = checksum_settings(
         call.header("x-amz-checksum-algorithm"), call.header("x-amz-checksum-type")
     )
-    meta = with_request_tags(call, object_meta(call, {}))
+    owner, acl = new_object_access(call)
+    meta = dataclasses.replace(with_request_tags(call, object_meta(call, {})), acl=acl)
     info = await call.config.store.create_multipart_upload(
-        NewUpload(bucket, key, meta, call.identity.owner_id, alg, ctype),
+        NewUpload(bucket, key, meta, owner, alg, ctype),
     )
     headers = {}
     if alg is not None and ctype is not None:
