@@ -50,7 +50,9 @@ CYBERDUCK_SECRET = "hogehoge_secret1"
 SECRETS = {
     ACCESS_KEY: Secret(ACCESS_KEY, SECRET_KEY, "owner-one", "one"),
     CYBERDUCK_KEY: Secret(CYBERDUCK_KEY, CYBERDUCK_SECRET, "owner-duck", "duck"),
-    OTHER_ACCESS_KEY: Secret(OTHER_ACCESS_KEY, OTHER_SECRET_KEY, "owner-two", "two"),
+    OTHER_ACCESS_KEY: Secret(
+        OTHER_ACCESS_KEY, OTHER_SECRET_KEY, "owner-two", "two", "two@example.com"
+    ),
 }
 
 
@@ -148,12 +150,12 @@ class RunningTLSServer:
     async def start(self) -> Server:
         store = SQLiteStore.open(str(self._data), reactor, **self._options)
         site = build_site(
-        store,
-        SECRETS.get,
-        reactor=reactor,
-        domains=(VHOST_DOMAIN,),
-        directory=DIRECTORY,
-    )
+            store,
+            SECRETS.get,
+            reactor=reactor,
+            domains=(VHOST_DOMAIN,),
+            directory=DIRECTORY,
+        )
         port = reactor.listenSSL(
             0, site, server_tls_options(self._cert, self._key), interface="127.0.0.1"
         )

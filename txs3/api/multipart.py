@@ -25,6 +25,7 @@ from txs3 import xml
 from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
+from txs3.api.render import owner_xml
 from txs3.api.tagging import with_request_tags
 from txs3.auth.checksums import ALGORITHMS, header_name
 from txs3.auth.multipart_checksums import (
@@ -67,11 +68,6 @@ def _upload(call: S3Call) -> UploadInfo:
 
 def _upload_id(call: S3Call) -> str:
     return call.operation.query.get("uploadId", "")
-
-
-def _owner(call: S3Call, owner_id: str) -> list[xml.Node]:
-    name = call.identity.display_name if owner_id == call.identity.owner_id else ""
-    return [("ID", owner_id), ("DisplayName", name or owner_id)]
 
 
 async def create_multipart_upload(call: S3Call) -> Response:
@@ -417,8 +413,8 @@ async def list_parts(call: S3Call) -> Response:
                 entry.append(("Checksum" + upload.checksum_algorithm, value))
         children.append(("Part", entry))
     children += [
-        ("Initiator", _owner(call, upload.owner_id)),
-        ("Owner", _owner(call, upload.owner_id)),
+        ("Initiator", owner_xml(call, upload.owner_id)),
+        ("Owner", owner_xml(call, upload.owner_id)),
         ("StorageClass", "STANDARD"),
     ]
     if upload.checksum_algorithm is not None:
@@ -477,8 +473,8 @@ async def list_multipart_uploads(call: S3Call) -> Response:
         entry: list[xml.Node] = [
             ("Key", enc(upload.key)),
             ("UploadId", upload.upload_id),
-            ("Initiator", _owner(call, upload.owner_id)),
-            ("Owner", _owner(call, upload.owner_id)),
+            ("Initiator", owner_xml(call, upload.owner_id)),
+            ("Owner", owner_xml(call, upload.owner_id)),
             ("StorageClass", "STANDARD"),
             ("Initiated", xml.iso8601(upload.initiated)),
         ]
