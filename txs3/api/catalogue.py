@@ -59,8 +59,7 @@ Level = Literal["service", "bucket", "object"]
 Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 # Sub-resources an object operation may carry without changing which
-# operation it is.  Every object is its one version "null" (versioning is
-# not built), so versionId selects nothing yet.
+# operation it is: versionId names one version of the object.
 VERSION = frozenset({"versionId"})
 
 
@@ -175,9 +174,9 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("ListMultipartUploads", _bucket("GET", "uploads"),
           multipart.list_multipart_uploads, "s3:ListBucketMultipartUploads"),
     Entry("GetBucketVersioning", _bucket("GET", "versioning"),
-          subresources.get_bucket_versioning, "s3:GetBucketVersioning"),
+          versions.get_bucket_versioning, "s3:GetBucketVersioning"),
     Entry("PutBucketVersioning", _bucket("PUT", "versioning"),
-          subresources.put_bucket_versioning, "s3:PutBucketVersioning",
+          versions.put_bucket_versioning, "s3:PutBucketVersioning",
           body="xml"),
     Entry("GetBucketLogging", _bucket("GET", "logging"),
           subresources.get_bucket_logging, "s3:GetBucketLogging"),
