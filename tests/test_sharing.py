@@ -11,11 +11,17 @@ and are read back, and that a refused request changes nothing.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest_twisted
 
-from tests.functional import Server, server, tls_server  # noqa: F401
+from tests.functional import (  # noqa: F401
+    RunningTLSServer,
+    Server,
+    server,
+    tls_server,
+)
 from tests.s3client import S3Client, error_code
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -397,3 +403,24 @@ async def test_anonymous_over_tls(tls_server: Server) -> None:
     assert (await s.client.request("PUT", "/share", "policy", body=text)).code == 204
     r = await s.client.request("GET", "/share", "list-type=2", signed=False)
     assert r.code == 200 and b"doc.txt" in r.body
+
+
+@pytest_twisted.ensureDeferred
+async def test_settings_seen_by_another_store_on_the_same_data(tmp_path: Path) -> None:
+    """Two servers over one data directory (as worker processes are): a policy set through one is obeyed, then revoked, by the other."""
+    first = RunningTLSServer(tmp_path / "a", tmp_path / "data")
+    second = RunningTLSServer(tmp_path / "b", tmp_path / "data")
+    a, b = await first.start(), await second.start()
+    try:
+        await setup(a)
+        r = await b.client.request("GET", "/share/doc.txt", signed=False)
+        assert r.code == 403  # and b's cache now holds the bucket's settings
+        public = policy(allow("*", "s3:GetObject", "arn:aws:s3:::share/*"))
+        assert (await a.client.request("PUT", "/share", "policy", body=public)).code == 204
+        r = await b.client.request("GET", "/share/doc.txt", signed=False)
+        assert (r.code, r.body) == (200, b"shared bytes")
+        assert (await a.client.request("DELETE", "/share", "policy")).code == 204
+        assert (await b.client.request("GET", "/share/doc.txt", signed=False)).code == 403
+    finally:
+        await first.stop()
+        await second.stop()

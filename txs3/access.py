@@ -27,7 +27,9 @@ or from headers they parse (copy sources).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from txs3.authz import (
@@ -45,6 +47,7 @@ from txs3.authz import (
     resource_arn,
 )
 from txs3.authz.acl import decode_grants
+from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
 from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo
 
@@ -193,13 +196,22 @@ class Authorizer:
     """
     Decides actions of one caller on one bucket and its objects, for one
     request (L{txs3.authz.authorize} over the bucket's settings).
+
+    @ivar make_context: builds the request context; called at most once,
+        and only when a decision reads it (a policy applies), since most
+        requests (the owner's, on buckets without a policy) never do.
     """
 
     principal: Principal
     access: BucketAccess
-    context: RequestContext
+    make_context: Callable[[], RequestContext]
     store: IObjectStore
     cache: AccessCache
+
+    @cached_property
+    def context(self) -> RequestContext:
+        """What policy conditions read of the request."""
+        return self.make_context()
 
     @property
     def bucket(self) -> str:
@@ -213,11 +225,17 @@ class Authorizer:
         """
         info = self.store.get_bucket(name)
         access = self.cache.get(self.store, info)
-        return Authorizer(self.principal, access, self.context, self.store, self.cache)
+        return Authorizer(
+            self.principal, access, lambda: self.context, self.store, self.cache
+        )
 
     def decide(self, action: str, key: str | None = None) -> Decision:
         """The decision on C{action} over the bucket (C{key} None) or C{key}."""
         access = self.access
+        if access.policy is None and self.principal.owner_id == access.owner:
+            # The bucket owner's keys, no policy to deny them: the answer
+            # authorize() would give, without building a context.
+            return OWNER_DECISION
         bucket_acl = access.acl if access.acls_enabled else None
         return authorize(
             self.principal,

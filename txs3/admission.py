@@ -69,17 +69,20 @@ def admit(call: S3Call, entry: Entry) -> Authorizer | None:
         raise S3Error.of("AccessDenied")
     access = config.access.get(store, bucket)
     key = operation.key
-    existing_tags = None
-    if key is not None and access.policy is not None:
-        if access.policy.needs_existing_tags:
-            existing_tags = _tags_of(call, key)
-    context = request_context(
-        call.head,
-        operation,
-        call.connection,
-        config.reactor.seconds(),
-        existing_tags,
-    )
+
+    def context() -> RequestContext:
+        existing_tags = None
+        if key is not None and access.policy is not None:
+            if access.policy.needs_existing_tags:
+                existing_tags = _tags_of(call, key)
+        return request_context(
+            call.head,
+            operation,
+            call.connection,
+            config.reactor.seconds(),
+            existing_tags,
+        )
+
     authorizer = Authorizer(principal, access, context, store, config.access)
     action = entry.action_for(operation.query.get("versionId"))
     if action is not None and not entry.per_key:
