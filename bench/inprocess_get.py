@@ -28,14 +28,13 @@ import tempfile
 import time
 from typing import Any
 
+from authz import OTHER, plain_policy  # bench/authz.py
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
-
-from authz import OTHER, plain_policy  # bench/authz.py
 
 import txs3.gate
 from txs3.access import Authorizer

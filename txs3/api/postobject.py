@@ -43,6 +43,7 @@ from txs3.api.tagset import MAX_OBJECT_TAGS, parse_tagging_body
 from txs3.auth.checksums import header_name
 from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan
+from txs3.authz import RequestContext
 from txs3.body import requested_checksums
 from txs3.call import ANONYMOUS, S3Call
 from txs3.errors import S3Error
@@ -135,15 +136,18 @@ def as_put(call: S3Call, form: AcceptedForm) -> S3Call:
     )
     authorizer = call.authorizer
     assert authorizer is not None, "a bucket operation has an authorizer"
-    context = dataclasses.replace(
-        authorizer.context,
-        headers={**call.head.headers, **form.headers},
-        signature_version=_signature_version(form.fields),
-        auth_type="POST",
-        request_tags=dict(form.tags) if form.tags else None,
-    )
+
+    def context() -> RequestContext:
+        return dataclasses.replace(
+            authorizer.context,
+            headers={**call.head.headers, **form.headers},
+            signature_version=_signature_version(form.fields),
+            auth_type="POST",
+            request_tags=dict(form.tags) if form.tags else None,
+        )
+
     put.authorizer = dataclasses.replace(
-        authorizer, principal=put.principal, context=context
+        authorizer, principal=put.principal, make_context=context
     )
     return put
 
