@@ -26,12 +26,18 @@ from txs3.store.memory.objects import ObjectsMixin
 from txs3.store.memory.settings import SettingsMixin
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.memory.tagging import TaggingMixin
+from txs3.store.memory.versions import VersionsMixin
 
 __all__ = ["MemoryStagingFile", "MemoryStore"]
 
 
 @implementer(IObjectStore)
 class MemoryStore(
-    ObjectsMixin, MultipartMixin, ListingMixin, TaggingMixin, SettingsMixin
+    ObjectsMixin,
+    MultipartMixin,
+    ListingMixin,
+    TaggingMixin,
+    SettingsMixin,
+    VersionsMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""
