@@ -40,6 +40,7 @@ from txs3.api.acl import check_acl_headers, new_object_access
 from txs3.api.obj import STORED_HEADERS, object_meta, sent_checksums
 from txs3.api.prechecks import no_encryption
 from txs3.api.tagset import MAX_OBJECT_TAGS, parse_tagging_body
+from txs3.api.versions import bucket_access, version_headers
 from txs3.auth.checksums import header_name
 from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan
@@ -232,10 +233,15 @@ async def post_object(call: S3Call) -> Response:
         raise
     owner, acl = new_object_access(put)
     meta = dataclasses.replace(meta, tags=form.tags, acl=acl)
+    versioning = bucket_access(call).versioning_state
     info = await call.config.store.put_object(
-        Destination(call.bucket, form.key, owner), upload.staging, upload.etag, meta
+        Destination(call.bucket, form.key, owner, versioning=versioning),
+        upload.staging,
+        upload.etag,
+        meta,
     )
     response = success_response(call, form, info.etag)
+    response.headers.update(version_headers(call, info))
     for alg, value in sent_checksums(put, info.meta.checksums):
         response.headers[header_name(alg)] = value
     return response
