@@ -84,8 +84,10 @@ class IStoreHealth(Interface):
     def readiness() -> Deferred[Readiness]:
         """
         Check, off the reactor thread, that the index answers a query, the
-        data directory takes a new file, and the disk is not full.  Never
-        fails: a check that cannot run is a failed L{Check}.
+        data directory takes a new file, and the disk is not full (the
+        store is not in its disk-full state, and has at least its reserve's
+        size free).  Never fails: a check that cannot run is a failed
+        L{Check}.
         """
 
     def disk_space() -> DiskSpace | None:

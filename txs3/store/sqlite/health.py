@@ -66,6 +66,11 @@ class HealthMixin(StoreCore):
             return Check("disk", False, f"cannot read the free space: {e.strerror}")
         if self._reserve.full:
             return Check("disk", False, f"full ({free} bytes free): uploads refused")
+        # Less room than the reserve is full too, before any write has found
+        # out (a restart on a full disk, another program filling it): the
+        # store itself only counts room again from twice the reserve.
+        if free < max(self._reserve.size, 1):
+            return Check("disk", False, f"full ({free} bytes free)")
         return Check("disk", True, f"{free} bytes free")
 
     def disk_space(self) -> DiskSpace | None:
