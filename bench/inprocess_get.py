@@ -6,6 +6,14 @@ The real txs3 Site (SQLiteStore in a temporary directory) is fed one signed
 printed (best of 5 rounds).  Steadier than the wrk figures on a shared VM,
 and with ``--profile`` it prints where the time goes (cProfile).
 
+Authorization's share is measured in the same run, as ratios against a
+gate that only checks that the caller owns the bucket (what txs3 did
+before bucket policies and ACLs):
+
+  - the owner's GET on a bucket without a policy or extra ACLs;
+  - another user's GET, allowed by the last of a 20-statement policy
+    (bench/authz.py's, so every statement naming s3:GetObject is read).
+
     /work/venv/bin/python bench/inprocess_get.py [--requests 2000] [--profile]
 """
 
@@ -20,6 +28,7 @@ import tempfile
 import time
 from typing import Any
 
+from authz import OTHER, plain_policy  # bench/authz.py
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -27,23 +36,28 @@ from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
+import txs3.gate
+from txs3.access import Authorizer
 from txs3.auth.types import Secret
+from txs3.call import S3Call
+from txs3.errors import S3Error
 from txs3.server import build_site
 from txs3.store.interface import Destination, ObjectMeta
 from txs3.store.sqlite import SQLiteStore
 
 ACCESS, SECRET = "BENCHKEY", "bench-secret"
+OTHER_ACCESS = "BENCHOTHER"
 BODY = b"x" * 4096
 
 
-def signed_get(path: str) -> bytes:
+def signed_get(path: str, access: str = ACCESS) -> bytes:
     """The raw bytes of a SigV4-signed GET of C{path}."""
     request = AWSRequest(
         method="GET",
         url=f"https://bench.test{path}",
         headers={"X-Amz-Content-SHA256": hashlib.sha256(b"").hexdigest()},
     )
-    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(request)
+    S3SigV4Auth(Credentials(access, SECRET), "s3", "us-east-1").add_auth(request)
     lines = [f"GET {path} HTTP/1.1", "Host: bench.test", "User-Agent: bench"]
     lines += [f"{k}: {v}" for k, v in request.headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -68,14 +82,25 @@ def per_request(site: Any, raw: bytes, n: int, rounds: int = 5) -> float:
     return best
 
 
+def owner_only(call: S3Call, entry: Any) -> Authorizer | None:
+    """The gate's check before bucket policies and ACLs: the owner only."""
+    if call.operation.bucket is not None and call.operation.name != "CreateBucket":
+        bucket = call.config.store.get_bucket(call.operation.bucket)
+        if bucket.owner_id != call.identity.owner_id:
+            raise S3Error.of("AccessDenied")
+    return None
+
+
 @defer.inlineCallbacks
 def main(args: argparse.Namespace) -> Any:
     directory = tempfile.mkdtemp(prefix="txs3-bench-")
     try:
         store = SQLiteStore(directory, reactor)
-        site = build_site(
-            store, {ACCESS: Secret(ACCESS, SECRET, "o", "o")}.get, reactor=reactor
-        )
+        keys = {
+            ACCESS: Secret(ACCESS, SECRET, "o", "o"),
+            OTHER_ACCESS: Secret(OTHER_ACCESS, SECRET, OTHER, "other"),
+        }
+        site = build_site(store, keys.get, reactor=reactor)
         yield store.create_bucket("bench", "o", "us-east-1")
         staging = store.open_staging()
         staging.write(BODY)
@@ -86,8 +111,23 @@ def main(args: argparse.Namespace) -> Any:
             ObjectMeta(),
         )
         raw = signed_get("/bench/get4k")
+        admit = txs3.gate.admit
+        txs3.gate.admit = owner_only
+        floor = per_request(site, raw, args.requests)
+        txs3.gate.admit = admit
         seconds = per_request(site, raw, args.requests)
         print(f"4 KiB GET, in process (no TLS): {seconds * 1e6:.0f} us per request")
+        print(f"  owner-only gate (no authorization): {floor * 1e6:.0f} us")
+        print(
+            f"  owner, no policy:                   {seconds * 1e6:.0f} us"
+            f" ({seconds / floor:.3f}x)"
+        )
+        yield store.put_bucket_setting("bench", "policy", plain_policy())
+        other = per_request(site, signed_get("/bench/get4k", OTHER_ACCESS), args.requests)
+        print(
+            f"  other user, 20-statement policy:    {other * 1e6:.0f} us"
+            f" ({other / floor:.3f}x)"
+        )
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()

@@ -132,7 +132,7 @@ async def test_login_browse_upload_info_delete(server: Server) -> None:
 
     # First upload: ownership probe, then a canned ACL with Expect.
     root = await duck.xml("/duck?ownershipControls")
-    assert root.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "BucketOwnerEnforced"
+    assert root.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "ObjectWriter"
     data = os.urandom(70_000)
     key = "a file + 100% sure.txt"
     target = "/duck/a%20file%20%2B%20100%25%20sure.txt"
@@ -207,9 +207,9 @@ async def test_login_browse_upload_info_delete(server: Server) -> None:
 
     # A refused upload is refused before the body: no 100 Continue.
     status, _, body = await duck.send(
-        "PUT", "/duck/public.txt", b"x" * 10, {"x-amz-acl": "public-read"}, expect=True
+        "PUT", "/duck/public.txt", b"x" * 10, {"x-amz-acl": "public-all"}, expect=True
     )
-    assert status == 400 and b"AccessControlListNotSupported" in body
+    assert status == 400 and b"InvalidArgument" in body
 
     # Delete: DeleteObjects (Content-MD5), then the bucket.
     delete = (

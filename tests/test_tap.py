@@ -223,6 +223,8 @@ async def test_service_binds_then_opens_then_closes(
         "access_log": None,
         "access_log_format": "combined",
         "limits": None,
+        "directory": None,
+        "new_buckets": None,
         "metrics_access": None,
     }
     await service.stopService()

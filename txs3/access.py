@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from txs3.authz import (
@@ -46,6 +47,7 @@ from txs3.authz import (
     resource_arn,
 )
 from txs3.authz.acl import decode_grants
+from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
 from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo
 
@@ -60,6 +62,21 @@ POLICY = "policy"
 ACL = "acl"
 PUBLIC_ACCESS_BLOCK = "public-access-block"
 OWNERSHIP = "ownership"
+
+
+@dataclass(frozen=True)
+class NewBuckets:
+    """
+    What a bucket gets when CreateBucket does not say: its Object
+    Ownership, and whether every Block Public Access setting is on.  The
+    defaults are the classic ones (ACLs enabled, nothing blocked), which
+    Cyberduck's permissions panel, s3cmd C{setacl} and most self-hosted
+    tools expect; AWS's since April 2023 are C{BucketOwnerEnforced} and
+    all blocked.
+    """
+
+    ownership: Ownership = "ObjectWriter"
+    block_public_access: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,22 +197,45 @@ class Authorizer:
     Decides actions of one caller on one bucket and its objects, for one
     request (L{txs3.authz.authorize} over the bucket's settings).
 
-    @ivar head_object: reads an object's entry (for its ACL); C{NoSuchKey}
-        when there is none.
+    @ivar make_context: builds the request context; called at most once,
+        and only when a decision reads it (a policy applies), since most
+        requests (the owner's, on buckets without a policy) never do.
     """
 
     principal: Principal
     access: BucketAccess
-    context: RequestContext
-    head_object: Callable[[str], ObjectInfo]
+    make_context: Callable[[], RequestContext]
+    store: IObjectStore
+    cache: AccessCache
+
+    @cached_property
+    def context(self) -> RequestContext:
+        """What policy conditions read of the request."""
+        return self.make_context()
 
     @property
     def bucket(self) -> str:
         return self.access.bucket.name
 
+    def for_bucket(self, name: str) -> Authorizer:
+        """
+        The same caller and request on bucket C{name} (a copy's source).
+
+        @raise S3Error: C{NoSuchBucket}.
+        """
+        info = self.store.get_bucket(name)
+        access = self.cache.get(self.store, info)
+        return Authorizer(
+            self.principal, access, lambda: self.context, self.store, self.cache
+        )
+
     def decide(self, action: str, key: str | None = None) -> Decision:
         """The decision on C{action} over the bucket (C{key} None) or C{key}."""
         access = self.access
+        if access.policy is None and self.principal.owner_id == access.owner:
+            # The bucket owner's keys, no policy to deny them: the answer
+            # authorize() would give, without building a context.
+            return OWNER_DECISION
         bucket_acl = access.acl if access.acls_enabled else None
         return authorize(
             self.principal,
@@ -222,7 +262,7 @@ class Authorizer:
 
     def _object_acl(self, key: str) -> Acl | None:
         try:
-            info = self.head_object(key)
+            info = self.store.head_object(self.bucket, key)
         except S3Error:
             return None
         return object_acl(info, self.access)

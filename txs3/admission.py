@@ -15,7 +15,9 @@ refused by authentication).  Then, AWS's order:
   - the operation's IAM action on the bucket, or on the object the
     request names, is decided by L{txs3.authz.authorize} over the bucket's
     policy, ACLs and Block Public Access settings (L{txs3.access});
-    anything but an allow is C{AccessDenied}.
+    anything but an allow is C{AccessDenied}.  An operation whose action
+    applies to each key its body names (DeleteObjects) is decided key by
+    key by its handler, with the authorizer returned here.
 
 The request context that policy conditions read (L{request_context}) is
 built from the head and the connection only.
@@ -66,25 +68,23 @@ def admit(call: S3Call, entry: Entry) -> Authorizer | None:
         raise S3Error.of("AccessDenied")
     access = config.access.get(store, bucket)
     key = operation.key
-    existing_tags = None
-    if key is not None and access.policy is not None:
-        if access.policy.needs_existing_tags:
-            existing_tags = _tags_of(call, key)
-    context = request_context(
-        call.head,
-        operation,
-        call.connection,
-        config.reactor.seconds(),
-        existing_tags,
-    )
-    authorizer = Authorizer(
-        principal,
-        access,
-        context,
-        lambda k: store.head_object(bucket.name, k),
-    )
+
+    def context() -> RequestContext:
+        existing_tags = None
+        if key is not None and access.policy is not None:
+            if access.policy.needs_existing_tags:
+                existing_tags = _tags_of(call, key)
+        return request_context(
+            call.head,
+            operation,
+            call.connection,
+            config.reactor.seconds(),
+            existing_tags,
+        )
+
+    authorizer = Authorizer(principal, access, context, store, config.access)
     action = entry.action_for(operation.query.get("versionId"))
-    if action is not None:
+    if action is not None and not entry.per_key:
         authorizer.require(action, key)
     return authorizer
 

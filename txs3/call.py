@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from twisted.internet.interfaces import IReactorTime
 
-from txs3.access import AccessCache, Authorizer, Ownership
+from txs3.access import AccessCache, Authorizer, NewBuckets
 from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
@@ -38,10 +38,8 @@ class S3Config:
 
     @ivar directory: the owners the credentials name (ACL grants).
     @ivar access: parsed bucket access settings (L{txs3.access}).
-    @ivar default_ownership: the Object Ownership of a bucket created
-        without C{x-amz-object-ownership}.
-    @ivar block_public_access: whether new buckets get every Block Public
-        Access setting on.
+    @ivar new_buckets: what a new bucket gets when CreateBucket does not
+        say.
     """
 
     store: IObjectStore
@@ -51,8 +49,7 @@ class S3Config:
     region: str = "us-east-1"
     directory: Directory = field(default_factory=Directory)
     access: AccessCache = field(default_factory=AccessCache)
-    default_ownership: Ownership = "ObjectWriter"
-    block_public_access: bool = False
+    new_buckets: NewBuckets = field(default_factory=NewBuckets)
 
 
 @dataclass(frozen=True)

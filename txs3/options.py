@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from twisted.python import usage
 
 from txs3 import limits, tlsendpoint
+from txs3.access import OWNERSHIPS, NewBuckets
 from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
 
 DEFAULT_PORT = "ssl:443"
@@ -147,9 +148,24 @@ class Options(usage.Options):
             f"{limits.DEFAULT_RATE_WINDOW:g}; slower ones get 400 RequestTimeout. "
             "0: no floor.",
         ],
+        [
+            "default-object-ownership",
+            None,
+            "ObjectWriter",
+            "The Object Ownership of a bucket created without "
+            "x-amz-object-ownership: ObjectWriter (ACLs enabled, the classic "
+            "S3 rule), BucketOwnerPreferred, or BucketOwnerEnforced (ACLs "
+            "disabled, AWS's default since 2023).",
+        ],
     ]
 
     optFlags = [
+        [
+            "block-public-access",
+            None,
+            "Give new buckets every Block Public Access setting (AWS's default "
+            "since 2023): no public ACL or policy until the owner removes it.",
+        ],
         [
             "acme-staging",
             None,
@@ -286,6 +302,13 @@ class Options(usage.Options):
         if self["credentials"] is not None:
             self["credentials"] = os.path.abspath(self["credentials"])
         self._acme_options()
+        ownership = self["default-object-ownership"]
+        if ownership not in OWNERSHIPS:
+            raise usage.UsageError(
+                f"--default-object-ownership {ownership!r} must be one of "
+                + ", ".join(OWNERSHIPS)
+            )
+        self["new-buckets"] = NewBuckets(ownership, bool(self["block-public-access"]))
         self._ops_options()
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(

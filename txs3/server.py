@@ -46,8 +46,10 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.server import Request, Site
 
+from txs3.access import NewBuckets
 from txs3.accesslog import JsonAccessLog
 from txs3.api.app import S3Application
+from txs3.auth.directory import Directory
 from txs3.auth.fields import HeaderFields
 from txs3.auth.sigv4_signing import parse_credential
 from txs3.auth.types import Secret
@@ -344,13 +346,23 @@ def build_site(
     access_log_format: str = "combined",
     limits: Limits | None = None,
     metrics_access: MetricsAccess | None = None,
+    directory: Directory | None = None,
+    new_buckets: NewBuckets | None = None,
 ) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
     C{access_log}, C{access_log_format}, C{limits} and C{metrics_access}
-    as for L{S3Site}.
+    as for L{S3Site}; C{directory} and C{new_buckets} as for L{S3Config}.
     """
-    config = S3Config(store, lookup, reactor, tuple(domains), region)
+    config = S3Config(
+        store,
+        lookup,
+        reactor,
+        tuple(domains),
+        region,
+        directory=directory or Directory(),
+        new_buckets=new_buckets or NewBuckets(),
+    )
     return S3Site(
         config,
         S3Application(config).resource(),

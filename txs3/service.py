@@ -34,6 +34,8 @@ from txs3 import limits
 if TYPE_CHECKING:
     from twisted.web.server import Site
 
+    from txs3.access import NewBuckets
+    from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
     from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
@@ -206,6 +208,8 @@ class TXS3Service(MultiService):
         limits: limits.Limits | None = None,
         acme: Service | None = None,
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
+        directory: Directory | None = None,
+        new_buckets: NewBuckets | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -218,12 +222,15 @@ class TXS3Service(MultiService):
         @param wrap_factory: given a --port string and the site's factory,
             the factory that port listens with (ACME's HTTP-01 responder
             wraps the C{tcp:} ones).
+        @param directory, new_buckets: see L{txs3.call.S3Config}.
         """
         super().__init__()
         self._limits = limits
         self.acme = acme
         self._data = data
         self._lookup = lookup
+        self._directory = directory
+        self._new_buckets = new_buckets
         self._domains = tuple(domains)
         self._region = region
         self._access_log = access_log
@@ -295,6 +302,8 @@ class TXS3Service(MultiService):
                 access_log=self._access_log,
                 access_log_format=self._access_log_format,
                 limits=self._limits,
+                directory=self._directory,
+                new_buckets=self._new_buckets,
                 metrics_access=self._metrics_access,
             )
         )

@@ -161,6 +161,7 @@ def makeService(options: Options) -> TXS3Service:
     # Imported here: txs3.auth's package imports all of authentication, and
     # `twistd --help` imports this module for Options.
     from txs3.auth.credentials import CredentialsError, load_credentials
+    from txs3.auth.directory import Directory
 
     data = Path(options["data"])
     _check_data_dir(data)
@@ -234,6 +235,8 @@ def makeService(options: Options) -> TXS3Service:
         metrics_access=metrics_access,
         limits=options["limits"],
         acme=acme,
+        directory=Directory.of(credentials.secrets.values()),
+        new_buckets=options["new-buckets"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
 

@@ -16,7 +16,9 @@ before and after its body:
   - C{action}: the IAM action it needs, as AWS's "Actions defined by
     Amazon S3" names it, and C{version_action}, the one it needs when the
     request names a C{versionId}; C{None} for an operation answered to
-    anyone (C{public}).
+    anyone (C{public});
+  - C{per_key}: the action applies to each key the body names, so the
+    handler decides it key by key (DeleteObjects), not the gate.
 
 Adding an operation is one entry here, one handler, and its tests; the
 tests check that every name has an entry, every entry a handler, and that
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from txs3.api import (
+    acl,
     attributes,
     bucket,
     copy,
@@ -37,6 +40,7 @@ from txs3.api import (
     multidelete,
     multipart,
     obj,
+    policy,
     prechecks,
     profile,
     service,
@@ -97,6 +101,7 @@ class Entry:
     checks: tuple[PreCheck, ...] = ()
     version_action: str | None = None
     public: bool = False
+    per_key: bool = False
 
     def action_for(self, version_id: str | None) -> str | None:
         """The IAM action a request needs, naming C{version_id} or not."""
@@ -166,7 +171,7 @@ CATALOGUE: tuple[Entry, ...] = (
           versions.list_object_versions, "s3:ListBucketVersions"),
     Entry("DeleteObjects", _bucket("POST", "delete"),
           multidelete.delete_objects, "s3:DeleteObject", body="xml",
-          checks=(_INTEGRITY,)),
+          checks=(_INTEGRITY,), per_key=True),
     Entry("ListMultipartUploads", _bucket("GET", "uploads"),
           multipart.list_multipart_uploads, "s3:ListBucketMultipartUploads"),
     Entry("GetBucketVersioning", _bucket("GET", "versioning"),
@@ -179,31 +184,40 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("GetBucketLifecycleConfiguration", _bucket("GET", "lifecycle"),
           subresources.get_bucket_lifecycle_configuration,
           "s3:GetLifecycleConfiguration"),
-    Entry("GetBucketAcl", _bucket("GET", "acl"), subresources.get_bucket_acl,
+    Entry("GetBucketAcl", _bucket("GET", "acl"), acl.get_bucket_acl,
           "s3:GetBucketAcl"),
-    Entry("PutBucketAcl", _bucket("PUT", "acl"), subresources.put_bucket_acl,
+    Entry("PutBucketAcl", _bucket("PUT", "acl"), acl.put_bucket_acl,
           "s3:PutBucketAcl", body="xml", checks=(_ACL,)),
     Entry("GetBucketOwnershipControls", _bucket("GET", "ownershipControls"),
-          subresources.get_bucket_ownership_controls,
-          "s3:GetBucketOwnershipControls"),
+          acl.get_bucket_ownership_controls, "s3:GetBucketOwnershipControls"),
     Entry("PutBucketOwnershipControls", _bucket("PUT", "ownershipControls"),
-          subresources.put_bucket_ownership_controls,
-          "s3:PutBucketOwnershipControls", body="xml"),
+          acl.put_bucket_ownership_controls, "s3:PutBucketOwnershipControls",
+          body="xml"),
     Entry("DeleteBucketOwnershipControls",
           _bucket("DELETE", "ownershipControls"),
-          subresources.delete_bucket_ownership_controls,
+          acl.delete_bucket_ownership_controls,
           "s3:PutBucketOwnershipControls"),
     Entry("GetBucketPolicy", _bucket("GET", "policy"),
-          subresources.get_bucket_policy, "s3:GetBucketPolicy"),
+          policy.get_bucket_policy, "s3:GetBucketPolicy"),
+    Entry("PutBucketPolicy", _bucket("PUT", "policy"),
+          policy.put_bucket_policy, "s3:PutBucketPolicy", body="xml"),
+    Entry("DeleteBucketPolicy", _bucket("DELETE", "policy"),
+          policy.delete_bucket_policy, "s3:DeleteBucketPolicy"),
+    Entry("GetBucketPolicyStatus", _bucket("GET", "policyStatus"),
+          policy.get_bucket_policy_status, "s3:GetBucketPolicyStatus"),
+    Entry("GetPublicAccessBlock", _bucket("GET", "publicAccessBlock"),
+          policy.get_public_access_block, "s3:GetBucketPublicAccessBlock"),
+    Entry("PutPublicAccessBlock", _bucket("PUT", "publicAccessBlock"),
+          policy.put_public_access_block, "s3:PutBucketPublicAccessBlock",
+          body="xml"),
+    Entry("DeletePublicAccessBlock", _bucket("DELETE", "publicAccessBlock"),
+          policy.delete_public_access_block, "s3:PutBucketPublicAccessBlock"),
     Entry("GetBucketCors", _bucket("GET", "cors"),
           subresources.get_bucket_cors, "s3:GetBucketCORS"),
     Entry("GetBucketWebsite", _bucket("GET", "website"),
           subresources.get_bucket_website, "s3:GetBucketWebsite"),
     Entry("GetBucketEncryption", _bucket("GET", "encryption"),
           subresources.get_bucket_encryption, "s3:GetEncryptionConfiguration"),
-    Entry("GetPublicAccessBlock", _bucket("GET", "publicAccessBlock"),
-          subresources.get_public_access_block,
-          "s3:GetBucketPublicAccessBlock"),
     Entry("GetBucketRequestPayment", _bucket("GET", "requestPayment"),
           subresources.get_bucket_request_payment,
           "s3:GetBucketRequestPayment"),
@@ -236,9 +250,9 @@ CATALOGUE: tuple[Entry, ...] = (
           "s3:GetObject", checks=(_SSE,), version_action="s3:GetObjectVersion"),
     Entry("DeleteObject", _object("DELETE"), obj.delete_object,
           "s3:DeleteObject", version_action="s3:DeleteObjectVersion"),
-    Entry("GetObjectAcl", _object("GET", "acl"), subresources.get_object_acl,
+    Entry("GetObjectAcl", _object("GET", "acl"), acl.get_object_acl,
           "s3:GetObjectAcl", version_action="s3:GetObjectVersionAcl"),
-    Entry("PutObjectAcl", _object("PUT", "acl"), subresources.put_object_acl,
+    Entry("PutObjectAcl", _object("PUT", "acl"), acl.put_object_acl,
           "s3:PutObjectAcl", body="xml", checks=(_ACL,),
           version_action="s3:PutObjectVersionAcl"),
     Entry("GetObjectTagging", _object("GET", "tagging"),

@@ -28,6 +28,7 @@ from typing import BinaryIO
 from twisted.internet.threads import deferToThread
 
 from txs3 import xml
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import evaluate
 from txs3.api.obj import object_meta
 from txs3.api.tagging import copy_tags
@@ -113,11 +114,15 @@ def check_source_conditions(headers: Mapping[str, str], info: ObjectInfo) -> Non
 
 
 def _source(call: S3Call) -> tuple[str, str]:
-    """The copy source, after checking the caller may read its bucket."""
+    """
+    The copy source, after checking the caller may read it (C{s3:GetObject},
+    by the source bucket's policy and ACLs).
+
+    @raise S3Error: C{NoSuchBucket}, C{AccessDenied}.
+    """
     bucket, key = parse_copy_source(call.header("x-amz-copy-source") or "")
-    info = call.config.store.get_bucket(bucket)  # NoSuchBucket
-    if info.owner_id != call.identity.owner_id:
-        raise S3Error.of("AccessDenied")
+    assert call.authorizer is not None, "an object operation has an authorizer"
+    call.authorizer.for_bucket(bucket).require("s3:GetObject", key)
     return bucket, key
 
 
@@ -153,6 +158,8 @@ async def copy_object(call: S3Call) -> Response:
     replaced = object_meta(call, {}) if directive == "REPLACE" else None
     tagging = _directive(call, "x-amz-tagging-directive")
     request_tags = copy_tags(call, ObjectMeta()) if tagging == "REPLACE" else None
+    # A copy gets the ACL its request asks for, never the source's (S3).
+    owner, acl = new_object_access(call)
 
     def make_meta(source: ObjectInfo) -> ObjectMeta:
         check_source_conditions(headers, source)
@@ -162,12 +169,12 @@ async def copy_object(call: S3Call) -> Response:
                 meta, headers=replaced.headers, user_metadata=replaced.user_metadata
             )
         tags = source.meta.tags if request_tags is None else request_tags
-        return dataclasses.replace(meta, tags=tags)
+        return dataclasses.replace(meta, tags=tags, acl=acl)
 
     info = await call.config.store.copy_current_object(
         src_bucket,
         src_key,
-        Destination(bucket, key, call.identity.owner_id),
+        Destination(bucket, key, owner),
         make_meta,
     )
     children: list[xml.Node] = [

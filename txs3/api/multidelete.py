@@ -34,20 +34,33 @@ async def delete_objects(call: S3Call) -> Response:
             raise S3Error.of("MalformedXML")
         entries.append((key, xml.child_text(element, "VersionId")))
     valid = [k for k, _ in entries if k and len(k.encode("utf-8")) <= MAX_KEY_BYTES]
+    # Each key is authorized on its own (the gate saw only the bucket), as
+    # S3 does: a denied key is an AccessDenied entry, the others go.
+    denied = {k for k, v in entries if k in valid and not _may_delete(call, k, v)}
     # One commit for the whole batch: a thousand keys, one fsync.
-    await call.config.store.delete_objects(bucket, valid)
+    await call.config.store.delete_objects(
+        bucket, [k for k in valid if k not in denied]
+    )
     results: list[xml.Node] = []
     for key, version in entries:
         if not key:
             results.append(_error(key, "InvalidArgument"))
         elif len(key.encode("utf-8")) > MAX_KEY_BYTES:
             results.append(_error(key, "KeyTooLongError"))
+        elif key in denied:
+            results.append(_error(key, "AccessDenied"))
         elif not quiet:
             entry: list[xml.Node] = [("Key", key)]
             if version:
                 entry.append(("VersionId", version))
             results.append(("Deleted", entry))
     return xml_response(xml.document("DeleteResult", results))
+
+
+def _may_delete(call: S3Call, key: str, version: str | None) -> bool:
+    assert call.authorizer is not None, "a bucket operation has an authorizer"
+    action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+    return call.authorizer.allows(action, key)
 
 
 def _error(key: str, code: str, message: str | None = None) -> xml.Node:

@@ -16,13 +16,16 @@ L{txs3.auth.multipart_checksums}.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from txs3 import xml
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
+from txs3.api.render import owner_xml
 from txs3.api.tagging import with_request_tags
 from txs3.auth.checksums import ALGORITHMS, header_name
 from txs3.auth.multipart_checksums import (
@@ -67,20 +70,16 @@ def _upload_id(call: S3Call) -> str:
     return call.operation.query.get("uploadId", "")
 
 
-def _owner(call: S3Call, owner_id: str) -> list[xml.Node]:
-    name = call.identity.display_name if owner_id == call.identity.owner_id else ""
-    return [("ID", owner_id), ("DisplayName", name or owner_id)]
-
-
 async def create_multipart_upload(call: S3Call) -> Response:
     """Start an upload; the metadata headers are stored now, as PutObject's are."""
     bucket, key = _where(call)
     alg, ctype = checksum_settings(
         call.header("x-amz-checksum-algorithm"), call.header("x-amz-checksum-type")
     )
-    meta = with_request_tags(call, object_meta(call, {}))
+    owner, acl = new_object_access(call)
+    meta = dataclasses.replace(with_request_tags(call, object_meta(call, {})), acl=acl)
     info = await call.config.store.create_multipart_upload(
-        NewUpload(bucket, key, meta, call.identity.owner_id, alg, ctype),
+        NewUpload(bucket, key, meta, owner, alg, ctype),
     )
     headers = {}
     if alg is not None and ctype is not None:
@@ -414,8 +413,8 @@ async def list_parts(call: S3Call) -> Response:
                 entry.append(("Checksum" + upload.checksum_algorithm, value))
         children.append(("Part", entry))
     children += [
-        ("Initiator", _owner(call, upload.owner_id)),
-        ("Owner", _owner(call, upload.owner_id)),
+        ("Initiator", owner_xml(call, upload.owner_id)),
+        ("Owner", owner_xml(call, upload.owner_id)),
         ("StorageClass", "STANDARD"),
     ]
     if upload.checksum_algorithm is not None:
@@ -474,8 +473,8 @@ async def list_multipart_uploads(call: S3Call) -> Response:
         entry: list[xml.Node] = [
             ("Key", enc(upload.key)),
             ("UploadId", upload.upload_id),
-            ("Initiator", _owner(call, upload.owner_id)),
-            ("Owner", _owner(call, upload.owner_id)),
+            ("Initiator", owner_xml(call, upload.owner_id)),
+            ("Owner", owner_xml(call, upload.owner_id)),
             ("StorageClass", "STANDARD"),
             ("Initiated", xml.iso8601(upload.initiated)),
         ]

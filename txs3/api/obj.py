@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import (
     evaluate,
     parse_range,
@@ -112,11 +114,13 @@ async def put_object(call: S3Call) -> Response:
     except S3Error:
         upload.staging.discard()
         raise
+    owner, acl = new_object_access(call)
+    meta = dataclasses.replace(meta, acl=acl)
     # Checked before the body too (412); the store re-checks it in the
     # commit and answers ConditionalRequestConflict if a racing writer won.
     condition = write_condition(call.head.headers)
     info = await call.config.store.put_object(
-        Destination(bucket, key, call.identity.owner_id, condition),
+        Destination(bucket, key, owner, condition),
         upload.staging,
         upload.etag,
         meta,

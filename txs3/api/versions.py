@@ -19,6 +19,7 @@ from txs3.api.listing import (
     limits,
     listing_query,
 )
+from txs3.api.render import owner_xml
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, xml_response
@@ -27,7 +28,7 @@ from txs3.store.interface import ObjectInfo
 NULL_VERSION = "null"
 
 
-def _version(info: ObjectInfo, enc: Encoder, owner: tuple[str, str]) -> xml.Node:
+def _version(info: ObjectInfo, enc: Encoder, call: S3Call) -> xml.Node:
     return (
         "Version",
         [
@@ -37,7 +38,7 @@ def _version(info: ObjectInfo, enc: Encoder, owner: tuple[str, str]) -> xml.Node
             ("LastModified", xml.iso8601(info.last_modified)),
             ("ETag", f'"{info.etag}"'),
             ("Size", info.size),
-            ("Owner", [("ID", owner[0]), ("DisplayName", owner[1])]),
+            ("Owner", owner_xml(call, info.owner_id)),
             ("StorageClass", "STANDARD"),
         ],
     )
@@ -81,7 +82,6 @@ async def list_object_versions(call: S3Call) -> Response:
     # One version per key: whether or not the null version of the key
     # marker is named, the listing resumes after the key marker.
     page = await _page(call, query)
-    owner = (call.identity.owner_id, call.identity.display_name)
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
         ("Prefix", enc(query.prefix)),
@@ -95,6 +95,6 @@ async def list_object_versions(call: S3Call) -> Response:
     children += limits(query, enc)
     children.append(("IsTruncated", page.is_truncated))
     children += entries(
-        page, encoded, enc, [_version(i, enc, owner) for i in page.contents]
+        page, encoded, enc, [_version(i, enc, call) for i in page.contents]
     )
     return xml_response(xml.document("ListVersionsResult", children))

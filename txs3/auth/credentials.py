@@ -143,8 +143,7 @@ def parse_credentials(text: str, source: str) -> dict[str, Secret]:
 def format_credentials(secrets_: Iterable[Secret]) -> str:
     """The file format for C{secrets_}, readable by L{parse_credentials}."""
     lines = [
-        "# txs3 credentials: ACCESS_KEY SECRET_KEY"
-        " [DISPLAY_NAME [OWNER_ID [EMAIL]]]"
+        "# txs3 credentials: ACCESS_KEY SECRET_KEY [DISPLAY_NAME [OWNER_ID [EMAIL]]]"
     ]
     for s in secrets_:
         fields = [s.access_key, s.secret_key]

@@ -28,6 +28,7 @@ from txs3.store.memory.objects import ObjectsMixin
 from txs3.store.memory.settings import SettingsMixin
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.memory.tagging import TaggingMixin
+from txs3.store.memory.versions import VersionsMixin
 
 __all__ = ["MemoryStagingFile", "MemoryStore"]
 
@@ -39,6 +40,7 @@ class MemoryStore(
     ListingMixin,
     TaggingMixin,
     SettingsMixin,
+    VersionsMixin,
     HealthMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

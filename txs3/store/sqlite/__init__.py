@@ -108,6 +108,7 @@ from txs3.store.sqlite.objects import ObjectsMixin
 from txs3.store.sqlite.settings import SettingsMixin
 from txs3.store.sqlite.sweep import SweepMixin
 from txs3.store.sqlite.tagging import TaggingMixin
+from txs3.store.sqlite.versioned import VersionsMixin
 
 __all__ = ["BUSY_TIMEOUT_MS", "DEFAULT_ORPHAN_GRACE", "SQLiteStore"]
 
@@ -121,6 +122,7 @@ class SQLiteStore(
     SweepMixin,
     TaggingMixin,
     SettingsMixin,
+    VersionsMixin,
     HealthMixin,
 ):
     """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -33,9 +33,40 @@ CREATE TABLE IF NOT EXISTS objects (
     meta TEXT NOT NULL,
     blob TEXT,
     version TEXT,
+    version_id TEXT,
+    seq INTEGER,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
+CREATE TABLE IF NOT EXISTS versions (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    version_id TEXT NOT NULL,
+    marker INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    owner_id TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    blob TEXT,
+    version TEXT,
+    PRIMARY KEY (bucket, key, seq DESC)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS versions_id ON versions (bucket, key, version_id);
+CREATE INDEX IF NOT EXISTS versions_blob ON versions (blob);
+CREATE TABLE IF NOT EXISTS version_extents (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    part INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key, seq, n)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS version_extents_blob ON version_extents (blob);
 CREATE TABLE IF NOT EXISTS object_extents (
     bucket TEXT NOT NULL,
     key BLOB NOT NULL,
@@ -108,15 +139,21 @@ CREATE TABLE IF NOT EXISTS bucket_tags (
 #: created by SCHEMA's IF NOT EXISTS).  Version 2 -> 3 only adds a table
 #: (completed_uploads), which SCHEMA creates.  Version 3 -> 4: buckets
 #: gain their settings serial (and SCHEMA creates bucket_settings).
+#: Version 4 -> 5: objects gain their S3 version id and creation order
+#: (SCHEMA creates versions and version_extents); a row from before
+#: reads as version "null", older than any other.
 MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
 MIGRATE_3_4 = "ALTER TABLE buckets ADD COLUMN serial INTEGER NOT NULL DEFAULT 0"
+MIGRATE_4_5 = (
+    "ALTER TABLE objects ADD COLUMN version_id TEXT",
+    "ALTER TABLE objects ADD COLUMN seq INTEGER",
+)
 
 # SQL is spelled out literally (no string building) so that no value can
 # ever reach a statement's text.
 INSERT_OBJECT = (
-    "INSERT INTO objects"
-    " (bucket, key, size, etag, last_modified, owner_id, meta, blob, version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO objects (bucket, key, size, etag, last_modified, owner_id, meta,"
+    " blob, version, version_id, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_OBJECT_EXTENT = (
     "INSERT INTO object_extents (bucket, key, seq, part, blob, start, length)"
@@ -169,6 +206,8 @@ BLOB_REFERENCED = (
     "SELECT 1 FROM objects WHERE blob = ?"
     " UNION ALL SELECT 1 FROM object_extents WHERE blob = ?"
     " UNION ALL SELECT 1 FROM part_extents WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM versions WHERE blob = ?"
+    " UNION ALL SELECT 1 FROM version_extents WHERE blob = ?"
     " LIMIT 1"
 )
 INSERT_COMPLETED = (
@@ -185,13 +224,14 @@ GET_COMPLETED = (
 PURGE_COMPLETED = "DELETE FROM completed_uploads WHERE completed < ?"
 HEAD_OBJECT = (
     "SELECT b.name, o.key, o.size, o.etag, o.last_modified, o.owner_id,"
-    " o.meta, o.blob, o.version"
+    " o.meta, o.blob, o.version, o.version_id"
     " FROM buckets AS b LEFT JOIN objects AS o"
     " ON o.bucket = b.name AND o.key = ?"
     " WHERE b.name = ?"
 )
 _SCAN_SELECT = (
-    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version FROM objects"
+    "SELECT key, size, etag, last_modified, owner_id, meta, blob, version,"
+    " version_id FROM objects"
 )
 #: (inclusive lower bound, has upper bound) -> range scan on (bucket, key).
 SCANS = {
@@ -242,6 +282,9 @@ def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
             columns = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
             if "version" not in columns:
                 conn.execute(MIGRATE_1_2)
+            if "version_id" not in columns:
+                for statement in MIGRATE_4_5:
+                    conn.execute(statement)
             columns = {r[1] for r in conn.execute("PRAGMA table_info(buckets)")}
             if "serial" not in columns:
                 conn.execute(MIGRATE_3_4)

@@ -87,7 +87,7 @@ class SweepMixin(StoreCore):
         conn = self._connection()
 
         def is_referenced(blob_id: str) -> bool:
-            row = one(conn, BLOB_REFERENCED, (blob_id, blob_id, blob_id))
+            row = one(conn, BLOB_REFERENCED, (blob_id,) * 5)
             return row is not None
 
         blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
