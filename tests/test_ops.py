@@ -115,13 +115,17 @@ async def test_live() -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_ready_memory_store() -> None:
-    """Readiness over a store that is ready answers 200 and names its checks."""
-    status, _, body = await get(make_site(), READY_PATH)
+    """Readiness over a store that is ready answers 200 and names its checks; HEAD gets the head only."""
+    site = make_site()
+    status, headers, body = await get(site, READY_PATH)
     assert status == 200
     assert json.loads(body) == {
         "status": "ready",
         "checks": {"index": {"ok": True, "detail": "in memory"}},
     }
+    status, head_headers, head_body = await get(site, READY_PATH, method="HEAD")
+    assert (status, head_body) == (200, b"")
+    assert head_headers["content-length"] == headers["content-length"]
 
 
 class UnreadyStore(MemoryStore):
