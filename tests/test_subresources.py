@@ -99,16 +99,6 @@ async def test_missing_configurations(server: Server) -> None:
     assert r.code == 404 and b"NoSuchBucket<" in r.body
 
 
-@pytest_twisted.ensureDeferred
-async def test_versioning_write(server: Server) -> None:
-    """PUT ?versioning is 501."""
-    c = server.client
-    await c.request("PUT", "/subr")
-    body = b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
-    r = await c.request("PUT", "/subr", "versioning", body=body)
-    assert r.code == 501 and b"NotImplemented" in r.body
-
-
 def _versions(root: ElementTree.Element) -> list[str]:
     return [v.findtext(NS + "Key") or "" for v in root.findall(NS + "Version")]
 

@@ -10,7 +10,9 @@ A bucket's access settings are stored as text by the store
     its owner is the bucket's;
   - C{public-access-block}: the C{PublicAccessBlockConfiguration} XML;
   - C{ownership}: C{BucketOwnerEnforced}, C{BucketOwnerPreferred} or
-    C{ObjectWriter}.
+    C{ObjectWriter};
+  - C{versioning}: the C{VersioningConfiguration} document
+    GetBucketVersioning answers (absent: never enabled).
 
 L{AccessCache} parses them once per change: an entry is good while the
 bucket row's C{created} and C{serial} are those it was read with, and the
@@ -49,7 +51,9 @@ from txs3.authz import (
 from txs3.authz.acl import decode_grants
 from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
-from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo
+from txs3.objectlock import UNVERSIONED, parse_versioning
+from txs3.objectlock import Versioning as VersioningConfig
+from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo, Versioning
 
 Ownership = Literal["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]
 OWNERSHIPS: tuple[Ownership, ...] = (
@@ -62,6 +66,8 @@ POLICY = "policy"
 ACL = "acl"
 PUBLIC_ACCESS_BLOCK = "public-access-block"
 OWNERSHIP = "ownership"
+VERSIONING = "versioning"
+OBJECT_LOCK = "object-lock"
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class BucketAccess:
         when it has none (GetPublicAccessBlock answers 404).
     @ivar ownership: its Object Ownership, or None when it has none (S3
         then applies C{ObjectWriter}, the rule before the setting existed).
+    @ivar versioning: its versioning configuration.
+    @ivar object_lock: whether it was created with Object Lock.
     """
 
     bucket: BucketInfo
@@ -98,6 +106,13 @@ class BucketAccess:
     grants: Acl | None = None
     public_access_block: PublicAccessBlock | None = None
     ownership: Ownership | None = None
+    versioning: VersioningConfig = UNVERSIONED
+    object_lock: bool = False
+
+    @property
+    def versioning_state(self) -> Versioning:
+        """The versioning the store applies to writes and deletes."""
+        return self.versioning.status or ""
 
     @property
     def owner(self) -> str:
@@ -134,6 +149,13 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
         ownership = settings.get(OWNERSHIP)
         if ownership is not None and ownership not in OWNERSHIPS:
             raise ValueError(f"unknown ownership {ownership!r}")
+        versioning_text = settings.get(VERSIONING)
+        versioning = UNVERSIONED
+        if versioning_text is not None:
+            change = parse_versioning(versioning_text.encode("utf-8"))
+            if change is None:
+                raise ValueError("versioning setting without a configuration")
+            versioning = VersioningConfig(change.status, change.mfa_delete)
         return BucketAccess(
             bucket=bucket,
             policy=(
@@ -150,6 +172,8 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
                 else PublicAccessBlock.from_xml(block_text.encode("utf-8"))
             ),
             ownership=ownership,
+            versioning=versioning,
+            object_lock=OBJECT_LOCK in settings,
         )
     except (S3Error, ValueError, TypeError) as e:
         raise S3Error.of(

@@ -16,8 +16,9 @@ refused by authentication).  Then, AWS's order:
     request names, is decided by L{txs3.authz.authorize} over the bucket's
     policy, ACLs and Block Public Access settings (L{txs3.access});
     anything but an allow is C{AccessDenied}.  An operation whose action
-    applies to each key its body names (DeleteObjects) is decided key by
-    key by its handler, with the authorizer returned here.
+    applies to the keys its body names (DeleteObjects; PostObject, whose
+    form also names its principal) is decided once the body names them,
+    with the authorizer returned here.
 
 The request context that policy conditions read (L{request_context}) is
 built from the head and the connection only.

@@ -22,6 +22,7 @@ from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.formbody import FormSink
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -70,7 +71,7 @@ class Connection:
 #: The identity of a request served without authentication.
 ANONYMOUS = Identity("", "", "anonymous")
 
-Sink = UploadSink | BufferSink | DiscardSink
+Sink = UploadSink | BufferSink | DiscardSink | FormSink
 
 
 @dataclass

@@ -9,6 +9,10 @@ for nothing, and with the connection limits of L{txs3.limits}.
     in, at most C{refused_body_allowance} (64 KiB) more body bytes are read
     and dropped (so that a client still sending sees the answer rather than
     a reset), and the connection closes.  Either way ``Connection: close``.
+  - A request whose sink refuses it part-way through its body (a browser
+    upload's form: L{refuse_rest_of_body}) is answered then, and the
+    rest of the body is treated as a refused request's: at most the
+    allowance read, then the connection closes.
   - A request head must be complete within C{header_timeout} seconds of
     the connection (for its first request) or of its first byte (for later
     ones); trickling bytes does not extend it (slowloris).  On expiry a
@@ -316,6 +320,21 @@ class S3Channel(HTTPChannel):
             return
         self._drain_call = self.callLater(self.limits.close_grace, self._close)
 
+    def refuse_rest_of_body(self, request: Any, error: S3Error, resource: str) -> None:
+        """
+        The body's sink refused the request part-way (L{txs3.formbody}):
+        answer C{error} now, read at most the allowance more, and close.
+        The request is never handed to the application.  Idempotent.
+        """
+        if self._closing or self._drain_left is not None:
+            return
+        if self._rate_call is not None and self._rate_call.active():
+            self._rate_call.cancel()
+        self._rate_call = None
+        self._rate = None
+        request.resource_path = resource
+        self._refuse_body(request, error)
+
     def _drain(self, data: bytes) -> None:
         assert self._drain_left is not None
         self._drain_left -= len(data)
@@ -353,6 +372,11 @@ class S3Channel(HTTPChannel):
         )
 
     def allContentReceived(self) -> None:
+        if self._drain_left is not None:
+            # The body ended in the very chunk its sink refused it on: the
+            # answer is out, and the request goes no further.
+            self._close()
+            return
         if self._rate_call is not None and self._rate_call.active():
             self._rate_call.cancel()
         self._rate_call = None

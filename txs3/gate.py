@@ -15,7 +15,8 @@ L{prepare} runs once all headers are in and before any body byte is read
   6. chooses the sink the body goes to, by the operation's body kind,
      with the digests the body must match (refusing a malformed
      Content-MD5 or checksum header, and an XML body declared over the
-     cap, here).
+     cap, here).  A browser upload's form (PostObject) is decided by its
+     sink when its file begins (L{txs3.api.postobject}).
 
 Why before the body: a refused request must cost neither disk nor
 bandwidth.  The server answers it without ``100 Continue`` and without
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 from txs3.admission import admit
 from txs3.api.catalogue import Entry
+from txs3.api.postobject import form_sink
 from txs3.auth import authenticate
 from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan, RequestHead
@@ -117,7 +119,7 @@ def _sink(entry: Entry, call: S3Call, length: int | None) -> Sink:
 
     @raise S3Error: C{InvalidDigest} for a malformed Content-MD5, checksum
         header errors, C{MaxMessageLengthExceeded} for an XML body declared
-        over the cap, and as L{_upload_sink}.
+        over the cap, and as L{_upload_sink} and L{form_sink}.
     """
     headers = call.head.headers
     parse_content_md5(headers.get("content-md5"))
@@ -129,6 +131,8 @@ def _sink(entry: Entry, call: S3Call, length: int | None) -> Sink:
     if error is not None:
         raise error
     digests = BodyDigests(plan, headers.get("content-md5"), checksums)
+    if entry.body == "form":
+        return form_sink(call, digests)
     if entry.body == "xml":
         size = plan.decoded_length if plan.decoded_length is not None else length
         if size is not None and size > XML_BODY_LIMIT:

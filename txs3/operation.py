@@ -66,6 +66,7 @@ OperationName = Literal[
     "DeleteBucketTagging",
     # objects
     "PutObject",
+    "PostObject",
     "GetObject",
     "HeadObject",
     "DeleteObject",

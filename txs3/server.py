@@ -209,6 +209,19 @@ class S3Request(Request):
         self._upload_ended()
         super().connectionLost(reason)
 
+    def handleContentChunk(self, data: bytes) -> None:
+        """
+        Hand a body chunk to the sink; if the sink refused the request on
+        it (a browser upload's form, L{txs3.formbody.FormSink.refused}),
+        have the channel answer now and stop reading the body.
+        """
+        super().handleContentChunk(data)
+        refused: S3Error | None = getattr(self.content, "refused", None)
+        if refused is not None and self.prepared is not None:
+            channel: Any = self.channel
+            resource = str(self.prepared.call.operation.resource)
+            channel.refuse_rest_of_body(self, refused, resource)
+
 
 class S3Site(Site):
     """

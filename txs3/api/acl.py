@@ -206,7 +206,8 @@ async def put_bucket_acl(call: S3Call) -> Response:
 async def get_object_acl(call: S3Call) -> Response:
     """The object's ACL; C{NoSuchKey}."""
     access = _access(call)
-    info = call.config.store.head_object(call.bucket, call.key)
+    version_id = call.operation.query.get("versionId")
+    info = call.config.store.head_object(call.bucket, call.key, version_id)
     acl = object_acl(info, access) or private_acl(Owner(access.owner))
     return _render(call, acl)
 
@@ -214,12 +215,13 @@ async def get_object_acl(call: S3Call) -> Response:
 async def put_object_acl(call: S3Call) -> Response:
     """Replace the object's ACL, from headers or an XML body; C{NoSuchKey}."""
     access = _access(call)
-    info = call.config.store.head_object(call.bucket, call.key)
+    version_id = call.operation.query.get("versionId")
+    info = call.config.store.head_object(call.bucket, call.key, version_id)
     owner = info.owner_id if access.acls_enabled else access.owner
     acl = _requested(call, owner, access.owner)
     _check_allowed(acl, access, _canned(call))
     await call.config.store.put_object_acl(
-        call.bucket, call.key, stored_acl(acl, access)
+        call.bucket, call.key, stored_acl(acl, access), version_id
     )
     return Response()
 

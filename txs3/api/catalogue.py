@@ -10,15 +10,19 @@ before and after its body:
     the routes; no other table exists);
   - C{handler}: the coroutine that answers it with a L{Response};
   - C{body}: what its request body is: C{none} (dropped), C{xml} (a small
-    document, read into memory with a cap) or C{object} (object data,
-    streamed to a staging file);
+    document, read into memory with a cap), C{object} (object data,
+    streamed to a staging file) or C{form} (a browser upload's
+    ``multipart/form-data``, its file streamed to a staging file:
+    L{txs3.formbody});
   - C{checks}: what must be checked before the body (L{txs3.api.prechecks});
   - C{action}: the IAM action it needs, as AWS's "Actions defined by
     Amazon S3" names it, and C{version_action}, the one it needs when the
     request names a C{versionId}; C{None} for an operation answered to
     anyone (C{public});
-  - C{per_key}: the action applies to each key the body names, so the
-    handler decides it key by key (DeleteObjects), not the gate.
+  - C{per_key}: the action applies to the keys the body names, so it is
+    decided once the body names them, not by the gate: key by key by the
+    handler (DeleteObjects), or by the form's signer when a browser
+    upload's file begins (PostObject, L{txs3.api.postobject}).
 
 Adding an operation is one entry here, one handler, and its tests; the
 tests check that every name has an entry, every entry a handler, and that
@@ -41,6 +45,7 @@ from txs3.api import (
     multipart,
     obj,
     policy,
+    postobject,
     prechecks,
     profile,
     service,
@@ -54,13 +59,12 @@ from txs3.operation import SUBRESOURCES, OperationName
 from txs3.response import Response
 
 Handler = Callable[[S3Call], Awaitable[Response]]
-BodyKind = Literal["none", "xml", "object"]
+BodyKind = Literal["none", "xml", "object", "form"]
 Level = Literal["service", "bucket", "object"]
 Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 # Sub-resources an object operation may carry without changing which
-# operation it is.  Every object is its one version "null" (versioning is
-# not built), so versionId selects nothing yet.
+# operation it is: versionId names one version of the object.
 VERSION = frozenset({"versionId"})
 
 
@@ -175,9 +179,9 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("ListMultipartUploads", _bucket("GET", "uploads"),
           multipart.list_multipart_uploads, "s3:ListBucketMultipartUploads"),
     Entry("GetBucketVersioning", _bucket("GET", "versioning"),
-          subresources.get_bucket_versioning, "s3:GetBucketVersioning"),
+          versions.get_bucket_versioning, "s3:GetBucketVersioning"),
     Entry("PutBucketVersioning", _bucket("PUT", "versioning"),
-          subresources.put_bucket_versioning, "s3:PutBucketVersioning",
+          versions.put_bucket_versioning, "s3:PutBucketVersioning",
           body="xml"),
     Entry("GetBucketLogging", _bucket("GET", "logging"),
           subresources.get_bucket_logging, "s3:GetBucketLogging"),
@@ -242,6 +246,10 @@ CATALOGUE: tuple[Entry, ...] = (
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
           body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION)),
+    # A browser form: the key, the signer and the headers are form fields,
+    # checked by txs3.api.postobject when the file begins.
+    Entry("PostObject", _bucket("POST"), postobject.post_object,
+          "s3:PutObject", body="form", per_key=True),
     Entry("CopyObject", _object("PUT", header=_COPY_SOURCE), copy.copy_object,
           "s3:PutObject", checks=(_SSE, _ACL, _TAGGING)),
     Entry("GetObject", _object("GET", optional=_GET_PART), obj.get_object,

@@ -103,9 +103,16 @@ def entries(
     The end of a listing answer: C{EncodingType} when keys are URL-encoded,
     the C{rows} of the page's objects, then its C{CommonPrefixes}.
     """
+    return entries_of(encoded, enc, rows, page.common_prefixes)
+
+
+def entries_of(
+    encoded: bool, enc: Encoder, rows: list[xml.Node], common_prefixes: list[str]
+) -> list[xml.Node]:
+    """L{entries} for any listing: rows, then C{CommonPrefixes}."""
     nodes: list[xml.Node] = [("EncodingType", "url")] if encoded else []
     nodes += rows
-    nodes += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    nodes += [("CommonPrefixes", [("Prefix", enc(p))]) for p in common_prefixes]
     return nodes
 
 

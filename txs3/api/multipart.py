@@ -27,6 +27,7 @@ from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
 from txs3.api.render import owner_xml
 from txs3.api.tagging import with_request_tags
+from txs3.api.versions import bucket_access, version_headers
 from txs3.auth.checksums import ALGORITHMS, header_name
 from txs3.auth.multipart_checksums import (
     COMPOSITE,
@@ -263,13 +264,16 @@ async def complete_multipart_upload(call: S3Call) -> Response:
                 checksums,
                 ctype,
                 condition,
+                bucket_access(call).versioning_state,
             ),
         )
     except S3Error as e:
         return _completed_meanwhile(call, requested, e)
-    return _completion_result(
+    response = _completion_result(
         call, info.etag, checksums, ctype, upload.checksum_algorithm
     )
+    response.headers.update(version_headers(call, info))
+    return response
 
 
 def _completion_result(

@@ -43,19 +43,6 @@ def _missing(call: S3Call, code: str) -> S3Error:
     return S3Error.of(code, BucketName=_bucket(call))
 
 
-# -- versioning ------------------------------------------------------------
-
-
-async def get_bucket_versioning(call: S3Call) -> Response:
-    """An empty C{VersioningConfiguration}: versioning was never enabled."""
-    return _empty("VersioningConfiguration")
-
-
-async def put_bucket_versioning(call: S3Call) -> Response:
-    """501: txs3 keeps one version of each object."""
-    raise S3Error.of("NotImplemented", "txs3 does not support bucket versioning")
-
-
 # -- configurations a new bucket does not have -----------------------------
 
 
@@ -116,8 +103,6 @@ async def get_bucket_replication(call: S3Call) -> Response:
 
 #: Operation name -> handler, merged into L{txs3.api.app.HANDLERS}.
 SUBRESOURCE_HANDLERS = {
-    "GetBucketVersioning": get_bucket_versioning,
-    "PutBucketVersioning": put_bucket_versioning,
     "GetBucketLogging": get_bucket_logging,
     "GetBucketLifecycleConfiguration": get_bucket_lifecycle_configuration,
     "GetBucketCors": get_bucket_cors,

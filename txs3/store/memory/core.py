@@ -168,14 +168,22 @@ class MemoryCore:
         return found
 
     def _source(self, source: ObjectInfo) -> list[Extent]:
-        """The current extents of copy source C{source}; L{SourceChanged}."""
+        """
+        The extents of copy source C{source}, current or a kept noncurrent
+        version; L{SourceChanged} when it is gone.
+        """
         try:
-            info, extents = self._get(source.bucket, source.key)
+            target = self._bucket(source.bucket)
         except S3Error:
             raise SourceChanged(f"{source.bucket}/{source.key}") from None
-        if info.version != source.version:
-            raise SourceChanged(f"{source.bucket}/{source.key}")
-        return [Extent(info.blob, 0, info.size)] if extents is None else extents
+        raw_key = encode_key(source.key)
+        candidates = list(target.history.get(raw_key, ()))
+        if raw_key in target.objects:
+            candidates.insert(0, target.objects[raw_key])
+        for info, extents in candidates:
+            if info.version == source.version and not info.delete_marker:
+                return [Extent(info.blob, 0, info.size)] if extents is None else extents
+        raise SourceChanged(f"{source.bucket}/{source.key}")
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> Upload:
         encode_key(key)

@@ -338,10 +338,35 @@ def source_body(
         (source.bucket, src_key),
     )
     if row is None or (row[1] or "") != source.version:
-        raise SourceChanged(f"{source.bucket}/{source.key}")
+        # A noncurrent version is immutable: if it is still kept, its
+        # bytes are the ones the caller read.
+        return _noncurrent_body(conn, source, src_key)
     if row[0]:
         return cast(str, row[0]), None
     return "", object_extents(conn, source.bucket, src_key)
+
+
+def _noncurrent_body(
+    conn: sqlite3.Connection, source: ObjectInfo, src_key: bytes
+) -> tuple[str, list[Extent] | None]:
+    row = one(
+        conn,
+        "SELECT blob, seq FROM versions WHERE bucket = ? AND key = ? AND version = ?"
+        " AND marker = 0",
+        (source.bucket, src_key, source.version),
+    )
+    if row is None or not source.version:
+        raise SourceChanged(f"{source.bucket}/{source.key}")
+    if row[0]:
+        return cast(str, row[0]), None
+    return "", [
+        Extent(blob, start, length, part)
+        for blob, start, length, part in conn.execute(
+            "SELECT blob, start, length, part FROM version_extents"
+            " WHERE bucket = ? AND key = ? AND seq = ? ORDER BY n",
+            (source.bucket, src_key, row[1]),
+        ).fetchall()
+    ]
 
 
 def bucket_exists(conn: sqlite3.Connection, name: str) -> bool:
