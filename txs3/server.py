@@ -190,10 +190,6 @@ class S3Request(Request):
             self._uploading = True
             site.metrics.upload_started()
 
-    def handleContentChunk(self, data: bytes) -> None:
-        self.bytes_in += len(data)
-        super().handleContentChunk(data)
-
     def _upload_ended(self) -> None:
         if self._uploading:
             self._uploading = False
@@ -213,8 +209,10 @@ class S3Request(Request):
         """
         Hand a body chunk to the sink; if the sink refused the request on
         it (a browser upload's form, L{txs3.formbody.FormSink.refused}),
-        have the channel answer now and stop reading the body.
+        have the channel answer now and stop reading the body.  Counts
+        the bytes in (L{RequestRecord.bytes_in}).
         """
+        self.bytes_in += len(data)
         super().handleContentChunk(data)
         refused: S3Error | None = getattr(self.content, "refused", None)
         if refused is not None and self.prepared is not None:
