@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from txs3.access import NewBuckets
     from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
+    from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
 
 log = Logger()
@@ -202,6 +203,8 @@ class TXS3Service(MultiService):
         reactor: Any,
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
         access_log: str | None = None,
+        access_log_format: str = "combined",
+        metrics_access: MetricsAccess | None = None,
         limits: limits.Limits | None = None,
         acme: Service | None = None,
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
@@ -211,7 +214,8 @@ class TXS3Service(MultiService):
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
             the string names the port in error messages.
-        @param access_log, limits: see L{txs3.server.S3Site}.
+        @param access_log, access_log_format, limits, metrics_access: see
+            L{txs3.server.S3Site}.
         @param acme: the service that keeps the ports' certificate
             (L{txs3.acme.service.AcmeService}), started once the site
             serves and stopped first.
@@ -230,6 +234,8 @@ class TXS3Service(MultiService):
         self._domains = tuple(domains)
         self._region = region
         self._access_log = access_log
+        self._access_log_format = access_log_format
+        self._metrics_access = metrics_access
         self._reactor = reactor
         self._open_store = open_store
         self._slot = _SiteSlot()
@@ -294,9 +300,11 @@ class TXS3Service(MultiService):
                 domains=self._domains,
                 region=self._region,
                 access_log=self._access_log,
+                access_log_format=self._access_log_format,
                 limits=self._limits,
                 directory=self._directory,
                 new_buckets=self._new_buckets,
+                metrics_access=self._metrics_access,
             )
         )
         if self.acme is not None:

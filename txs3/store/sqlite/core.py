@@ -33,6 +33,7 @@ from txs3.store.blobs import (
     insufficient_storage,
     is_disk_full,
 )
+from txs3.store.health import SweepCounts
 from txs3.store.interface import IStagingFile
 from txs3.store.namespace import encode_key
 from txs3.store.periodic import PeriodicPass
@@ -108,6 +109,8 @@ class StoreCore:
         self._closed = False
         # The periodic sweep, once started (SweepMixin.start_sweeping).
         self._sweeper: PeriodicPass | None = None
+        # What the sweeps did (SweepMixin; read by HealthMixin).
+        self.sweeps = SweepCounts()
 
         # Whether a recovery check is queued in the writer (reactor thread).
         self._recovery_queued = False
