@@ -161,7 +161,7 @@ def makeService(options: Options) -> TXS3Service:
     # Imported here: txs3.auth's package imports all of authentication, and
     # `twistd --help` imports this module for Options.
     from txs3.auth.credentials import CredentialsError, load_credentials
-    from txs3.auth.directory import Directory
+    from txs3.keysource import KeySource
 
     data = Path(options["data"])
     _check_data_dir(data)
@@ -204,6 +204,13 @@ def makeService(options: Options) -> TXS3Service:
             count=len(credentials.secrets),
             source=credentials.source,
         )
+    # The configured keys, then the index's users (txs3-admin), kept
+    # current while serving.
+    keys = KeySource(
+        credentials.secrets,
+        Path(credentials_file) if credentials_file else None,
+        str(data / "index.sqlite3"),
+    )
     chosen: limits.Limits = options["limits"]
     log.info(
         "Connection limits: {max} connections, {head:g} s for a request head, "
@@ -226,7 +233,7 @@ def makeService(options: Options) -> TXS3Service:
     return TXS3Service(
         data=data,
         endpoints=endpoints,
-        lookup=credentials.lookup,
+        lookup=keys.lookup,
         domains=options["domain"],
         region=options["region"],
         reactor=reactor,
@@ -235,7 +242,8 @@ def makeService(options: Options) -> TXS3Service:
         metrics_access=metrics_access,
         limits=options["limits"],
         acme=acme,
-        directory=Directory.of(credentials.secrets.values()),
+        directory=keys.directory,
+        keys=keys,
         new_buckets=options["new-buckets"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )

@@ -40,6 +40,7 @@ from txs3.store.periodic import PeriodicPass
 from txs3.store.reserve import RESERVE_SIZE, SpaceReserve
 from txs3.store.sqlite.rows import bucket_exists, is_full
 from txs3.store.sqlite.schema import init_schema
+from txs3.store.sqlite.users import harden
 
 #: How long a blob may sit unreferenced before the sweep deletes it: far
 #: longer than any rename-to-commit gap of a live process.
@@ -137,6 +138,8 @@ class StoreCore:
         except BaseException:
             self._drop_connection()
             raise
+        # The index holds the users' secrets (txs3.store.sqlite.users).
+        harden(self._index_path)
         self._staging = self._with_room(
             lambda: StagingArea.create(os.path.join(self.data_dir, "staging"))
         )

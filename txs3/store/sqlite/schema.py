@@ -128,6 +128,21 @@ CREATE TABLE IF NOT EXISTS bucket_settings (
     value TEXT NOT NULL,
     PRIMARY KEY (bucket, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT NOT NULL PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    email TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key TEXT NOT NULL PRIMARY KEY,
+    secret_key TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    created REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys (user_name);
+CREATE TABLE IF NOT EXISTS users_serial (serial INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bucket_tags (
     bucket TEXT NOT NULL PRIMARY KEY,
     created REAL NOT NULL,
