@@ -9,6 +9,9 @@ buckets, of a txs3 data directory.
     txs3-admin key add USER                      another key (rotation)
     txs3-admin key remove ACCESS_KEY
     txs3-admin bucket list
+    txs3-admin quota set NAME [--user|--bucket] [--bytes N] [--objects N]
+    txs3-admin quota remove NAME | quota list
+    txs3-admin usage [NAME]                      from the index's counters
 
 It works on the index directly (L{txs3.store.sqlite.users}), with or
 without a server running; a running server sees every change within about
@@ -27,7 +30,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from txs3.store.sqlite import users
+from txs3.store.interface import Quota
+from txs3.store.sqlite import quotas, users
 from txs3.store.sqlite.users import AdminError
 
 
@@ -146,6 +150,67 @@ def bucket_list(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
     return rows, columns
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """A byte count: digits, optionally with K, M, G or T (binary)."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    digits = value[: len(value) - len(unit)]
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 500M or 2G")
+    return int(digits) * _UNITS[unit]
+
+
+def _kind(args: argparse.Namespace) -> quotas.Kind | None:
+    if args.user:
+        return "user"
+    if args.bucket:
+        return "bucket"
+    return None
+
+
+def quota_set(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    quota = Quota(args.bytes, args.objects)
+    kind = quotas.set_quota(conn, args.name, quota, _kind(args))
+    out = {"kind": kind, "name": args.name, "max_bytes": args.bytes,
+           "max_objects": args.objects}  # fmt: skip
+    return out, f"quota of {kind} {args.name} set"
+
+
+def quota_remove(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    kind = quotas.remove_quota(conn, args.name, _kind(args))
+    return {"kind": kind, "name": args.name}, f"quota of {kind} {args.name} removed"
+
+
+def quota_list(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    rows = [
+        {"kind": kind, "name": name, "max_bytes": q.max_bytes or "",
+         "max_objects": q.max_objects or "", "bytes": u.bytes, "objects": u.objects}
+        for kind, name, q, u in quotas.list_quotas(conn)
+    ]  # fmt: skip
+    return rows, ("kind", "name", "bytes", "max_bytes", "objects", "max_objects")
+
+
+def usage(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    names: list[tuple[quotas.Kind, str]]
+    if args.name is not None:
+        names = [(quotas.resolve(conn, args.name, None), args.name)]
+    else:
+        names = [("user", u.name) for u in users.list_users(conn)]
+        names += [
+            ("bucket", row[0])
+            for row in conn.execute("SELECT name FROM buckets ORDER BY name")
+        ]
+    rows = []
+    for kind, name in names:
+        held = quotas.usage_of(conn, kind, name)
+        rows.append({"kind": kind, "name": name, "objects": held.objects,
+                     "bytes": held.bytes})  # fmt: skip
+    return rows, ("kind", "name", "objects", "bytes")
+
+
 Command = Callable[[sqlite3.Connection, argparse.Namespace], Any]
 
 
@@ -192,6 +257,24 @@ def _parser() -> argparse.ArgumentParser:
         dest="command", required=True
     )
     bucket.add_parser("list", help="list buckets").set_defaults(run=bucket_list)
+
+    quota = groups.add_parser("quota", help="quotas").add_subparsers(
+        dest="command", required=True
+    )
+    for name, run in (("set", quota_set), ("remove", quota_remove)):
+        sub = quota.add_parser(name, help=f"{name} the quota of a user or bucket")
+        sub.add_argument("name")
+        which = sub.add_mutually_exclusive_group()
+        which.add_argument("--user", action="store_true", help="NAME is a user")
+        which.add_argument("--bucket", action="store_true", help="NAME is a bucket")
+        if name == "set":
+            sub.add_argument("--bytes", type=_size, help="e.g. 500M, 20G")
+            sub.add_argument("--objects", type=int)
+        sub.set_defaults(run=run)
+    quota.add_parser("list", help="list quotas").set_defaults(run=quota_list)
+    used = groups.add_parser("usage", help="objects and bytes held")
+    used.add_argument("name", nargs="?", help="a user or bucket (default: all)")
+    used.set_defaults(run=usage)
     return parser
 
 

@@ -48,9 +48,12 @@ from txs3.store.values import (
     ObjectMeta,
     PartInfo,
     PartsPage,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
     UploadsPage,
+    Usage,
     Versioning,
     VersionsPage,
     WriteCondition,
@@ -76,9 +79,12 @@ __all__ = [
     "ObjectMeta",
     "PartInfo",
     "PartsPage",
+    "Quota",
+    "QuotaState",
     "SourceChanged",
     "UploadInfo",
     "UploadsPage",
+    "Usage",
     "Versioning",
     "VersionsPage",
     "WriteCondition",
@@ -427,4 +433,13 @@ class IObjectStore(Interface):
         Replace the ACL of C{bucket}/C{key} (L{ObjectMeta.acl}) in its
         index entry, as L{put_object_tagging} replaces tags.
         C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion}.
+        """
+
+    # -- usage and quotas ---------------------------------------------------
+
+    def quota_state(bucket: str) -> QuotaState:
+        """
+        The usage and quotas a write into C{bucket} is checked against,
+        read now (C{txs3-admin quota} sets them; the index counts usage as
+        rows change).  C{NoSuchBucket}.
         """

@@ -39,7 +39,7 @@ from txs3.store.namespace import encode_key
 from txs3.store.periodic import PeriodicPass
 from txs3.store.reserve import RESERVE_SIZE, SpaceReserve
 from txs3.store.sqlite.rows import bucket_exists, is_full
-from txs3.store.sqlite.schema import init_schema
+from txs3.store.sqlite.schema import QUOTA_MESSAGE, init_schema
 from txs3.store.sqlite.users import harden
 
 #: How long a blob may sit unreferenced before the sweep deletes it: far
@@ -256,6 +256,13 @@ class StoreCore:
         try:
             result = f(conn)
             conn.execute("COMMIT")
+        except sqlite3.IntegrityError as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if "QuotaExceeded" in str(e):
+                # The index's quota trigger (schema.QUOTA_TRIGGER).
+                raise S3Error.of("QuotaExceeded", QUOTA_MESSAGE) from None
+            raise
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
