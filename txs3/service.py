@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from txs3.keysource import KeySource
     from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
+    from txs3.tlsendpoint import ReplaceableTLS
 
 log = Logger()
 
@@ -227,6 +228,7 @@ class TXS3Service(MultiService):
         directory: Directory | None = None,
         new_buckets: NewBuckets | None = None,
         keys: KeySource | None = None,
+        tls_ports: Sequence[ReplaceableTLS] = (),
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -243,6 +245,8 @@ class TXS3Service(MultiService):
         @param keys: the live key map behind C{lookup} and C{directory}:
             polled every second while serving (C{txs3-admin} changes, an
             edited credentials file), and reloaded on SIGHUP.
+        @param tls_ports: the C{ssl:} ports whose certificate and key files
+            are read again on SIGHUP and C{txs3-admin reload}.
         """
         super().__init__()
         self._limits = limits
@@ -252,6 +256,7 @@ class TXS3Service(MultiService):
         self._directory = directory
         self._new_buckets = new_buckets
         self._keys = keys
+        self._tls_ports = tuple(tls_ports)
         self._key_poll: LoopingCall | None = None
         self._domains = tuple(domains)
         self._region = region
@@ -332,6 +337,10 @@ class TXS3Service(MultiService):
         if self.acme is not None:
             self.acme.startService()
         if self._keys is not None:
+            self._keys.on_reload_request = self.reload
+            # The index exists now: its users and reload serial are the
+            # baseline later polls compare with.
+            self._keys.poll()
             self._key_poll = LoopingCall(self._keys.poll)
             self._key_poll.clock = self._reactor
             self._key_poll.start(KEY_POLL_SECONDS, now=False)
@@ -339,9 +348,14 @@ class TXS3Service(MultiService):
 
     def reload(self) -> None:
         """
-        SIGHUP: reread the credentials file and the index's keys now.
+        SIGHUP or C{txs3-admin reload}: read the certificate and key files
+        of the C{ssl:} ports, the credentials file and the index's keys
+        again.  New connections get the new certificate at once; open ones
+        keep theirs.
         """
-        log.info("Reloading access keys (SIGHUP)")
+        log.info("Reloading certificates and access keys")
+        for port in self._tls_ports:
+            port.reload()
         if self._keys is not None:
             self._keys.reload()
 

@@ -143,6 +143,7 @@ CREATE TABLE IF NOT EXISTS access_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys (user_name);
 CREATE TABLE IF NOT EXISTS users_serial (serial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reload_requests (serial INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quotas (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
