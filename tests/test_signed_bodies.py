@@ -141,6 +141,19 @@ async def put_bucket_tagging(s: Server) -> Scenario:
                     lambda: observe(s, "GET", "/bucket", "tagging"), status=204)  # fmt: skip
 
 
+async def put_bucket_cors(s: Server) -> Scenario:
+    def config(origin: str) -> bytes:
+        return (
+            "<CORSConfiguration><CORSRule><AllowedOrigin>"
+            f"{origin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            "</CORSRule></CORSConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "cors", config("https://good.example"),
+                    config("*"), lambda: observe(s, "GET", "/bucket", "cors"))  # fmt: skip
+
+
 async def put_object_acl(s: Server) -> Scenario:
     await make_object(s)
     return Scenario("PUT", "/bucket/k", "acl", OWNER_FULL, PUBLIC_READ,
@@ -172,6 +185,7 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "PutBucketAcl": put_bucket_acl,
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "PutBucketTagging": put_bucket_tagging,
+    "PutBucketCors": put_bucket_cors,
     "PutObjectAcl": put_object_acl,
     "PutObjectTagging": put_object_tagging,
     "CompleteMultipartUpload": complete_multipart_upload,

@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.cors_cache import BucketCorsCache
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -30,13 +31,18 @@ def new_request_id() -> str:
 
 @dataclass
 class S3Config:
-    """Site-wide settings and collaborators shared by every request."""
+    """
+    Site-wide settings and collaborators shared by every request.
+
+    @ivar cors: the buckets' parsed CORS configurations, for this store.
+    """
 
     store: IObjectStore
     lookup: Callable[[str], Secret | None]
     reactor: IReactorTime
     domains: Sequence[str] = ()
     region: str = "us-east-1"
+    cors: BucketCorsCache = field(default_factory=BucketCorsCache)
 
 
 @dataclass(frozen=True)

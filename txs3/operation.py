@@ -48,6 +48,8 @@ OperationName = Literal[
     "DeleteBucketOwnershipControls",
     "GetBucketPolicy",
     "GetBucketCors",
+    "PutBucketCors",
+    "DeleteBucketCors",
     "GetBucketWebsite",
     "GetBucketEncryption",
     "GetPublicAccessBlock",
@@ -59,6 +61,8 @@ OperationName = Literal[
     "GetBucketTagging",
     "PutBucketTagging",
     "DeleteBucketTagging",
+    # the CORS preflight, on any path (AWS's "OPTIONS object")
+    "OptionsObject",
     # objects
     "PutObject",
     "GetObject",

@@ -29,7 +29,8 @@ pin the behaviour they provide.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
@@ -37,11 +38,13 @@ from twisted.logger import Logger
 from twisted.web.server import Request, Site
 
 from txs3.api.app import S3Application
+from txs3.api.bucket_cors import response_cors_headers
 from txs3.auth.fields import HeaderFields
 from txs3.auth.types import Secret
 from txs3.body import DiscardSink
 from txs3.call import Connection, S3Config, new_request_id
 from txs3.channel import S3Channel
+from txs3.classify import classify
 from txs3.connections import ConnectionRegistry
 from txs3.errors import S3Error
 from txs3.gate import Prepared, prepare
@@ -68,6 +71,43 @@ def _connection_of(request: Request) -> Connection:
     )
 
 
+def _with_cors(
+    config: S3Config,
+    error: S3Error,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+) -> S3Error:
+    """
+    C{error}, refusing a request before its body, with the CORS headers
+    the bucket's rules give the request's ``Origin`` (S3 sends them on a
+    refusal too, so a browser script can read why it was refused).  The
+    error goes out from the channel or the application, both of which
+    send the error's own headers.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return error
+    raw_path, _, raw_query = target.partition("?")
+    try:
+        classified = classify(method, raw_path, raw_query, headers, config.domains)
+    except S3Error:
+        return error
+    cors = response_cors_headers(
+        config,
+        classified.operation.bucket,
+        method,
+        origin,
+        headers.get("access-control-request-method"),
+    )
+    if not cors:
+        return error
+    # A copy: an error may be raised again for another request.
+    refused = copy.copy(error)
+    refused.headers = {**error.headers, **cors}
+    return refused
+
+
 class S3Request(Request):
     """
     A request that is classified and authenticated as soon as its headers
@@ -90,19 +130,20 @@ class S3Request(Request):
         # The request line lives on the channel until the body is complete.
         method = channel._command.decode("latin-1").upper()
         target = channel._path.decode("latin-1")
+        headers = _headers_of(self)
         try:
             self.prepared = prepare(
                 site.config,
                 self.request_id,
                 method,
                 target,
-                _headers_of(self),
+                headers,
                 length,
                 _connection_of(self),
             )
             self.content = self.prepared.call.body
         except S3Error as e:
-            self.refusal = e
+            self.refusal = _with_cors(site.config, e, method, target, headers)
             self.content = DiscardSink()
             self.resource_path = target.partition("?")[0]
         except Exception:

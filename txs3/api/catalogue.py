@@ -32,6 +32,7 @@ from typing import Literal
 from txs3.api import (
     attributes,
     bucket,
+    bucket_cors,
     copy,
     listing,
     multidelete,
@@ -52,7 +53,7 @@ from txs3.response import Response
 Handler = Callable[[S3Call], Awaitable[Response]]
 BodyKind = Literal["none", "xml", "object"]
 Level = Literal["service", "bucket", "object"]
-Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE"]
+Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 
 # Sub-resources an object operation may carry without changing which
 # operation it is.  Every object is its one version "null" (versioning is
@@ -195,8 +196,6 @@ CATALOGUE: tuple[Entry, ...] = (
           "s3:PutBucketOwnershipControls"),
     Entry("GetBucketPolicy", _bucket("GET", "policy"),
           subresources.get_bucket_policy, "s3:GetBucketPolicy"),
-    Entry("GetBucketCors", _bucket("GET", "cors"),
-          subresources.get_bucket_cors, "s3:GetBucketCORS"),
     Entry("GetBucketWebsite", _bucket("GET", "website"),
           subresources.get_bucket_website, "s3:GetBucketWebsite"),
     Entry("GetBucketEncryption", _bucket("GET", "encryption"),
@@ -225,6 +224,20 @@ CATALOGUE: tuple[Entry, ...] = (
           tagging.put_bucket_tagging, "s3:PutBucketTagging", body="xml"),
     Entry("DeleteBucketTagging", _bucket("DELETE", "tagging"),
           tagging.delete_bucket_tagging, "s3:PutBucketTagging"),
+    # -- CORS --------------------------------------------------------------
+    Entry("GetBucketCors", _bucket("GET", "cors"), bucket_cors.get_bucket_cors,
+          "s3:GetBucketCORS"),
+    Entry("PutBucketCors", _bucket("PUT", "cors"), bucket_cors.put_bucket_cors,
+          "s3:PutBucketCORS", body="xml", checks=(_INTEGRITY,)),
+    Entry("DeleteBucketCors", _bucket("DELETE", "cors"),
+          bucket_cors.delete_bucket_cors, "s3:PutBucketCORS"),
+    # A browser's preflight carries no credentials.  It may carry the
+    # query of the request it asks about, so any sub-resource is allowed.
+    Entry("OptionsObject",
+          (Route("OPTIONS", "service", optional=SUBRESOURCES),
+           Route("OPTIONS", "bucket", optional=SUBRESOURCES),
+           Route("OPTIONS", "object", optional=SUBRESOURCES)),
+          bucket_cors.options_object, None, public=True),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
           body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION)),

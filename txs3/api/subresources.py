@@ -212,11 +212,6 @@ async def get_bucket_policy(call: S3Call) -> Response:
     raise _missing(call, "NoSuchBucketPolicy")
 
 
-async def get_bucket_cors(call: S3Call) -> Response:
-    """404 C{NoSuchCORSConfiguration}."""
-    raise _missing(call, "NoSuchCORSConfiguration")
-
-
 async def get_bucket_website(call: S3Call) -> Response:
     """404 C{NoSuchWebsiteConfiguration}."""
     raise _missing(call, "NoSuchWebsiteConfiguration")
@@ -254,7 +249,6 @@ SUBRESOURCE_HANDLERS = {
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "DeleteBucketOwnershipControls": delete_bucket_ownership_controls,
     "GetBucketPolicy": get_bucket_policy,
-    "GetBucketCors": get_bucket_cors,
     "GetBucketWebsite": get_bucket_website,
     "GetBucketEncryption": get_bucket_encryption,
     "GetPublicAccessBlock": get_public_access_block,
