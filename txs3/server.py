@@ -29,7 +29,6 @@ pin the behaviour they provide.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -102,10 +101,14 @@ def _with_cors(
     )
     if not cors:
         return error
-    # A copy: an error may be raised again for another request.
-    refused = copy.copy(error)
-    refused.headers = {**error.headers, **cors}
-    return refused
+    # A new error: the one raised may be raised again for another request.
+    return S3Error(
+        error.code,
+        error.message,
+        status=error.status,
+        extra=error.extra,
+        headers={**error.headers, **cors},
+    )
 
 
 class S3Request(Request):
@@ -130,8 +133,8 @@ class S3Request(Request):
         # The request line lives on the channel until the body is complete.
         method = channel._command.decode("latin-1").upper()
         target = channel._path.decode("latin-1")
-        headers = _headers_of(self)
         try:
+            headers = _headers_of(self)
             self.prepared = prepare(
                 site.config,
                 self.request_id,
@@ -143,13 +146,26 @@ class S3Request(Request):
             )
             self.content = self.prepared.call.body
         except S3Error as e:
-            self.refusal = _with_cors(site.config, e, method, target, headers)
+            self.refusal = e
             self.content = DiscardSink()
             self.resource_path = target.partition("?")[0]
+            # _add_cors catches its own failures: an exception escaping
+            # this handler would escape gotLength and break the channel.
+            self._add_cors(site.config, method, target, headers)
         except Exception:
             log.failure("preparing {target}", target=target)
             self.refusal = S3Error.of("InternalError")
             self.content = DiscardSink()
+
+    def _add_cors(
+        self, config: S3Config, method: str, target: str, headers: HeaderFields
+    ) -> None:
+        """Give the refusal the CORS headers of its request (L{_with_cors})."""
+        assert self.refusal is not None
+        try:
+            self.refusal = _with_cors(config, self.refusal, method, target, headers)
+        except Exception:
+            log.failure("CORS headers for {target}", target=target)
 
 
 class S3Site(Site):
