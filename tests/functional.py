@@ -37,6 +37,7 @@ from tests.s3client import (
 from tests.s3client import (
     raw_exchange as tls_exchange,
 )
+from txs3.auth.directory import Directory
 from txs3.auth.types import Secret
 from txs3.server import build_site
 from txs3.store.memory import MemoryStore
@@ -49,8 +50,13 @@ CYBERDUCK_SECRET = "hogehoge_secret1"
 SECRETS = {
     ACCESS_KEY: Secret(ACCESS_KEY, SECRET_KEY, "owner-one", "one"),
     CYBERDUCK_KEY: Secret(CYBERDUCK_KEY, CYBERDUCK_SECRET, "owner-duck", "duck"),
-    OTHER_ACCESS_KEY: Secret(OTHER_ACCESS_KEY, OTHER_SECRET_KEY, "owner-two", "two"),
+    OTHER_ACCESS_KEY: Secret(
+        OTHER_ACCESS_KEY, OTHER_SECRET_KEY, "owner-two", "two", "two@example.com"
+    ),
 }
+
+
+DIRECTORY = Directory.of(SECRETS.values())
 
 
 class Server:
@@ -115,7 +121,13 @@ def _clients(base: str, cert: Path | None, agent: Any = None) -> list[S3Client]:
 @pytest_twisted.async_yield_fixture
 async def server() -> AsyncIterator[Server]:
     store = MemoryStore()
-    site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
+    site = build_site(
+        store,
+        SECRETS.get,
+        reactor=reactor,
+        domains=(VHOST_DOMAIN,),
+        directory=DIRECTORY,
+    )
     agent = SiteAgent(site, reactor)
     clients = _clients("https://127.0.0.1", None, agent)
     yield Server(site, store, 443, None, *clients)
@@ -137,7 +149,13 @@ class RunningTLSServer:
 
     async def start(self) -> Server:
         store = SQLiteStore.open(str(self._data), reactor, **self._options)
-        site = build_site(store, SECRETS.get, reactor=reactor, domains=(VHOST_DOMAIN,))
+        site = build_site(
+            store,
+            SECRETS.get,
+            reactor=reactor,
+            domains=(VHOST_DOMAIN,),
+            directory=DIRECTORY,
+        )
         port = reactor.listenSSL(
             0, site, server_tls_options(self._cert, self._key), interface="127.0.0.1"
         )

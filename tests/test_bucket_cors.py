@@ -345,37 +345,41 @@ async def test_refusals_carry_the_rules_headers(server: Server) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_no_origin_reads_nothing(server: Server, monkeypatch: Any) -> None:
-    """A request without Origin never asks for the bucket's configuration; with one, the document is read and parsed once until it changes."""
+    """A request without Origin never asks for the bucket's CORS configuration; with one, the document is parsed once until it changes."""
+    import txs3.cors_cache
+
     await configure(server)
     lookups: list[str] = []
-    reads: list[str] = []
+    parses: list[bytes] = []
     real_lookup = BucketCorsCache.configuration
-    real_settings = server.store.get_bucket_settings
 
     def lookup(self: BucketCorsCache, store: Any, bucket: str) -> Any:
         lookups.append(bucket)
         return real_lookup(self, store, bucket)
 
-    def settings(bucket: str) -> Any:
-        reads.append(bucket)
-        return real_settings(bucket)
+    def parse(body: bytes) -> Any:
+        parses.append(body)
+        return parse_cors_xml(body)
 
     monkeypatch.setattr(BucketCorsCache, "configuration", lookup)
-    monkeypatch.setattr(server.store, "get_bucket_settings", settings)
+    monkeypatch.setattr(txs3.cors_cache, "parse_cors_xml", parse)
     c = server.client
     await c.request("PUT", "/corsb/k", body=b"x")
     await c.request("GET", "/corsb/k")
     await c.request("GET", "/corsb/missing")
-    assert lookups == [] and reads == []
+    assert lookups == [] and parses == []
     for _ in range(3):
         r = await c.request("GET", "/corsb/k", headers={"Origin": APP})
         assert cors_headers(r) == APP_HEADERS
-    assert len(lookups) == 3 and reads == ["corsb"]
+    assert len(lookups) == 3 and len(parses) == 1
     # A change through the store (as another process would make it) is
     # seen at the next request.
     await server.store.put_bucket_setting("corsb", "cors", None)
     r = await c.request("GET", "/corsb/k", headers={"Origin": APP})
-    assert cors_headers(r) == {} and reads == ["corsb", "corsb"]
+    assert cors_headers(r) == {} and len(parses) == 1
+    await server.store.put_bucket_setting("corsb", "cors", CONFIG.decode())
+    r = await c.request("GET", "/corsb/k", headers={"Origin": APP})
+    assert cors_headers(r) == APP_HEADERS and len(parses) == 2
 
 
 @pytest_twisted.ensureDeferred

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -39,10 +40,11 @@ def staged_bytes(data_dir: Path) -> int:
     )
 
 
+@pytest.mark.parametrize("versioned", [False, True], ids=["plain", "versioned"])
 def test_sigkill_mid_upload_keeps_old_object(
-    tmp_path: Path, test_ca: TestCA, start_txs3: Any
+    tmp_path: Path, test_ca: TestCA, start_txs3: Any, versioned: bool
 ) -> None:
-    """After SIGKILL mid-PUT and a restart, the previous object is intact and no staging bytes remain."""
+    """After SIGKILL mid-PUT and a restart, the previous object (and, versioned, every older version) is intact, no version is half-made, and no staging bytes remain."""
     port = free_port()
     cert, key, ca = test_ca.cert_file, test_ca.key_file, test_ca.ca_file
     credentials = tmp_path / "credentials"
@@ -59,6 +61,13 @@ def test_sigkill_mid_upload_keeps_old_object(
     server.wait_for_tls(port, ca)
     s3 = client(port, ca)
     s3.create_bucket(Bucket="keep")
+    older = b""
+    if versioned:
+        s3.put_bucket_versioning(
+            Bucket="keep", VersioningConfiguration={"Status": "Enabled"}
+        )
+        older = os.urandom(1024 * 1024)
+        s3.put_object(Bucket="keep", Key="precious", Body=older)
     old = os.urandom(3 * 1024 * 1024)
     s3.put_object(Bucket="keep", Key="precious", Body=old)
 
@@ -101,6 +110,13 @@ def test_sigkill_mid_upload_keeps_old_object(
         assert hashlib.sha256(body).digest() == hashlib.sha256(old).digest()
         assert staged_bytes(data_dir) == 0
         blobs = [p for p in (data_dir / "blobs").rglob("*") if p.is_file()]
-        assert len(blobs) == 1
+        assert len(blobs) == (2 if versioned else 1)
+        if versioned:
+            listing = s3.list_object_versions(Bucket="keep")["Versions"]
+            assert [v["Size"] for v in listing] == [len(old), len(older)]
+            first = s3.get_object(
+                Bucket="keep", Key="precious", VersionId=listing[1]["VersionId"]
+            )
+            assert first["Body"].read() == older
     finally:
         server.stop()

@@ -53,7 +53,8 @@ def test_owner_id_is_stable_and_distinct() -> None:
     ("text", "line", "fragment"),
     [
         ("AK\n", 1, "found 1 field"),
-        ("# ok\nAK S N O extra\n", 2, "found 5 field"),
+        ("# ok\nAK S N O a@b extra\n", 2, "found 6 field"),
+        ("AK S N O not-an-address\n", 1, "e-mail address"),
         ("AK:colon secret\n", 1, "access key"),
         ("AK/slash secret\n", 1, "access key"),
         ("AK secret\nAK other\n", 2, "listed twice"),
@@ -77,6 +78,8 @@ def test_format_round_trips() -> None:
         make_secret("AKA", "sa"),
         make_secret("AKB", "sb", "Bea"),
         make_secret("AKC", "sc", "Cid", "owner-c"),
+        make_secret("AKD", "sd", email="dee@example.com"),
+        make_secret("AKE", "se", "Eve", "owner-e", "eve@example.com"),
     ]
     parsed = parse_credentials(format_credentials(secrets), "x")
     assert list(parsed.values()) == secrets

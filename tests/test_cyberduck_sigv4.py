@@ -132,7 +132,7 @@ async def test_login_browse_upload_info_delete(server: Server) -> None:
 
     # First upload: ownership probe, then a canned ACL with Expect.
     root = await duck.xml("/duck?ownershipControls")
-    assert root.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "BucketOwnerEnforced"
+    assert root.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "ObjectWriter"
     data = os.urandom(70_000)
     key = "a file + 100% sure.txt"
     target = "/duck/a%20file%20%2B%20100%25%20sure.txt"
@@ -207,9 +207,9 @@ async def test_login_browse_upload_info_delete(server: Server) -> None:
 
     # A refused upload is refused before the body: no 100 Continue.
     status, _, body = await duck.send(
-        "PUT", "/duck/public.txt", b"x" * 10, {"x-amz-acl": "public-read"}, expect=True
+        "PUT", "/duck/public.txt", b"x" * 10, {"x-amz-acl": "public-all"}, expect=True
     )
-    assert status == 400 and b"AccessControlListNotSupported" in body
+    assert status == 400 and b"InvalidArgument" in body
 
     # Delete: DeleteObjects (Content-MD5), then the bucket.
     delete = (
@@ -392,3 +392,51 @@ async def test_rename_large_by_part_copy(server: Server) -> None:
     assert status == 204
     status, _, body = await duck.send("GET", "/duck/renamed.bin")
     assert status == 200 and body == data
+
+
+@pytest_twisted.ensureDeferred
+async def test_versions_and_revert(server: Server) -> None:
+    """Cyberduck 9 with versioning on: it probes ?versioning, lists with ?versions, and reverts a file by copying its old version over it."""
+    duck = Cyberduck(server)
+    status, _, body = await duck.send("PUT", "/vduck")
+    assert status == 200, body
+    # Info panel, "Bucket Versioning" ticked.
+    config = (
+        b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        b"<Status>Enabled</Status></VersioningConfiguration>"
+    )
+    md5 = base64.b64encode(hashlib.md5(config).digest()).decode()
+    status, _, body = await duck.send(
+        "PUT", "/vduck/?versioning", config, {"Content-MD5": md5}
+    )
+    assert status == 200, body
+    # Two saves of one file.
+    for data in (b"first", b"second"):
+        status, headers, body = await duck.send(
+            "PUT", "/vduck/report.txt", data, {"x-amz-acl": "private"}, expect=True
+        )
+        assert status == 200, body
+        assert headers["x-amz-version-id"]
+    # Browse: the versioning probe, then the versions listing.
+    root = await duck.xml("/vduck/?versioning")
+    assert root.findtext(NS + "Status") == "Enabled"
+    root = await duck.xml("/vduck/?versions&delimiter=%2F&max-keys=1000&prefix=")
+    versions = root.findall(NS + "Version")
+    assert [v.findtext(NS + "IsLatest") for v in versions] == ["true", "false"]
+    old = versions[1].findtext(NS + "VersionId")
+    assert old
+    # Revert: copy the old version over the current one.
+    status, _, body = await duck.send(
+        "PUT",
+        "/vduck/report.txt",
+        headers={
+            "x-amz-copy-source": f"/vduck/report.txt?versionId={old}",
+            "x-amz-metadata-directive": "COPY",
+        },
+    )
+    assert status == 200, body
+    assert ElementTree.fromstring(body).tag == NS + "CopyObjectResult"
+    status, _, body = await duck.send("GET", "/vduck/report.txt")
+    assert (status, body) == (200, b"first")
+    root = await duck.xml("/vduck/?versions&delimiter=%2F&max-keys=1000&prefix=")
+    assert len(root.findall(NS + "Version")) == 3

@@ -90,6 +90,26 @@ def test_anonymous_is_refused(config: S3Config) -> None:
     assert refused(config, "GET", "/bucket?analytics", {"host": HOST}) == "AccessDenied"
 
 
+def test_denied_upload_is_refused_before_the_body(config: S3Config) -> None:
+    """An upload the bucket's settings do not allow is refused by prepare(), before any body byte, and no staging file is opened."""
+    store = config.store
+    assert isinstance(store, MemoryStore)
+    anonymous = {"host": HOST, "content-length": "5"}
+    assert refused(config, "PUT", "/bucket/k", anonymous, 5) == "AccessDenied"
+    other = signed("PUT", "/bucket/k", b"hello", key=(OTHER_ACCESS_KEY, OTHER_SECRET_KEY))
+    assert refused(config, "PUT", "/bucket/k", other, 5) == "AccessDenied"
+    assert store.staging_count() == 0
+    grant = (
+        '[["CanonicalUser","owner-one","FULL_CONTROL"],'
+        '["CanonicalUser","owner-two","WRITE"]]'
+    )
+    store.put_bucket_setting("bucket", "acl", grant)
+    prepared = run(config, "PUT", "/bucket/k", other, 5)
+    assert prepared.entry.name == "PutObject"
+    prepared.call.body.close()
+    assert store.staging_count() == 0
+
+
 def test_bad_signature(config: S3Config) -> None:
     """A request whose signature does not verify is refused before anything else."""
     headers = signed("GET", "/bucket")
@@ -174,10 +194,10 @@ async def test_write_condition_before_body(config: S3Config) -> None:
 
 
 def test_acl_header_before_body(config: S3Config) -> None:
-    """An ACL that grants more than the owner's full control is refused before the body."""
-    headers = signed("PUT", "/bucket/k", b"x", {"x-amz-acl": "public-read"})
+    """An ACL header that does not parse is refused before the body."""
+    headers = signed("PUT", "/bucket/k", b"x", {"x-amz-acl": "public-everything"})
     code = refused(config, "PUT", "/bucket/k", headers, 1)
-    assert code == "AccessControlListNotSupported"
+    assert code == "InvalidArgument"
 
 
 def test_public_operation_needs_no_credentials(config: S3Config) -> None:

@@ -26,13 +26,11 @@ from txs3 import xml
 from txs3.errors import CATALOGUE, S3Error
 from txs3.objectlock import (
     NO_LOCK,
-    NULL_VERSION,
     UNVERSIONED,
     DefaultRetention,
     LockRequest,
     ObjectLockConfiguration,
     Retention,
-    VersionIds,
     Versioning,
     VersioningChange,
     apply_versioning,
@@ -41,7 +39,6 @@ from txs3.objectlock import (
     check_removal,
     check_retention_change,
     is_locked,
-    is_version_id,
     legal_hold_xml,
     lock_configuration_xml,
     lock_response_headers,
@@ -58,7 +55,7 @@ from txs3.objectlock import (
     weakens,
 )
 from txs3.objectlock.retention import argument_date, parse_date
-from txs3.objectlock.versionid import created_micros
+from txs3.store.versionid import NULL_VERSION, VersionIds, created_micros, is_version_id
 
 NS = f' xmlns="{xml.S3_NS}"'
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC).timestamp()

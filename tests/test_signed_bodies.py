@@ -12,6 +12,7 @@ take effect.  A catalogue test keeps the scenarios complete.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -50,6 +51,12 @@ def acl(grant: str) -> bytes:
 OWNER_FULL = acl(
     f'<Grantee xsi:type="CanonicalUser"><ID>{OWNER}</ID></Grantee>'
     "<Permission>FULL_CONTROL</Permission>"
+)
+SHARED_READ = acl(
+    f'<Grantee xsi:type="CanonicalUser"><ID>{OWNER}</ID></Grantee>'
+    "<Permission>FULL_CONTROL</Permission></Grant><Grant>"
+    '<Grantee xsi:type="CanonicalUser"><ID>owner-two</ID></Grantee>'
+    "<Permission>READ</Permission>"
 )
 PUBLIC_READ = acl(
     '<Grantee xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers'
@@ -106,18 +113,15 @@ async def put_bucket_versioning(s: Server) -> Scenario:
         ).encode()
 
     await make_bucket(s)
-    # txs3 answers 501 to any versioning change; the forged body must not
-    # even reach the handler.
     return Scenario("PUT", "/bucket", "versioning", config("Enabled"),
                     config("Suspended"),
-                    lambda: observe(s, "GET", "/bucket", "versioning"),
-                    status=501, changes=False)  # fmt: skip
+                    lambda: observe(s, "GET", "/bucket", "versioning"))  # fmt: skip
 
 
 async def put_bucket_acl(s: Server) -> Scenario:
     await make_bucket(s)
-    return Scenario("PUT", "/bucket", "acl", OWNER_FULL, PUBLIC_READ,
-                    lambda: observe(s, "GET", "/bucket", "acl"), changes=False)  # fmt: skip
+    return Scenario("PUT", "/bucket", "acl", SHARED_READ, PUBLIC_READ,
+                    lambda: observe(s, "GET", "/bucket", "acl"))  # fmt: skip
 
 
 async def put_bucket_ownership_controls(s: Server) -> Scenario:
@@ -129,9 +133,37 @@ async def put_bucket_ownership_controls(s: Server) -> Scenario:
 
     await make_bucket(s)
     return Scenario("PUT", "/bucket", "ownershipControls",
-                    config("BucketOwnerEnforced"), config("ObjectWriter"),
-                    lambda: observe(s, "GET", "/bucket", "ownershipControls"),
-                    changes=False)  # fmt: skip
+                    config("BucketOwnerEnforced"), config("BucketOwnerPreferred"),
+                    lambda: observe(s, "GET", "/bucket", "ownershipControls"))  # fmt: skip
+
+
+def bucket_policy(principal: object) -> bytes:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal,
+                       "Action": "s3:GetObject",
+                       "Resource": "arn:aws:s3:::bucket/*"}],
+    }).encode()  # fmt: skip
+
+
+async def put_bucket_policy(s: Server) -> Scenario:
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "policy", bucket_policy({"AWS": "owner-two"}),
+                    bucket_policy("*"),
+                    lambda: observe(s, "GET", "/bucket", "policy"), status=204)  # fmt: skip
+
+
+async def put_public_access_block(s: Server) -> Scenario:
+    def config(flag: str) -> bytes:
+        return (
+            "<PublicAccessBlockConfiguration><BlockPublicAcls>"
+            f"{flag}</BlockPublicAcls></PublicAccessBlockConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "publicAccessBlock", config("true"),
+                    config("false"),
+                    lambda: observe(s, "GET", "/bucket", "publicAccessBlock"))  # fmt: skip
 
 
 async def put_bucket_tagging(s: Server) -> Scenario:
@@ -156,8 +188,8 @@ async def put_bucket_cors(s: Server) -> Scenario:
 
 async def put_object_acl(s: Server) -> Scenario:
     await make_object(s)
-    return Scenario("PUT", "/bucket/k", "acl", OWNER_FULL, PUBLIC_READ,
-                    lambda: observe(s, "GET", "/bucket/k", "acl"), changes=False)  # fmt: skip
+    return Scenario("PUT", "/bucket/k", "acl", SHARED_READ, PUBLIC_READ,
+                    lambda: observe(s, "GET", "/bucket/k", "acl"))  # fmt: skip
 
 
 async def put_object_tagging(s: Server) -> Scenario:
@@ -186,6 +218,8 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "PutBucketTagging": put_bucket_tagging,
     "PutBucketCors": put_bucket_cors,
+    "PutBucketPolicy": put_bucket_policy,
+    "PutPublicAccessBlock": put_public_access_block,
     "PutObjectAcl": put_object_acl,
     "PutObjectTagging": put_object_tagging,
     "CompleteMultipartUpload": complete_multipart_upload,

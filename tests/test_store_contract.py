@@ -34,6 +34,7 @@ from txs3.store.interface import (
     ObjectMeta,
     SourceChanged,
     UploadInfo,
+    Versioning,
     WriteCondition,
 )
 from txs3.store.memory import MemoryStore
@@ -79,13 +80,14 @@ async def put(
     key: str,
     data: bytes,
     meta: ObjectMeta | None = None,
+    versioning: Versioning = "",
 ) -> Any:
     """Upload C{data} to C{bucket}/C{key} the way the server does."""
     staging = store.open_staging()
     for i in range(0, len(data), 65536):
         staging.write(data[i : i + 65536])
     return await store.put_object(
-        Destination(bucket, key, OWNER),
+        Destination(bucket, key, OWNER, versioning=versioning),
         staging,
         hashlib.md5(data).hexdigest(),
         meta or ObjectMeta(),
@@ -99,9 +101,11 @@ async def start_upload(store: IObjectStore, key: str = "mp") -> UploadInfo:
     )
 
 
-def read(store: IObjectStore, bucket: str, key: str) -> bytes:
+def read(
+    store: IObjectStore, bucket: str, key: str, version_id: str | None = None
+) -> bytes:
     """The bytes of C{bucket}/C{key}, read through open_object."""
-    _, f = store.open_object(bucket, key)
+    _, f = store.open_object(bucket, key, version_id)
     with f:
         return f.read()
 

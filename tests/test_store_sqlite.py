@@ -83,12 +83,12 @@ async def store(data: Path) -> AsyncIterator[SQLiteStore]:
 
 @pytest_twisted.ensureDeferred
 async def test_index_settings(store: SQLiteStore, data: Path) -> None:
-    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 4."""
+    """The index is WAL, synchronous=FULL, has a busy timeout and schema version 5."""
     conn = store._connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
     assert (data / "index.sqlite3").exists()
 
 
@@ -768,20 +768,25 @@ async def migrated(data: Path, content: bytes, *statements: str) -> SQLiteStore:
     """
     Make a store in C{data} holding C{content} as C{bkt/k}, turn its index
     into an older schema's by running C{statements} on it, and open it
-    again: the store, checked to be at version 4 with C{bkt/k} readable.
+    again: the store, checked to be at version 5 with C{bkt/k} readable.
     """
     store = SQLiteStore.open(str(data))
     await store.create_bucket("bkt", OWNER, "us-east-1")
     await put(store, "bkt", "k", content)
     await store.close()
     with sqlite3.connect(data / "index.sqlite3") as conn:
+        # No older schema had usage counters or quota triggers.
+        for name in ("quota_objects", "usage_objects_in", "usage_objects_out",
+                     "usage_versions_in", "usage_versions_out"):  # fmt: skip
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE bucket_usage")
         for sql in statements:
             conn.execute(sql)
     store = SQLiteStore.open(str(data))
     try:
         assert read(store, "bkt", "k") == content
         conn = store._connection()
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
     except BaseException:
         await store.close()
         raise
@@ -790,7 +795,7 @@ async def migrated(data: Path, content: bytes, *statements: str) -> SQLiteStore:
 
 @pytest_twisted.ensureDeferred
 async def test_schema_1_migrates(tmp_path: Path) -> None:
-    """A version 1 index is migrated to version 4 and its objects stay readable."""
+    """A version 1 index is migrated to version 5 and its objects stay readable."""
     store = await migrated(
         tmp_path / "old",
         b"old data",
@@ -805,6 +810,10 @@ async def test_schema_1_migrates(tmp_path: Path) -> None:
             )
         ),
         "ALTER TABLE objects DROP COLUMN version",
+        "ALTER TABLE objects DROP COLUMN version_id",
+        "ALTER TABLE objects DROP COLUMN seq",
+        "DROP TABLE versions",
+        "DROP TABLE version_extents",
         "ALTER TABLE buckets DROP COLUMN serial",
         "DROP TABLE bucket_settings",
         "UPDATE schema_version SET version = 1",
@@ -861,6 +870,27 @@ async def test_schema_3_migrates(tmp_path: Path) -> None:
         await store.put_bucket_setting("bkt", "policy", "{}")
         assert store.get_bucket_settings("bkt") == {"policy": "{}"}
         assert store.get_bucket("bkt").serial == 1
+    finally:
+        await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_schema_4_migrates(tmp_path: Path) -> None:
+    """A version 4 index gains versions; its objects read as version null and keep their history from then on."""
+    store = await migrated(
+        tmp_path / "v4",
+        b"v4 data",
+        "DROP TABLE versions",
+        "DROP TABLE version_extents",
+        "ALTER TABLE objects DROP COLUMN version_id",
+        "ALTER TABLE objects DROP COLUMN seq",
+        "UPDATE schema_version SET version = 4",
+    )
+    try:
+        assert store.head_object("bkt", "k").version_id == "null"
+        await put(store, "bkt", "k", b"newer", versioning="Enabled")
+        assert read(store, "bkt", "k") == b"newer"
+        assert store.head_object("bkt", "k", "null").size == len(b"v4 data")
     finally:
         await store.close()
 

@@ -2,20 +2,18 @@
 Configuration sub-resources: the classifier's names for them (pure), then
 each answer over real TLS, parsed as XML and checked element by element
 against what S3 sends for a new bucket without that configuration, plus
-the ACL rules of a BucketOwnerEnforced bucket and ListObjectVersions.
+ListObjectVersions.  ACLs, ownership, policies and Block Public Access
+are tested in tests/test_sharing.py.
 """
 
 from __future__ import annotations
 
 from xml.etree import ElementTree
 
-import pytest
 import pytest_twisted
 
 from tests.functional import Server, server  # noqa: F401
-from txs3.api.acl import access_control_policy, check_acl_body, check_acl_headers
 from txs3.classify import classify
-from txs3.errors import S3Error
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
@@ -45,56 +43,6 @@ def test_classifier_names() -> None:
         assert classify(method, path, query, {}).operation.name == name, (method, path, query)
 
 
-def test_acl_document() -> None:
-    """The ACL document has the owner and one CanonicalUser FULL_CONTROL grant typed with xsi:type."""
-    root = ElementTree.fromstring(access_control_policy("abc", "Ann & Co"))
-    assert root.tag == NS + "AccessControlPolicy"
-    assert root.findtext(f"{NS}Owner/{NS}ID") == "abc"
-    assert root.findtext(f"{NS}Owner/{NS}DisplayName") == "Ann & Co"
-    [grant] = root.findall(f"{NS}AccessControlList/{NS}Grant")
-    grantee = grant.find(NS + "Grantee")
-    assert grantee is not None and grantee.get(XSI + "type") == "CanonicalUser"
-    assert grantee.findtext(NS + "ID") == "abc"
-    assert grant.findtext(NS + "Permission") == "FULL_CONTROL"
-
-
-def test_acl_headers() -> None:
-    """private and bucket-owner-full-control pass; other canned ACLs, grants to others, and canned plus grants are refused."""
-    check_acl_headers({}, "me")
-    check_acl_headers({"x-amz-acl": "private"}, "me")
-    check_acl_headers({"x-amz-acl": "bucket-owner-full-control"}, "me")
-    check_acl_headers({"x-amz-grant-full-control": 'id="me"'}, "me")
-    for headers in (
-        {"x-amz-acl": "public-read"},
-        {"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
-        {"x-amz-grant-full-control": 'id="me", id="you"'},
-    ):
-        with pytest.raises(S3Error) as e:
-            check_acl_headers(headers, "me")
-        assert e.value.code == "AccessControlListNotSupported"
-        assert e.value.message == "The bucket does not allow ACLs"
-    with pytest.raises(S3Error) as e:
-        check_acl_headers({"x-amz-acl": "private", "x-amz-grant-read": "id=me"}, "me")
-    assert e.value.code == "InvalidRequest"
-
-
-def test_acl_body() -> None:
-    """An ACL body accepted is exactly the one GetBucketAcl returns; a grant to anyone else is refused, garbage is MalformedACLError."""
-    check_acl_body(access_control_policy("me", "Me"), "me")
-    other = access_control_policy("me", "Me").replace(
-        b"<Permission>FULL_CONTROL", b"<Permission>READ"
-    )
-    for body, code in (
-        (access_control_policy("you", "You"), "AccessControlListNotSupported"),
-        (other, "AccessControlListNotSupported"),
-        (b"<AccessControlPolicy/>", "MalformedACLError"),
-        (b"<nope", "MalformedACLError"),
-    ):
-        with pytest.raises(S3Error) as e:
-            check_acl_body(body, "me")
-        assert e.value.code == code
-
-
 async def _get(s: Server, query: str, path: str = "/subr") -> ElementTree.Element:
     r = await s.client.request("GET", path, query)
     assert r.code == 200, (query, r.body)
@@ -118,19 +66,13 @@ async def test_empty_documents(server: Server) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_default_documents(server: Server) -> None:
-    """ownershipControls, publicAccessBlock and requestPayment answer S3's defaults for a new bucket."""
+    """A new bucket has ObjectWriter ownership, no public access block, and the owner pays."""
     await server.client.request("PUT", "/subr")
     el = await _get(server, "ownershipControls")
     assert el.tag == NS + "OwnershipControls"
-    assert el.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "BucketOwnerEnforced"
-    el = await _get(server, "publicAccessBlock")
-    assert el.tag == NS + "PublicAccessBlockConfiguration"
-    assert [(c.tag[len(NS) :], c.text) for c in el] == [
-        ("BlockPublicAcls", "true"),
-        ("IgnorePublicAcls", "true"),
-        ("BlockPublicPolicy", "true"),
-        ("RestrictPublicBuckets", "true"),
-    ]
+    assert el.findtext(f"{NS}Rule/{NS}ObjectOwnership") == "ObjectWriter"
+    r = await server.client.request("GET", "/subr", "publicAccessBlock")
+    assert r.code == 404 and b"NoSuchPublicAccessBlockConfiguration" in r.body
     el = await _get(server, "requestPayment")
     assert el.tag == NS + "RequestPaymentConfiguration"
     assert el.findtext(NS + "Payer") == "BucketOwner"
@@ -155,73 +97,6 @@ async def test_missing_configurations(server: Server) -> None:
         assert el.findtext("Code") == code and el.findtext("BucketName") == "subr"
     r = await server.client.request("GET", "/nosuchbucket", "lifecycle")
     assert r.code == 404 and b"NoSuchBucket<" in r.body
-
-
-@pytest_twisted.ensureDeferred
-async def test_versioning_and_ownership_writes(server: Server) -> None:
-    """PUT ?versioning is 501; PUT ?ownershipControls accepts BucketOwnerEnforced only; DELETE is 501."""
-    c = server.client
-    await c.request("PUT", "/subr")
-    body = b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
-    r = await c.request("PUT", "/subr", "versioning", body=body)
-    assert r.code == 501 and b"NotImplemented" in r.body
-    rule = "<OwnershipControls><Rule><ObjectOwnership>{}</ObjectOwnership></Rule></OwnershipControls>"
-    r = await c.request(
-        "PUT",
-        "/subr",
-        "ownershipControls",
-        body=rule.format("BucketOwnerEnforced").encode(),
-    )
-    assert r.code == 200, r.body
-    r = await c.request(
-        "PUT", "/subr", "ownershipControls", body=rule.format("ObjectWriter").encode()
-    )
-    assert r.code == 501
-    r = await c.request(
-        "PUT", "/subr", "ownershipControls", body=rule.format("Bogus").encode()
-    )
-    assert r.code == 400 and b"MalformedXML" in r.body
-    assert (await c.request("DELETE", "/subr", "ownershipControls")).code == 501
-
-
-@pytest_twisted.ensureDeferred
-async def test_acls_over_the_wire(server: Server) -> None:
-    """Bucket and object ACLs name the owner; PUT ?acl and x-amz-acl accept only the owner's full control."""
-    c = server.client
-    assert (
-        await c.request("PUT", "/subr", headers={"x-amz-acl": "private"})
-    ).code == 200
-    r = await c.request("PUT", "/subr2", headers={"x-amz-acl": "public-read"})
-    assert r.code == 400 and b"AccessControlListNotSupported" in r.body
-    assert (await c.request("HEAD", "/subr2")).code == 404
-    r = await c.request("PUT", "/subr/k", headers={"x-amz-acl": "private"}, body=b"x")
-    assert r.code == 200
-    r = await c.request(
-        "PUT", "/subr/j", headers={"x-amz-acl": "public-read"}, body=b"x"
-    )
-    assert r.code == 400 and b"AccessControlListNotSupported" in r.body
-    for path in ("/subr", "/subr/k"):
-        el = await _get(server, "acl", path)
-        assert el.findtext(f"{NS}Owner/{NS}ID") == "owner-one"
-        assert el.findtext(f"{NS}Owner/{NS}DisplayName") == "one"
-        grantee = el.find(f"{NS}AccessControlList/{NS}Grant/{NS}Grantee")
-        assert grantee is not None and grantee.get(XSI + "type") == "CanonicalUser"
-        r = await c.request(
-            "PUT", path, "acl", body=access_control_policy("owner-one", "one")
-        )
-        assert r.code == 200, r.body
-        r = await c.request("PUT", path, "acl", headers={"x-amz-acl": "private"})
-        assert r.code == 200
-        r = await c.request("PUT", path, "acl", headers={"x-amz-acl": "public-read"})
-        assert r.code == 400 and b"AccessControlListNotSupported" in r.body
-        r = await c.request(
-            "PUT", path, "acl", body=access_control_policy("owner-two", "two")
-        )
-        assert r.code == 400 and b"AccessControlListNotSupported" in r.body
-    r = await c.request("GET", "/subr/missing", "acl")
-    assert r.code == 404 and b"NoSuchKey" in r.body
-    # Another owner cannot read the ACL at all.
-    assert (await server.other.request("GET", "/subr", "acl")).code == 403
 
 
 def _versions(root: ElementTree.Element) -> list[str]:

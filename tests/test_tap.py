@@ -221,7 +221,11 @@ async def test_service_binds_then_opens_then_closes(
         "domains": ("s3.test",),
         "region": "garage",
         "access_log": None,
+        "access_log_format": "combined",
         "limits": None,
+        "directory": None,
+        "new_buckets": None,
+        "metrics_access": None,
     }
     await service.stopService()
     assert events == ["open", "close"]

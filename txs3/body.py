@@ -115,7 +115,7 @@ def requested_checksums(
     return wanted, None
 
 
-class _CheckedSink:
+class CheckedSink:
     """
     What every accepted request's sink does with its body: decode
     ``aws-chunked`` framing (chunk signatures verified as they pass), feed
@@ -187,7 +187,7 @@ class _CheckedSink:
         self._verified = True
 
 
-class BufferSink(_CheckedSink):
+class BufferSink(CheckedSink):
     """
     Keeps a small (decoded) body in memory, up to C{limit} bytes, checked
     against the request's digests.  Past the limit the rest is hashed and
@@ -215,7 +215,7 @@ class BufferSink(_CheckedSink):
         Check the complete body before anything acts on it.
 
         @raise S3Error: C{MaxMessageLengthExceeded} over the limit, else as
-            L{_CheckedSink._complete}.
+            L{CheckedSink._complete}.
         """
         if self._keep_body and self._size > self._limit:
             raise S3Error.of("MaxMessageLengthExceeded")
@@ -242,7 +242,7 @@ class Upload:
         self.checksums = checksums
 
 
-class UploadSink(_CheckedSink):
+class UploadSink(CheckedSink):
     """
     Streams an object body into a staging file, decoding and hashing.
 

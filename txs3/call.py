@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 
 from twisted.internet.interfaces import IReactorTime
 
+from txs3.access import AccessCache, Authorizer, NewBuckets
+from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
+from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.cors_cache import BucketCorsCache
+from txs3.formbody import FormSink
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -34,6 +38,10 @@ class S3Config:
     """
     Site-wide settings and collaborators shared by every request.
 
+    @ivar directory: the owners the credentials name (ACL grants).
+    @ivar access: parsed bucket access settings (L{txs3.access}).
+    @ivar new_buckets: what a new bucket gets when CreateBucket does not
+        say.
     @ivar cors: the buckets' parsed CORS configurations, for this store.
     """
 
@@ -42,6 +50,9 @@ class S3Config:
     reactor: IReactorTime
     domains: Sequence[str] = ()
     region: str = "us-east-1"
+    directory: Directory = field(default_factory=Directory)
+    access: AccessCache = field(default_factory=AccessCache)
+    new_buckets: NewBuckets = field(default_factory=NewBuckets)
     cors: BucketCorsCache = field(default_factory=BucketCorsCache)
 
 
@@ -63,7 +74,7 @@ class Connection:
 #: The identity of a request served without authentication.
 ANONYMOUS = Identity("", "", "anonymous")
 
-Sink = UploadSink | BufferSink | DiscardSink
+Sink = UploadSink | BufferSink | DiscardSink | FormSink
 
 
 @dataclass
@@ -81,6 +92,10 @@ class S3Call:
     @ivar completed: for a CompleteMultipartUpload whose upload was already
         completed (a retry), the record of that completion, found before
         the body; C{upload} is then None.
+    @ivar authorizer: decides the caller's actions on the request's bucket
+        (None for service-level operations and CreateBucket).
+    @ivar acl: the ACL the request's C{x-amz-acl} / C{x-amz-grant-*}
+        headers ask for, checked before the body; None when it has none.
     """
 
     request_id: str
@@ -94,6 +109,19 @@ class S3Call:
     content_length: int | None = None
     upload: UploadInfo | None = None
     completed: CompletedUpload | None = None
+    authorizer: Authorizer | None = None
+    acl: Acl | None = None
+
+    @property
+    def principal(self) -> Principal:
+        """
+        The caller as policies name it: its owner (account) and, as user
+        name, its key's display name; anonymous without a key.
+        """
+        identity = self.identity
+        if not identity.owner_id:
+            return Principal("")
+        return Principal(identity.owner_id, identity.display_name)
 
     def header(self, name: str) -> str | None:
         """Request header C{name} (lower case), if present."""

@@ -9,6 +9,10 @@ for nothing, and with the connection limits of L{txs3.limits}.
     in, at most C{refused_body_allowance} (64 KiB) more body bytes are read
     and dropped (so that a client still sending sees the answer rather than
     a reset), and the connection closes.  Either way ``Connection: close``.
+  - A request whose sink refuses it part-way through its body (a browser
+    upload's form: L{refuse_rest_of_body}) is answered then, and the
+    rest of the body is treated as a refused request's: at most the
+    allowance read, then the connection closes.
   - A request head must be complete within C{header_timeout} seconds of
     the connection (for its first request) or of its first byte (for later
     ones); trickling bytes does not extend it (slowloris).  On expiry a
@@ -29,6 +33,10 @@ for nothing, and with the connection limits of L{txs3.limits}.
   - A client that reads nothing of a response for C{send_stall_timeout}
     seconds (the transport has paused the channel, its send buffer full,
     all that time) is aborted.
+
+Every request the channel answers itself is reported to the site
+(C{answered_early}), which counts it as L{txs3.server.S3Site.log} counts
+the others.
 
 Every close the channel decides goes through L{S3Channel._close}: a clean
 close, then, if the peer has not gone within C{close_grace} seconds, an
@@ -176,10 +184,23 @@ class S3Channel(HTTPChannel):
             setattr(self, name, None)
         self._rate = None
 
-    def _answer(self, error: S3Error, request_id: str, resource: str) -> None:
-        """Write C{error} as the whole response; the caller then closes."""
+    def _answer(self, error: S3Error, request_id: str, resource: str) -> int:
+        """
+        Write C{error} as the whole response; the caller then closes.
+        Return the length of its body.
+        """
         transport: Any = self.transport
-        transport.write(error_bytes(error, request_id, resource, self._now()))
+        data = error_bytes(error, request_id, resource, self._now())
+        transport.write(data)
+        return len(data) - data.index(b"\r\n\r\n") - 4
+
+    def _answer_request(self, request: Any, error: S3Error, resource: str) -> None:
+        """
+        Answer C{request} with C{error} here, not through the request, and
+        tell the site (which counts every answered request).
+        """
+        sent = self._answer(error, request.request_id, resource)
+        self.site.answered_early(request, error, sent)
 
     def _answer_and_close(self, error: S3Error) -> None:
         """Answer C{error} for the request whose head is being read, and close."""
@@ -280,7 +301,7 @@ class S3Channel(HTTPChannel):
             return
         # The client waits for our verdict before sending the body: give it
         # the final answer instead, and close.
-        self._answer(refusal, request.request_id, request.resource_path)
+        self._answer_request(request, refusal, request.resource_path)
         self._close()
 
     # -- the body ---------------------------------------------------------------
@@ -290,7 +311,7 @@ class S3Channel(HTTPChannel):
         Answer a refused request that did not ask for ``100 Continue`` now,
         then read at most the allowance of its body before closing.
         """
-        self._answer(refusal, request.request_id, request.resource_path)
+        self._answer_request(request, refusal, request.resource_path)
         allowance = self.limits.refused_body_allowance
         declared = self.length
         self._drain_left = allowance if declared is None else min(declared, allowance)
@@ -298,6 +319,21 @@ class S3Channel(HTTPChannel):
             self._close()
             return
         self._drain_call = self.callLater(self.limits.close_grace, self._close)
+
+    def refuse_rest_of_body(self, request: Any, error: S3Error, resource: str) -> None:
+        """
+        The body's sink refused the request part-way (L{txs3.formbody}):
+        answer C{error} now, read at most the allowance more, and close.
+        The request is never handed to the application.  Idempotent.
+        """
+        if self._closing or self._drain_left is not None:
+            return
+        if self._rate_call is not None and self._rate_call.active():
+            self._rate_call.cancel()
+        self._rate_call = None
+        self._rate = None
+        request.resource_path = resource
+        self._refuse_body(request, error)
 
     def _drain(self, data: bytes) -> None:
         assert self._drain_left is not None
@@ -328,7 +364,7 @@ class S3Channel(HTTPChannel):
             path = getattr(self, "_path", None)
             if path:
                 resource = path.decode("latin-1").partition("?")[0]
-            self._answer(S3Error.of("RequestTimeout"), request.request_id, resource)
+            self._answer_request(request, S3Error.of("RequestTimeout"), resource)
             self._close()
             return
         self._rate_call = self.callLater(
@@ -336,6 +372,11 @@ class S3Channel(HTTPChannel):
         )
 
     def allContentReceived(self) -> None:
+        if self._drain_left is not None:
+            # The body ended in the very chunk its sink refused it on: the
+            # answer is out, and the request goes no further.
+            self._close()
+            return
         if self._rate_call is not None and self._rate_call.active():
             self._rate_call.cancel()
         self._rate_call = None

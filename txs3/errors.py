@@ -116,6 +116,14 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     ),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "QuotaExceeded": (
+        403,
+        "This write would exceed a storage quota.",
+    ),
+    "NoSuchVersion": (
+        404,
+        "The specified version does not exist.",
+    ),
     "NotImplemented": (
         501,
         "A header you provided implies functionality that is not implemented",
@@ -195,6 +203,19 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
         "against our published schema",
     ),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchPublicAccessBlockConfiguration": (
+        404,
+        "The public access block configuration was not found",
+    ),
+    "OwnershipControlsNotFoundError": (
+        404,
+        "The bucket ownership controls were not found",
+    ),
+    "InvalidBucketAclWithObjectOwnership": (
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced "
+        "setting",
+    ),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchLifecycleConfiguration": (
         404,

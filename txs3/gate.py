@@ -7,14 +7,16 @@ L{prepare} runs once all headers are in and before any body byte is read
 
   1. classifies the request (L{txs3.classify.classify});
   2. authenticates it (L{txs3.auth.authenticate}), unless its operation is
-     public;
-  3. checks that the caller may touch the bucket;
-  4. refuses a sub-resource txs3 does not implement;
+     public; a request without any signature goes on as anonymous;
+  3. refuses a sub-resource txs3 does not implement;
+  4. authorizes it (L{txs3.admission.admit}): the caller's permission for
+     the operation's IAM action, by the bucket's policy and ACLs;
   5. runs the operation's pre-body checks (L{txs3.api.prechecks});
   6. chooses the sink the body goes to, by the operation's body kind,
      with the digests the body must match (refusing a malformed
      Content-MD5 or checksum header, and an XML body declared over the
-     cap, here).
+     cap, here).  A browser upload's form (PostObject) is decided by its
+     sink when its file begins (L{txs3.api.postobject}).
 
 Why before the body: a refused request must cost neither disk nor
 bandwidth.  The server answers it without ``100 Continue`` and without
@@ -29,7 +31,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from txs3.admission import admit
 from txs3.api.catalogue import Entry
+from txs3.api.postobject import form_sink
 from txs3.auth import authenticate
 from txs3.auth.integrity import BodyDigests, parse_content_md5
 from txs3.auth.types import PayloadPlan, RequestHead
@@ -89,25 +93,19 @@ def prepare(
                       connection=connection)  # fmt: skip
         return Prepared(entry, call)
     auth = authenticate(head, config.lookup, config.reactor.seconds())
-    if auth.identity is None:
-        raise S3Error.of("AccessDenied")
-    identity = auth.identity
-    if operation.bucket is not None and operation.name != "CreateBucket":
-        bucket = config.store.get_bucket(operation.bucket)
-        if bucket.owner_id != identity.owner_id:
-            raise S3Error.of("AccessDenied")
     if entry is None:
-        raise S3Error.of("NotImplemented")
+        raise S3Error.of("AccessDenied" if auth.identity is None else "NotImplemented")
     call = S3Call(
         request_id,
         operation,
-        identity,
+        auth.identity or ANONYMOUS,
         head,
         config,
         payload=auth.payload,
         connection=connection,
         content_length=length,
     )
+    call.authorizer = admit(call, entry)
     for check in entry.checks:
         check(call)
     call.body = _sink(entry, call, length)
@@ -121,7 +119,7 @@ def _sink(entry: Entry, call: S3Call, length: int | None) -> Sink:
 
     @raise S3Error: C{InvalidDigest} for a malformed Content-MD5, checksum
         header errors, C{MaxMessageLengthExceeded} for an XML body declared
-        over the cap, and as L{_upload_sink}.
+        over the cap, and as L{_upload_sink} and L{form_sink}.
     """
     headers = call.head.headers
     parse_content_md5(headers.get("content-md5"))
@@ -133,6 +131,8 @@ def _sink(entry: Entry, call: S3Call, length: int | None) -> Sink:
     if error is not None:
         raise error
     digests = BodyDigests(plan, headers.get("content-md5"), checksums)
+    if entry.body == "form":
+        return form_sink(call, digests)
     if entry.body == "xml":
         size = plan.decoded_length if plan.decoded_length is not None else length
         if size is not None and size > XML_BODY_LIMIT:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from twisted.python import usage
 
 from txs3 import limits, tlsendpoint
+from txs3.access import OWNERSHIPS, NewBuckets
 from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
 
 DEFAULT_PORT = "ssl:443"
@@ -105,8 +106,23 @@ class Options(usage.Options):
             "access-log",
             None,
             None,
-            "Write a combined-format line per request to this file, or to the "
-            "server's own log with '-'. Default: no access log.",
+            "Write a line per request to this file, or to the server's own log "
+            "with '-'. Default: no access log.",
+        ],
+        [
+            "access-log-format",
+            None,
+            "combined",
+            "The access log's lines: combined (Apache's combined format) or "
+            "json (one JSON object per request: operation, bucket, key, "
+            "status, bytes, duration, request id, access key, remote address).",
+        ],
+        [
+            "metrics-token",
+            None,
+            None,
+            "The bearer token Prometheus must present to read /_txs3/metrics. "
+            "Default: the token in DATA/metrics-token (made on first start).",
         ],
         [
             "max-connections",
@@ -132,14 +148,34 @@ class Options(usage.Options):
             f"{limits.DEFAULT_RATE_WINDOW:g}; slower ones get 400 RequestTimeout. "
             "0: no floor.",
         ],
+        [
+            "default-object-ownership",
+            None,
+            "ObjectWriter",
+            "The Object Ownership of a bucket created without "
+            "x-amz-object-ownership: ObjectWriter (ACLs enabled, the classic "
+            "S3 rule), BucketOwnerPreferred, or BucketOwnerEnforced (ACLs "
+            "disabled, AWS's default since 2023).",
+        ],
     ]
 
     optFlags = [
+        [
+            "block-public-access",
+            None,
+            "Give new buckets every Block Public Access setting (AWS's default "
+            "since 2023): no public ACL or policy until the owner removes it.",
+        ],
         [
             "acme-staging",
             None,
             "Use Let's Encrypt's staging server (untrusted certificates, high "
             "rate limits): try --acme with it first.",
+        ],
+        [
+            "metrics-public",
+            None,
+            "Serve /_txs3/metrics to anyone, without a token.",
         ],
     ]
 
@@ -221,6 +257,30 @@ class Options(usage.Options):
         ):
             raise usage.UsageError("--acme-* options need --acme DOMAIN")
 
+    def _ops_options(self) -> None:
+        """Check the access log format and the metrics token options."""
+        if self["access-log-format"] not in ("combined", "json"):
+            raise usage.UsageError(
+                f"--access-log-format {self['access-log-format']!r} must be "
+                "combined or json"
+            )
+        if self["access-log-format"] == "json" and self["access-log"] is None:
+            raise usage.UsageError(
+                "--access-log-format json needs --access-log FILE (or - for the "
+                "server's log)"
+            )
+        token = self["metrics-token"]
+        if token is not None and self["metrics-public"]:
+            raise usage.UsageError(
+                "--metrics-token and --metrics-public contradict each other: give one"
+            )
+        # The token travels in an Authorization header: visible ASCII only.
+        if token is not None and not re.fullmatch(r"[!-~]{16,}", token):
+            raise usage.UsageError(
+                "--metrics-token must be at least 16 visible ASCII characters, "
+                "without spaces"
+            )
+
     def postOptions(self) -> None:
         """
         Check option values and make paths absolute: twistd changes to its
@@ -242,6 +302,14 @@ class Options(usage.Options):
         if self["credentials"] is not None:
             self["credentials"] = os.path.abspath(self["credentials"])
         self._acme_options()
+        ownership = self["default-object-ownership"]
+        if ownership not in OWNERSHIPS:
+            raise usage.UsageError(
+                f"--default-object-ownership {ownership!r} must be one of "
+                + ", ".join(OWNERSHIPS)
+            )
+        self["new-buckets"] = NewBuckets(ownership, bool(self["block-public-access"]))
+        self._ops_options()
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(
                 self["tls-ciphers"], self["tls-min-version"]

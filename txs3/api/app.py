@@ -35,7 +35,7 @@ from werkzeug.routing import Map, MapAdapter
 from txs3.api.bucket_cors import response_cors_headers
 from txs3.api.render import error_response
 from txs3.api.streaming import send_range
-from txs3.call import S3Config
+from txs3.call import S3Call, S3Config
 from txs3.errors import S3Error
 from txs3.response import Response, StoredBytes
 
@@ -148,6 +148,9 @@ class S3Application:
     def s3_error(self, request: Any, failure: Failure) -> bytes:
         error = failure.value
         assert isinstance(error, S3Error)
+        prepared = getattr(request, "prepared", None)
+        if prepared is not None:
+            error = _visible(prepared.call, error)
         return _write_error(request, error, _resource(request))
 
     @app.handle_errors(Exception)
@@ -177,6 +180,20 @@ def _cors_headers(request: Any) -> dict[str, str]:
         origin,
         call.header("access-control-request-method"),
     )
+
+
+def _visible(call: S3Call, error: S3Error) -> S3Error:
+    """
+    The error the caller may see: a missing key is C{NoSuchKey} only to a
+    caller who may list the bucket (C{s3:ListBucket}), and C{AccessDenied}
+    to others, as S3 answers, so that keys cannot be probed for.
+    """
+    authorizer = call.authorizer
+    if error.code != "NoSuchKey" or authorizer is None:
+        return error
+    if authorizer.allows("s3:ListBucket"):
+        return error
+    return S3Error.of("AccessDenied")
 
 
 def _write_error(request: Any, error: S3Error, resource: str) -> bytes:

@@ -131,6 +131,8 @@ async def get_object_attributes(call: S3Call) -> Response:
     wanted = requested_attributes(headers.get("x-amz-object-attributes"))
     max_parts = _count_header(headers, "x-amz-max-parts", MAX_PARTS)
     marker = _count_header(headers, "x-amz-part-number-marker", 0)
-    info = call.config.store.head_object(call.bucket, call.key)
+    info = call.config.store.head_object(
+        call.bucket, call.key, call.operation.query.get("versionId")
+    )
     body = attributes_document(info, wanted, marker, max_parts)
     return xml_response(body, headers={"Last-Modified": http_date(info.last_modified)})

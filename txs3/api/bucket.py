@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from txs3 import xml
+from txs3.access import ACL, OWNERSHIP, PUBLIC_ACCESS_BLOCK
+from txs3.api.acl import bucket_acl_setting, new_bucket_ownership
+from txs3.authz import BLOCK_ALL
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import validate_bucket_name
@@ -32,8 +35,26 @@ async def create_bucket(call: S3Call) -> Response:
         constraint = xml.child_text(root, "LocationConstraint")
         if constraint:
             region = constraint
-    await call.config.store.create_bucket(name, call.identity.owner_id, region)
+    await call.config.store.create_bucket(
+        name, call.identity.owner_id, region, new_bucket_settings(call)
+    )
     return Response(200, {"Location": "/" + name})
+
+
+def new_bucket_settings(call: S3Call) -> dict[str, str]:
+    """
+    The access settings a CreateBucket gives its bucket, in the same
+    commit: its Object Ownership (header or server default), every Block
+    Public Access setting when the server gives them to new buckets, and
+    the ACL its headers ask for (checked before the body).
+    """
+    settings: dict[str, str] = {OWNERSHIP: new_bucket_ownership(call)}
+    if call.config.new_buckets.block_public_access:
+        settings[PUBLIC_ACCESS_BLOCK] = BLOCK_ALL.to_xml().decode("utf-8")
+    acl = bucket_acl_setting(call)
+    if acl is not None:
+        settings[ACL] = acl
+    return settings
 
 
 async def head_bucket(call: S3Call) -> Response:

@@ -10,13 +10,19 @@ before and after its body:
     the routes; no other table exists);
   - C{handler}: the coroutine that answers it with a L{Response};
   - C{body}: what its request body is: C{none} (dropped), C{xml} (a small
-    document, read into memory with a cap) or C{object} (object data,
-    streamed to a staging file);
+    document, read into memory with a cap), C{object} (object data,
+    streamed to a staging file) or C{form} (a browser upload's
+    ``multipart/form-data``, its file streamed to a staging file:
+    L{txs3.formbody});
   - C{checks}: what must be checked before the body (L{txs3.api.prechecks});
   - C{action}: the IAM action it needs, as AWS's "Actions defined by
     Amazon S3" names it, and C{version_action}, the one it needs when the
     request names a C{versionId}; C{None} for an operation answered to
-    anyone (C{public}).
+    anyone (C{public});
+  - C{per_key}: the action applies to the keys the body names, so it is
+    decided once the body names them, not by the gate: key by key by the
+    handler (DeleteObjects), or by the form's signer when a browser
+    upload's file begins (PostObject, L{txs3.api.postobject}).
 
 Adding an operation is one entry here, one handler, and its tests; the
 tests check that every name has an entry, every entry a handler, and that
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from txs3.api import (
+    acl,
     attributes,
     bucket,
     bucket_cors,
@@ -38,8 +45,11 @@ from txs3.api import (
     multidelete,
     multipart,
     obj,
+    policy,
+    postobject,
     prechecks,
     profile,
+    quota,
     service,
     subresources,
     tagging,
@@ -51,13 +61,12 @@ from txs3.operation import SUBRESOURCES, OperationName
 from txs3.response import Response
 
 Handler = Callable[[S3Call], Awaitable[Response]]
-BodyKind = Literal["none", "xml", "object"]
+BodyKind = Literal["none", "xml", "object", "form"]
 Level = Literal["service", "bucket", "object"]
 Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 
 # Sub-resources an object operation may carry without changing which
-# operation it is.  Every object is its one version "null" (versioning is
-# not built), so versionId selects nothing yet.
+# operation it is: versionId names one version of the object.
 VERSION = frozenset({"versionId"})
 
 
@@ -98,6 +107,7 @@ class Entry:
     checks: tuple[PreCheck, ...] = ()
     version_action: str | None = None
     public: bool = False
+    per_key: bool = False
 
     def action_for(self, version_id: str | None) -> str | None:
         """The IAM action a request needs, naming C{version_id} or not."""
@@ -132,6 +142,7 @@ _PART = prechecks.part_number_param
 _UPLOAD = prechecks.multipart_upload
 _COMPLETION = prechecks.completion_target
 _INTEGRITY = prechecks.integrity_header
+_QUOTA = quota.quota_before_body
 # Listed on every operation whose AWS request syntax takes encryption
 # headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
 # read, or its checksums shown).  Other operations do not read them in
@@ -167,42 +178,51 @@ CATALOGUE: tuple[Entry, ...] = (
           versions.list_object_versions, "s3:ListBucketVersions"),
     Entry("DeleteObjects", _bucket("POST", "delete"),
           multidelete.delete_objects, "s3:DeleteObject", body="xml",
-          checks=(_INTEGRITY,)),
+          checks=(_INTEGRITY,), per_key=True),
     Entry("ListMultipartUploads", _bucket("GET", "uploads"),
           multipart.list_multipart_uploads, "s3:ListBucketMultipartUploads"),
     Entry("GetBucketVersioning", _bucket("GET", "versioning"),
-          subresources.get_bucket_versioning, "s3:GetBucketVersioning"),
+          versions.get_bucket_versioning, "s3:GetBucketVersioning"),
     Entry("PutBucketVersioning", _bucket("PUT", "versioning"),
-          subresources.put_bucket_versioning, "s3:PutBucketVersioning",
+          versions.put_bucket_versioning, "s3:PutBucketVersioning",
           body="xml"),
     Entry("GetBucketLogging", _bucket("GET", "logging"),
           subresources.get_bucket_logging, "s3:GetBucketLogging"),
     Entry("GetBucketLifecycleConfiguration", _bucket("GET", "lifecycle"),
           subresources.get_bucket_lifecycle_configuration,
           "s3:GetLifecycleConfiguration"),
-    Entry("GetBucketAcl", _bucket("GET", "acl"), subresources.get_bucket_acl,
+    Entry("GetBucketAcl", _bucket("GET", "acl"), acl.get_bucket_acl,
           "s3:GetBucketAcl"),
-    Entry("PutBucketAcl", _bucket("PUT", "acl"), subresources.put_bucket_acl,
+    Entry("PutBucketAcl", _bucket("PUT", "acl"), acl.put_bucket_acl,
           "s3:PutBucketAcl", body="xml", checks=(_ACL,)),
     Entry("GetBucketOwnershipControls", _bucket("GET", "ownershipControls"),
-          subresources.get_bucket_ownership_controls,
-          "s3:GetBucketOwnershipControls"),
+          acl.get_bucket_ownership_controls, "s3:GetBucketOwnershipControls"),
     Entry("PutBucketOwnershipControls", _bucket("PUT", "ownershipControls"),
-          subresources.put_bucket_ownership_controls,
-          "s3:PutBucketOwnershipControls", body="xml"),
+          acl.put_bucket_ownership_controls, "s3:PutBucketOwnershipControls",
+          body="xml"),
     Entry("DeleteBucketOwnershipControls",
           _bucket("DELETE", "ownershipControls"),
-          subresources.delete_bucket_ownership_controls,
+          acl.delete_bucket_ownership_controls,
           "s3:PutBucketOwnershipControls"),
     Entry("GetBucketPolicy", _bucket("GET", "policy"),
-          subresources.get_bucket_policy, "s3:GetBucketPolicy"),
+          policy.get_bucket_policy, "s3:GetBucketPolicy"),
+    Entry("PutBucketPolicy", _bucket("PUT", "policy"),
+          policy.put_bucket_policy, "s3:PutBucketPolicy", body="xml"),
+    Entry("DeleteBucketPolicy", _bucket("DELETE", "policy"),
+          policy.delete_bucket_policy, "s3:DeleteBucketPolicy"),
+    Entry("GetBucketPolicyStatus", _bucket("GET", "policyStatus"),
+          policy.get_bucket_policy_status, "s3:GetBucketPolicyStatus"),
+    Entry("GetPublicAccessBlock", _bucket("GET", "publicAccessBlock"),
+          policy.get_public_access_block, "s3:GetBucketPublicAccessBlock"),
+    Entry("PutPublicAccessBlock", _bucket("PUT", "publicAccessBlock"),
+          policy.put_public_access_block, "s3:PutBucketPublicAccessBlock",
+          body="xml"),
+    Entry("DeletePublicAccessBlock", _bucket("DELETE", "publicAccessBlock"),
+          policy.delete_public_access_block, "s3:PutBucketPublicAccessBlock"),
     Entry("GetBucketWebsite", _bucket("GET", "website"),
           subresources.get_bucket_website, "s3:GetBucketWebsite"),
     Entry("GetBucketEncryption", _bucket("GET", "encryption"),
           subresources.get_bucket_encryption, "s3:GetEncryptionConfiguration"),
-    Entry("GetPublicAccessBlock", _bucket("GET", "publicAccessBlock"),
-          subresources.get_public_access_block,
-          "s3:GetBucketPublicAccessBlock"),
     Entry("GetBucketRequestPayment", _bucket("GET", "requestPayment"),
           subresources.get_bucket_request_payment,
           "s3:GetBucketRequestPayment"),
@@ -240,7 +260,11 @@ CATALOGUE: tuple[Entry, ...] = (
           bucket_cors.options_object, None, public=True),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
-          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION)),
+          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _QUOTA)),
+    # A browser form: the key, the signer and the headers are form fields,
+    # checked by txs3.api.postobject when the file begins.
+    Entry("PostObject", _bucket("POST"), postobject.post_object,
+          "s3:PutObject", body="form", per_key=True),
     Entry("CopyObject", _object("PUT", header=_COPY_SOURCE), copy.copy_object,
           "s3:PutObject", checks=(_SSE, _ACL, _TAGGING)),
     Entry("GetObject", _object("GET", optional=_GET_PART), obj.get_object,
@@ -249,9 +273,9 @@ CATALOGUE: tuple[Entry, ...] = (
           "s3:GetObject", checks=(_SSE,), version_action="s3:GetObjectVersion"),
     Entry("DeleteObject", _object("DELETE"), obj.delete_object,
           "s3:DeleteObject", version_action="s3:DeleteObjectVersion"),
-    Entry("GetObjectAcl", _object("GET", "acl"), subresources.get_object_acl,
+    Entry("GetObjectAcl", _object("GET", "acl"), acl.get_object_acl,
           "s3:GetObjectAcl", version_action="s3:GetObjectVersionAcl"),
-    Entry("PutObjectAcl", _object("PUT", "acl"), subresources.put_object_acl,
+    Entry("PutObjectAcl", _object("PUT", "acl"), acl.put_object_acl,
           "s3:PutObjectAcl", body="xml", checks=(_ACL,),
           version_action="s3:PutObjectVersionAcl"),
     Entry("GetObjectTagging", _object("GET", "tagging"),
@@ -272,7 +296,7 @@ CATALOGUE: tuple[Entry, ...] = (
           checks=(_SSE, _ACL, _TAGGING)),
     Entry("UploadPart", _object("PUT", "partNumber", "uploadId"),
           multipart.upload_part, "s3:PutObject", body="object",
-          checks=(_SSE, _PART, _UPLOAD)),
+          checks=(_SSE, _PART, _UPLOAD, _QUOTA)),
     Entry("UploadPartCopy",
           _object("PUT", "partNumber", "uploadId", header=_COPY_SOURCE),
           copy.upload_part_copy, "s3:PutObject",

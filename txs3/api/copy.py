@@ -28,9 +28,12 @@ from typing import BinaryIO
 from twisted.internet.threads import deferToThread
 
 from txs3 import xml
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import evaluate
 from txs3.api.obj import object_meta
+from txs3.api.quota import check_copy_quota, check_quota
 from txs3.api.tagging import copy_tags
+from txs3.api.versions import bucket_access, version_headers
 from txs3.auth.checksums import new_checksum
 from txs3.body import DEFAULT_CHECKSUM
 from txs3.call import S3Call
@@ -44,6 +47,7 @@ from txs3.store.interface import (
     ObjectMeta,
     SourceChanged,
 )
+from txs3.store.versionid import is_version_id
 
 #: How often UploadPartCopy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
@@ -56,21 +60,22 @@ SELF_COPY_MESSAGE = (
 )
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     """
-    The (bucket, key) of an ``x-amz-copy-source`` header: ``bucket/key`` or
-    ``/bucket/key``, URL-encoded, optionally ending in ``?versionId=null``
-    (the only version an unversioned bucket has).  It is form-decoded, as
-    AWS decodes it: ``+`` is a space and ``%2B`` a plus (s5cmd and the
-    SDKs' form encoders send spaces as ``+``).
+    The (bucket, key, version id) of an ``x-amz-copy-source`` header:
+    ``bucket/key`` or ``/bucket/key``, URL-encoded, optionally ending in
+    ``?versionId=ID`` (None without).  It is form-decoded, as AWS decodes
+    it: ``+`` is a space and ``%2B`` a plus (s5cmd and the SDKs' form
+    encoders send spaces as ``+``).
 
     @raise S3Error: C{InvalidArgument} when it names no bucket and key, is
-        not UTF-8, or names another version.
+        not UTF-8, or names something that cannot be a version id.
     """
     path, _, query = value.partition("?")
+    version: str | None = None
     if query:
         name, _, version = query.partition("=")
-        if name != "versionId" or version != "null":
+        if name != "versionId" or not is_version_id(version):
             raise S3Error.of(
                 "InvalidArgument",
                 "Invalid version id specified",
@@ -90,7 +95,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
             ArgumentName="x-amz-copy-source",
             ArgumentValue=value,
         )
-    return bucket, key
+    return bucket, key, version
 
 
 def check_source_conditions(headers: Mapping[str, str], info: ObjectInfo) -> None:
@@ -112,13 +117,29 @@ def check_source_conditions(headers: Mapping[str, str], info: ObjectInfo) -> Non
         raise S3Error.of("PreconditionFailed", Condition=prefix + verdict.condition)
 
 
-def _source(call: S3Call) -> tuple[str, str]:
-    """The copy source, after checking the caller may read its bucket."""
-    bucket, key = parse_copy_source(call.header("x-amz-copy-source") or "")
-    info = call.config.store.get_bucket(bucket)  # NoSuchBucket
-    if info.owner_id != call.identity.owner_id:
-        raise S3Error.of("AccessDenied")
-    return bucket, key
+def _source(call: S3Call) -> tuple[str, str, str | None]:
+    """
+    The copy source (bucket, key, version id or None), after checking the
+    caller may read it (C{s3:GetObject}, or C{s3:GetObjectVersion} for a
+    version, by the source bucket's policy and ACLs).
+
+    @raise S3Error: C{NoSuchBucket}, C{AccessDenied}.
+    """
+    bucket, key, version = parse_copy_source(call.header("x-amz-copy-source") or "")
+    assert call.authorizer is not None, "an object operation has an authorizer"
+    action = "s3:GetObject" if version is None else "s3:GetObjectVersion"
+    call.authorizer.for_bucket(bucket).require(action, key)
+    return bucket, key, version
+
+
+def _source_headers(
+    call: S3Call, source: ObjectInfo, src_bucket: str
+) -> dict[str, str]:
+    """C{x-amz-copy-source-version-id}, when the source bucket has versioning."""
+    assert call.authorizer is not None
+    if call.authorizer.for_bucket(src_bucket).access.versioning.status is None:
+        return {}
+    return {"x-amz-copy-source-version-id": source.version_id}
 
 
 def _directive(call: S3Call, name: str) -> str:
@@ -142,9 +163,11 @@ async def copy_object(call: S3Call) -> Response:
     """
     bucket, key = call.operation.bucket, call.operation.key
     assert bucket is not None and key is not None
-    src_bucket, src_key = _source(call)
+    src_bucket, src_key, src_version = _source(call)
+    check_copy_quota(call, src_bucket, src_key, src_version)
     directive = _directive(call, "x-amz-metadata-directive")
-    if (src_bucket, src_key) == (bucket, key) and directive == "COPY":
+    same = (src_bucket, src_key) == (bucket, key) and src_version is None
+    if same and directive == "COPY":
         raise S3Error.of("InvalidRequest", SELF_COPY_MESSAGE)
     # Everything taken from the request is read now, on the reactor
     # thread; what depends on the source is decided inside the store's
@@ -153,8 +176,13 @@ async def copy_object(call: S3Call) -> Response:
     replaced = object_meta(call, {}) if directive == "REPLACE" else None
     tagging = _directive(call, "x-amz-tagging-directive")
     request_tags = copy_tags(call, ObjectMeta()) if tagging == "REPLACE" else None
+    # A copy gets the ACL its request asks for, never the source's (S3).
+    owner, acl = new_object_access(call)
+
+    copied: list[ObjectInfo] = []
 
     def make_meta(source: ObjectInfo) -> ObjectMeta:
+        copied.append(source)
         check_source_conditions(headers, source)
         meta = source.meta
         if replaced is not None:
@@ -162,13 +190,15 @@ async def copy_object(call: S3Call) -> Response:
                 meta, headers=replaced.headers, user_metadata=replaced.user_metadata
             )
         tags = source.meta.tags if request_tags is None else request_tags
-        return dataclasses.replace(meta, tags=tags)
+        return dataclasses.replace(meta, tags=tags, acl=acl)
 
+    versioning = bucket_access(call).versioning_state
     info = await call.config.store.copy_current_object(
         src_bucket,
         src_key,
-        Destination(bucket, key, call.identity.owner_id),
+        Destination(bucket, key, owner, versioning=versioning),
         make_meta,
+        src_version,
     )
     children: list[xml.Node] = [
         ("ETag", f'"{info.etag}"'),
@@ -177,7 +207,11 @@ async def copy_object(call: S3Call) -> Response:
     if info.meta.checksums:
         children.append(("ChecksumType", info.meta.checksum_type))
         children += [("Checksum" + alg, v) for alg, v in info.meta.checksums]
-    return xml_response(xml.document("CopyObjectResult", children))
+    headers = {
+        **version_headers(call, info),
+        **_source_headers(call, copied[-1], src_bucket),
+    }
+    return xml_response(xml.document("CopyObjectResult", children), headers=headers)
 
 
 def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
@@ -267,12 +301,12 @@ async def upload_part_copy(call: S3Call) -> Response:
     upload = call.upload
     assert upload is not None, "the gate found the upload"
     number = part_number(call.operation.query.get("partNumber"))
-    src_bucket, src_key = _source(call)
+    src_bucket, src_key, src_version = _source(call)
     algorithms = [upload.checksum_algorithm] if upload.checksum_algorithm else []
     algorithms = list(dict.fromkeys([*algorithms, DEFAULT_CHECKSUM]))
     store = call.config.store
     for _ in range(COPY_ATTEMPTS):
-        source, file = store.open_object(src_bucket, src_key)
+        source, file = store.open_object(src_bucket, src_key, src_version)
         try:
             check_source_conditions(call.head.headers, source)
             offset, length = parse_copy_range(
@@ -285,6 +319,7 @@ async def upload_part_copy(call: S3Call) -> Response:
                     f"allowable size for a copy source: {MAX_PUT_SIZE}",
                 )
             known = _reusable(source, offset, length, algorithms)
+            check_quota(call, length, 0)
         except BaseException:
             file.close()
             raise

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from txs3 import xml
+from txs3.api.render import owner_xml
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, xml_response
@@ -58,17 +59,16 @@ def _encoder(query: Mapping[str, str]) -> tuple[bool, Encoder]:
     return True, lambda s: quote(s, safe="/")
 
 
-def _contents(
-    info: ObjectInfo, enc: Encoder, owner: tuple[str, str] | None
-) -> xml.Node:
+def _contents(info: ObjectInfo, enc: Encoder, call: S3Call | None) -> xml.Node:
+    """One object of a listing; its C{Owner} when C{call} is given."""
     children: list[xml.Node] = [
         ("Key", enc(info.key)),
         ("LastModified", xml.iso8601(info.last_modified)),
         ("ETag", f'"{info.etag}"'),
         ("Size", info.size),
     ]
-    if owner is not None:
-        children.append(("Owner", [("ID", owner[0]), ("DisplayName", owner[1])]))
+    if call is not None:
+        children.append(("Owner", owner_xml(call, info.owner_id)))
     children.append(("StorageClass", "STANDARD"))
     return ("Contents", children)
 
@@ -103,9 +103,16 @@ def entries(
     The end of a listing answer: C{EncodingType} when keys are URL-encoded,
     the C{rows} of the page's objects, then its C{CommonPrefixes}.
     """
+    return entries_of(encoded, enc, rows, page.common_prefixes)
+
+
+def entries_of(
+    encoded: bool, enc: Encoder, rows: list[xml.Node], common_prefixes: list[str]
+) -> list[xml.Node]:
+    """L{entries} for any listing: rows, then C{CommonPrefixes}."""
     nodes: list[xml.Node] = [("EncodingType", "url")] if encoded else []
     nodes += rows
-    nodes += [("CommonPrefixes", [("Prefix", enc(p))]) for p in page.common_prefixes]
+    nodes += [("CommonPrefixes", [("Prefix", enc(p))]) for p in common_prefixes]
     return nodes
 
 
@@ -125,7 +132,6 @@ async def list_objects(call: S3Call) -> Response:
     query = listing_query(q, "marker")
     encoded, enc = _encoder(q)
     page = await _page(call, query)
-    owner = (call.identity.owner_id, call.identity.display_name)
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
         ("Prefix", enc(query.prefix)),
@@ -138,7 +144,7 @@ async def list_objects(call: S3Call) -> Response:
         # always is harmless and saves clients a guess.
         children.append(("NextMarker", enc(page.next_marker)))
     children += entries(
-        page, encoded, enc, [_contents(i, enc, owner) for i in page.contents]
+        page, encoded, enc, [_contents(i, enc, call) for i in page.contents]
     )
     return xml_response(xml.document("ListBucketResult", children))
 
@@ -178,11 +184,7 @@ async def list_objects_v2(call: S3Call) -> Response:
     # The token continues past start-after; whichever is further wins.
     after = max(after, start_after, key=lambda s: s.encode("utf-8"))
     page = await _page(call, dataclasses.replace(query, marker=after))
-    owner = (
-        (call.identity.owner_id, call.identity.display_name)
-        if q.get("fetch-owner", "").lower() == "true"
-        else None
-    )
+    owner = call if q.get("fetch-owner", "").lower() == "true" else None
     children: list[xml.Node] = [
         ("Name", call.operation.bucket),
         ("Prefix", enc(query.prefix)),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from txs3 import xml
+from txs3.api.versions import bucket_access
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import MAX_KEY_BYTES
 from txs3.response import Response, xml_response
+from txs3.store.interface import Deleted, Deletion
+from txs3.store.versionid import is_version_id
 
 MAX_OBJECTS = 1000
 
@@ -33,23 +36,57 @@ async def delete_objects(call: S3Call) -> Response:
         if key is None:
             raise S3Error.of("MalformedXML")
         entries.append((key, xml.child_text(element, "VersionId")))
-    valid = [k for k, _ in entries if k and len(k.encode("utf-8")) <= MAX_KEY_BYTES]
-    # One commit for the whole batch: a thousand keys, one fsync.
-    await call.config.store.delete_objects(bucket, valid)
-    results: list[xml.Node] = []
-    for key, version in entries:
+    versioning = bucket_access(call).versioning_state
+    results: list[xml.Node | None] = [None] * len(entries)
+    deletions: list[tuple[int, Deletion]] = []
+    for i, (key, version) in enumerate(entries):
         if not key:
-            results.append(_error(key, "InvalidArgument"))
+            results[i] = _error(key, "InvalidArgument")
         elif len(key.encode("utf-8")) > MAX_KEY_BYTES:
-            results.append(_error(key, "KeyTooLongError"))
+            results[i] = _error(key, "KeyTooLongError")
+        elif version is not None and not is_version_id(version):
+            results[i] = _error(key, "NoSuchVersion", version=version)
+        elif not _may_delete(call, key, version):
+            # Each key is authorized on its own (the gate saw only the
+            # bucket), as S3 does: a denied key is an entry, the others go.
+            results[i] = _error(key, "AccessDenied", version=version)
+        else:
+            deletions.append((i, Deletion(bucket, key, versioning, version)))
+    # One commit for the whole batch: a thousand keys, one fsync.
+    done = await call.config.store.delete_versions(bucket, [d for _, d in deletions])
+    for (i, deletion), result in zip(deletions, done, strict=True):
+        if isinstance(result, S3Error):
+            results[i] = _error(deletion.key, result.code, result.message,
+                                deletion.version_id)  # fmt: skip
         elif not quiet:
-            entry: list[xml.Node] = [("Key", key)]
-            if version:
-                entry.append(("VersionId", version))
-            results.append(("Deleted", entry))
-    return xml_response(xml.document("DeleteResult", results))
+            results[i] = _deleted(deletion, result)
+    nodes = [r for r in results if r is not None]
+    return xml_response(xml.document("DeleteResult", nodes))
 
 
-def _error(key: str, code: str, message: str | None = None) -> xml.Node:
+def _deleted(deletion: Deletion, result: Deleted) -> xml.Node:
+    """The C{Deleted} entry: the key, and what versioning made of it."""
+    entry: list[xml.Node] = [("Key", deletion.key)]
+    if deletion.version_id is not None:
+        entry.append(("VersionId", deletion.version_id))
+        if result.delete_marker:
+            entry.append(("DeleteMarker", True))
+    elif result.delete_marker and result.version_id is not None:
+        entry += [("DeleteMarker", True), ("DeleteMarkerVersionId", result.version_id)]
+    return ("Deleted", entry)
+
+
+def _may_delete(call: S3Call, key: str, version: str | None) -> bool:
+    assert call.authorizer is not None, "a bucket operation has an authorizer"
+    action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+    return call.authorizer.allows(action, key)
+
+
+def _error(
+    key: str, code: str, message: str | None = None, version: str | None = None
+) -> xml.Node:
     text = message if message is not None else S3Error.of(code).message
-    return ("Error", [("Key", key), ("Code", code), ("Message", text)])
+    nodes: list[xml.Node] = [("Key", key)]
+    if version is not None:
+        nodes.append(("VersionId", version))
+    return ("Error", [*nodes, ("Code", code), ("Message", text)])

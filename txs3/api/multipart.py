@@ -16,14 +16,19 @@ L{txs3.auth.multipart_checksums}.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from txs3 import xml
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.obj import object_meta, sent_checksums
+from txs3.api.quota import check_quota
+from txs3.api.render import owner_xml
 from txs3.api.tagging import with_request_tags
+from txs3.api.versions import bucket_access, version_headers
 from txs3.auth.checksums import ALGORITHMS, header_name
 from txs3.auth.multipart_checksums import (
     COMPOSITE,
@@ -67,20 +72,16 @@ def _upload_id(call: S3Call) -> str:
     return call.operation.query.get("uploadId", "")
 
 
-def _owner(call: S3Call, owner_id: str) -> list[xml.Node]:
-    name = call.identity.display_name if owner_id == call.identity.owner_id else ""
-    return [("ID", owner_id), ("DisplayName", name or owner_id)]
-
-
 async def create_multipart_upload(call: S3Call) -> Response:
     """Start an upload; the metadata headers are stored now, as PutObject's are."""
     bucket, key = _where(call)
     alg, ctype = checksum_settings(
         call.header("x-amz-checksum-algorithm"), call.header("x-amz-checksum-type")
     )
-    meta = with_request_tags(call, object_meta(call, {}))
+    owner, acl = new_object_access(call)
+    meta = dataclasses.replace(with_request_tags(call, object_meta(call, {})), acl=acl)
     info = await call.config.store.create_multipart_upload(
-        NewUpload(bucket, key, meta, call.identity.owner_id, alg, ctype),
+        NewUpload(bucket, key, meta, owner, alg, ctype),
     )
     headers = {}
     if alg is not None and ctype is not None:
@@ -246,6 +247,7 @@ async def complete_multipart_upload(call: S3Call) -> Response:
             ProposedSize=str(total),
             MaxSizeAllowed=str(MAX_OBJECT_SIZE),
         )
+    check_quota(call, total)
     checksums, ctype = _object_checksum(upload, parts, [s for _, _, s in requested])
     _verify_whole_checksum(call, checksums, ctype)
     condition = write_condition(call.head.headers)
@@ -264,13 +266,16 @@ async def complete_multipart_upload(call: S3Call) -> Response:
                 checksums,
                 ctype,
                 condition,
+                bucket_access(call).versioning_state,
             ),
         )
     except S3Error as e:
         return _completed_meanwhile(call, requested, e)
-    return _completion_result(
+    response = _completion_result(
         call, info.etag, checksums, ctype, upload.checksum_algorithm
     )
+    response.headers.update(version_headers(call, info))
+    return response
 
 
 def _completion_result(
@@ -414,8 +419,8 @@ async def list_parts(call: S3Call) -> Response:
                 entry.append(("Checksum" + upload.checksum_algorithm, value))
         children.append(("Part", entry))
     children += [
-        ("Initiator", _owner(call, upload.owner_id)),
-        ("Owner", _owner(call, upload.owner_id)),
+        ("Initiator", owner_xml(call, upload.owner_id)),
+        ("Owner", owner_xml(call, upload.owner_id)),
         ("StorageClass", "STANDARD"),
     ]
     if upload.checksum_algorithm is not None:
@@ -474,8 +479,8 @@ async def list_multipart_uploads(call: S3Call) -> Response:
         entry: list[xml.Node] = [
             ("Key", enc(upload.key)),
             ("UploadId", upload.upload_id),
-            ("Initiator", _owner(call, upload.owner_id)),
-            ("Owner", _owner(call, upload.owner_id)),
+            ("Initiator", owner_xml(call, upload.owner_id)),
+            ("Owner", owner_xml(call, upload.owner_id)),
             ("StorageClass", "STANDARD"),
             ("Initiated", xml.iso8601(upload.initiated)),
         ]

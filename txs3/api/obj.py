@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
+from txs3.api.acl import new_object_access
 from txs3.api.conditions import (
     evaluate,
     parse_range,
@@ -12,13 +14,14 @@ from txs3.api.conditions import (
 )
 from txs3.api.render import http_date
 from txs3.api.tagging import with_request_tags
+from txs3.api.versions import bucket_access, version_headers, version_param
 from txs3.auth.checksums import header_name
 from txs3.body import UploadSink
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.operation import part_number
-from txs3.response import Response, StoredBytes, no_content
-from txs3.store.interface import Destination, ObjectInfo, ObjectMeta
+from txs3.response import Response, StoredBytes
+from txs3.store.interface import Deletion, Destination, ObjectInfo, ObjectMeta
 
 # Standard headers S3 stores with an object and sends back on GET and HEAD.
 STORED_HEADERS = (
@@ -112,16 +115,20 @@ async def put_object(call: S3Call) -> Response:
     except S3Error:
         upload.staging.discard()
         raise
+    owner, acl = new_object_access(call)
+    meta = dataclasses.replace(meta, acl=acl)
     # Checked before the body too (412); the store re-checks it in the
     # commit and answers ConditionalRequestConflict if a racing writer won.
     condition = write_condition(call.head.headers)
     info = await call.config.store.put_object(
-        Destination(bucket, key, call.identity.owner_id, condition),
+        Destination(
+            bucket, key, owner, condition, bucket_access(call).versioning_state
+        ),
         upload.staging,
         upload.etag,
         meta,
     )
-    headers = {"ETag": f'"{info.etag}"'}
+    headers = {"ETag": f'"{info.etag}"', **version_headers(call, info)}
     for alg, value in sent_checksums(call, info.meta.checksums):
         headers[header_name(alg)] = value
     return Response(200, headers)
@@ -241,7 +248,7 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
     The 200 or 206 answer for C{info} without its body, and the offset and
     length of the bytes to send.
     """
-    headers = _object_headers(info)
+    headers = {**_object_headers(info), **version_headers(call, info)}
     span = _span(call, info, headers)
     if span is None:
         _checksum_headers(call, info, headers)
@@ -256,7 +263,7 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
 async def head_object(call: S3Call) -> Response:
     """The object's headers, from the index alone: the blob is never opened."""
     bucket, key = _where(call)
-    info = call.config.store.head_object(bucket, key)
+    info = call.config.store.head_object(bucket, key, version_param(call))
     not_modified = _not_modified(call, info)
     if not_modified is not None:
         return not_modified
@@ -267,7 +274,7 @@ async def head_object(call: S3Call) -> Response:
 async def get_object(call: S3Call) -> Response:
     """The object, or one range of it, honouring If-* and response-*."""
     bucket, key = _where(call)
-    info, file = call.config.store.open_object(bucket, key)
+    info, file = call.config.store.open_object(bucket, key, version_param(call))
     try:
         not_modified = _not_modified(call, info)
         if not_modified is not None:
@@ -286,7 +293,20 @@ async def get_object(call: S3Call) -> Response:
 
 
 async def delete_object(call: S3Call) -> Response:
-    """204, whether or not the key existed (S3's answer on unversioned buckets)."""
+    """
+    204, whether or not the key or version existed.  Without C{versionId}
+    on a versioned bucket it writes a delete marker; with one it removes
+    that version for good (L{IObjectStore.delete_version}).
+    """
     bucket, key = _where(call)
-    await call.config.store.delete_object(bucket, key)
-    return no_content()
+    access = bucket_access(call)
+    version_id = version_param(call)
+    deleted = await call.config.store.delete_version(
+        Deletion(bucket, key, access.versioning_state, version_id)
+    )
+    headers = {}
+    if deleted.version_id is not None:
+        headers["x-amz-version-id"] = deleted.version_id
+    if deleted.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    return Response(204, headers)

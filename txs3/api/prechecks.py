@@ -53,10 +53,10 @@ def no_encryption(call: S3Call) -> None:
 
 def acl_headers(call: S3Call) -> None:
     """
-    Refuse ``x-amz-acl`` / ``x-amz-grant-*`` headers that ask for more than
-    the owner's full control (txs3 buckets have ACLs disabled).
+    Read ``x-amz-acl`` / ``x-amz-grant-*`` headers into C{call.acl},
+    refusing an ACL the bucket does not take (L{txs3.api.acl}).
     """
-    check_acl_headers(call.head.headers, call.identity.owner_id)
+    check_acl_headers(call)
 
 
 def tagging_header(call: S3Call) -> None:

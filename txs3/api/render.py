@@ -1,5 +1,6 @@
 """
-Rendering shared by every handler: S3 error documents and HTTP dates.
+Rendering shared by every handler: S3 error documents, HTTP dates and
+owners.
 """
 
 from __future__ import annotations
@@ -8,10 +9,23 @@ import email.utils
 import os
 
 from txs3 import xml
+from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import XML_TYPE, Response
 
 HOST_ID = os.urandom(24).hex()
+
+
+def owner_xml(call: S3Call, owner_id: str) -> list[xml.Node]:
+    """
+    The C{ID} and C{DisplayName} of an owner (of an object, upload or
+    bucket) as listings show them: the name the credentials give, the
+    owner id where they give none.
+    """
+    name = call.config.directory.display_name(owner_id)
+    if name is None and owner_id == call.identity.owner_id:
+        name = call.identity.display_name
+    return [("ID", owner_id), ("DisplayName", name or owner_id)]
 
 
 def http_date(ts: float) -> str:

@@ -28,6 +28,7 @@ from txs3.api.tagset import (
     parse_tagging_header,
     tagging_document,
 )
+from txs3.api.versions import version_headers, version_param
 from txs3.call import S3Call
 from txs3.errors import S3Error
 from txs3.response import Response, no_content, xml_response
@@ -92,8 +93,10 @@ def _bucket(call: S3Call) -> str:
 async def get_object_tagging(call: S3Call) -> Response:
     """The object's tag set (an empty C{TagSet} when it has none)."""
     bucket, key = _where(call)
-    info = call.config.store.head_object(bucket, key)
-    return xml_response(tagging_document(info.meta.tags))
+    info = call.config.store.head_object(bucket, key, version_param(call))
+    return xml_response(
+        tagging_document(info.meta.tags), headers=version_headers(call, info)
+    )
 
 
 async def put_object_tagging(call: S3Call) -> Response:
@@ -103,15 +106,21 @@ async def put_object_tagging(call: S3Call) -> Response:
     """
     bucket, key = _where(call)
     tags = parse_tagging_body(call.xml_body(), MAX_OBJECT_TAGS)
-    await call.config.store.put_object_tagging(bucket, key, tags)
-    return Response()
+    version_id = version_param(call)
+    await call.config.store.put_object_tagging(bucket, key, tags, version_id)
+    return Response(headers=_version_header(version_id))
 
 
 async def delete_object_tagging(call: S3Call) -> Response:
     """Remove the object's tags: 204."""
     bucket, key = _where(call)
-    await call.config.store.put_object_tagging(bucket, key, ())
-    return no_content()
+    version_id = version_param(call)
+    await call.config.store.put_object_tagging(bucket, key, (), version_id)
+    return Response(204, _version_header(version_id))
+
+
+def _version_header(version_id: str | None) -> dict[str, str]:
+    return {} if version_id is None else {"x-amz-version-id": version_id}
 
 
 async def get_bucket_tagging(call: S3Call) -> Response:

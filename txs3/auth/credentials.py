@@ -14,7 +14,7 @@ Where they come from, first match wins (L{load_credentials}):
 The file format, one key per line::
 
     # comment lines and blank lines are ignored
-    ACCESS_KEY SECRET_KEY [DISPLAY_NAME [OWNER_ID]]
+    ACCESS_KEY SECRET_KEY [DISPLAY_NAME [OWNER_ID [EMAIL]]]
 
 Fields are separated by spaces or tabs.  C{ACCESS_KEY} is 1 to 128 of
 C{A-Z a-z 0-9 . _ ~ + @ -} (no C{:}, C{/}, C{,} or C{=}: the signature
@@ -24,7 +24,8 @@ C{ListBuckets} and C{ListObjects} show as the owner's name.  C{OWNER_ID} is
 the canonical user id that owns buckets; by default it is derived from the
 access key (hex SHA-256 of C{"txs3-owner:" + ACCESS_KEY}), so it is stable
 across restarts and machines.  Give two keys the same C{OWNER_ID} to let them
-share buckets.
+share buckets.  C{EMAIL} is the owner's e-mail address, for ACL grants by
+e-mail (C{emailAddress="..."}); it needs the two fields before it.
 
 A line that does not parse makes the whole file invalid
 (L{CredentialsError}, naming the file and line): a server that silently
@@ -52,6 +53,7 @@ _ACCESS_KEY = re.compile(r"[A-Za-z0-9._~+@-]{1,128}")
 _SECRET_KEY = re.compile(r"[\x21-\x7e]{1,256}")
 _DISPLAY_NAME = re.compile(r"[\x21-\x7e]{1,256}")
 _OWNER_ID = re.compile(r"[A-Za-z0-9._~+@-]{1,128}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 _ACCESS_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits
@@ -74,6 +76,7 @@ def make_secret(
     secret_key: str,
     display_name: str | None = None,
     owner_id: str | None = None,
+    email: str | None = None,
 ) -> Secret:
     """
     A L{Secret} with the defaults of the file format applied: the display
@@ -95,7 +98,10 @@ def make_secret(
         raise ValueError(
             f"owner id {owner_id!r} must be 1-128 of A-Z a-z 0-9 . _ ~ + @ -"
         )
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise ValueError(f"e-mail address {email!r} must look like name@host")
     return Secret(
+        email=email,
         access_key=access_key,
         secret_key=secret_key,
         owner_id=owner_id if owner_id is not None else owner_id_for(access_key),
@@ -117,10 +123,10 @@ def parse_credentials(text: str, source: str) -> dict[str, Secret]:
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
-        if not 2 <= len(fields) <= 4:
+        if not 2 <= len(fields) <= 5:
             raise CredentialsError(
                 f"{source}:{number}: expected ACCESS_KEY SECRET_KEY "
-                f"[DISPLAY_NAME [OWNER_ID]], found {len(fields)} field(s)"
+                f"[DISPLAY_NAME [OWNER_ID [EMAIL]]], found {len(fields)} field(s)"
             )
         try:
             secret = make_secret(*fields)
@@ -136,13 +142,18 @@ def parse_credentials(text: str, source: str) -> dict[str, Secret]:
 
 def format_credentials(secrets_: Iterable[Secret]) -> str:
     """The file format for C{secrets_}, readable by L{parse_credentials}."""
-    lines = ["# txs3 credentials: ACCESS_KEY SECRET_KEY [DISPLAY_NAME [OWNER_ID]]"]
+    lines = [
+        "# txs3 credentials: ACCESS_KEY SECRET_KEY [DISPLAY_NAME [OWNER_ID [EMAIL]]]"
+    ]
     for s in secrets_:
         fields = [s.access_key, s.secret_key]
-        if s.display_name != s.access_key or s.owner_id != owner_id_for(s.access_key):
+        own_id = s.owner_id != owner_id_for(s.access_key) or s.email is not None
+        if s.display_name != s.access_key or own_id:
             fields.append(s.display_name)
-        if s.owner_id != owner_id_for(s.access_key):
+        if own_id:
             fields.append(s.owner_id)
+        if s.email is not None:
+            fields.append(s.email)
         lines.append(" ".join(fields))
     return "\n".join(lines) + "\n"
 

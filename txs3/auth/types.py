@@ -55,6 +55,7 @@ class Secret:
     secret_key: str
     owner_id: str
     display_name: str
+    email: str | None = None
 
     def identity(self) -> Identity:
         return Identity(self.access_key, self.owner_id, self.display_name)

@@ -22,6 +22,7 @@ This module replaces, in time, L{txs3.api.acl}'s owner-only ACLs.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -484,3 +485,25 @@ def render_acl_xml(
         out.append(f"</Grantee><Permission>{grant.permission}</Permission></Grant>")
     out.append("</AccessControlList></AccessControlPolicy>")
     return xml.DECLARATION + "".join(out).encode("utf-8")
+
+
+# -- stored form ----------------------------------------------------------------
+
+
+def encode_grants(grants: tuple[Grant, ...]) -> str:
+    """
+    The grants as compact JSON, for the index (the owner is stored apart:
+    the bucket's or the object's).  L{decode_grants} reads it back.
+    """
+    return json.dumps(
+        [[g.grantee.type, g.grantee.id, g.permission] for g in grants],
+        separators=(",", ":"),
+    )
+
+
+def decode_grants(text: str) -> tuple[Grant, ...]:
+    """The grants L{encode_grants} wrote."""
+    return tuple(
+        Grant(Grantee(kind, grantee_id), permission)
+        for kind, grantee_id, permission in json.loads(text)
+    )

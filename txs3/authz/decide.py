@@ -84,7 +84,7 @@ class Decision:
         return f"{verdict} by {self.rule}{detail}{notes}"
 
 
-_OWNER = Decision(True, "owner")
+_OWNER = OWNER_DECISION = Decision(True, "owner")
 _OWNER_POLICY = Decision(True, "owner-manages-policy")
 _IMPLICIT = Decision(False, "implicit-deny")
 

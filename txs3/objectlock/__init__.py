@@ -14,7 +14,6 @@ Built and tested, not yet wired into the server.
     headers, and the integrity header a locked write needs;
   - L{txs3.objectlock.decide}: may a version be removed, may a retention
     be replaced;
-  - L{txs3.objectlock.versionid}: version ids.
 """
 
 from txs3.objectlock.config import (
@@ -49,7 +48,6 @@ from txs3.objectlock.retention import (
     parse_retention,
     retention_xml,
 )
-from txs3.objectlock.versionid import NULL_VERSION, VersionIds, is_version_id
 from txs3.objectlock.versioning import (
     UNVERSIONED,
     Versioning,
@@ -60,14 +58,12 @@ from txs3.objectlock.versioning import (
 
 __all__ = [
     "NO_LOCK",
-    "NULL_VERSION",
     "UNVERSIONED",
     "DefaultRetention",
     "LockRequest",
     "Mode",
     "ObjectLockConfiguration",
     "Retention",
-    "VersionIds",
     "Versioning",
     "VersioningChange",
     "apply_versioning",
@@ -76,7 +72,6 @@ __all__ = [
     "check_removal",
     "check_retention_change",
     "is_locked",
-    "is_version_id",
     "legal_hold_xml",
     "lock_configuration_xml",
     "lock_response_headers",

@@ -24,17 +24,21 @@ L{txs3.store.values} and are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import BinaryIO
 
 from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
+from txs3.errors import S3Error
 from txs3.store.values import (
     COMPLETED_UPLOAD_TTL,
+    NULL_VERSION,
     BucketInfo,
     CompletedUpload,
     Completion,
+    Deleted,
+    Deletion,
     Destination,
     ListPage,
     ListQuery,
@@ -44,17 +48,26 @@ from txs3.store.values import (
     ObjectMeta,
     PartInfo,
     PartsPage,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
     UploadsPage,
+    Usage,
+    Versioning,
+    VersionsPage,
     WriteCondition,
+    new_version_id,
 )
 
 __all__ = [
     "COMPLETED_UPLOAD_TTL",
+    "NULL_VERSION",
     "BucketInfo",
     "CompletedUpload",
     "Completion",
+    "Deleted",
+    "Deletion",
     "Destination",
     "IObjectStore",
     "IStagingFile",
@@ -66,10 +79,16 @@ __all__ = [
     "ObjectMeta",
     "PartInfo",
     "PartsPage",
+    "Quota",
+    "QuotaState",
     "SourceChanged",
     "UploadInfo",
     "UploadsPage",
+    "Usage",
+    "Versioning",
+    "VersionsPage",
     "WriteCondition",
+    "new_version_id",
 ]
 
 
@@ -145,11 +164,20 @@ class IObjectStore(Interface):
         inside the commit transaction.
         """
 
-    def head_object(bucket: str, key: str) -> ObjectInfo:
-        """The index entry of C{bucket}/C{key}; C{NoSuchBucket} / C{NoSuchKey}."""
-
-    def open_object(bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+    def head_object(bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
         """
+        The index entry of C{bucket}/C{key}'s current version, or of version
+        C{version_id}.  C{NoSuchBucket}; C{NoSuchKey} (with the header
+        C{x-amz-delete-marker: true} when the newest version is a delete
+        marker); C{NoSuchVersion}; C{MethodNotAllowed} (405) when
+        C{version_id} names a delete marker.
+        """
+
+    def open_object(
+        bucket: str, key: str, version_id: str | None = None
+    ) -> tuple[ObjectInfo, BinaryIO]:
+        """
+        As L{head_object}, with the version's bytes:
         The entry and an open, seekable binary file of its bytes (across all
         of its extents), consistent with each other even if the object is
         replaced concurrently (the file stays readable after a replacement
@@ -177,6 +205,7 @@ class IObjectStore(Interface):
         src_key: str,
         dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
+        src_version_id: str | None = None,
     ) -> Deferred[ObjectInfo]:
         """
         Make the object at C{dest} a copy of whatever object C{src_bucket}/
@@ -193,8 +222,11 @@ class IObjectStore(Interface):
         may run in the store's writer thread: it must be quick and pure (no
         I/O, no reactor).
 
+        With C{src_version_id}, the source is that version of the key (an
+        immutable one, so it never races).
+
         C{NoSuchBucket} (either bucket), C{NoSuchKey} (the source),
-        C{ConditionalRequestConflict} as L{put_object}.
+        C{NoSuchVersion}, C{ConditionalRequestConflict} as L{put_object}.
         """
 
     def create_multipart_upload(upload: NewUpload) -> Deferred[UploadInfo]:
@@ -282,6 +314,43 @@ class IObjectStore(Interface):
     def abort_multipart_upload(bucket: str, key: str, upload_id: str) -> Deferred[None]:
         """Remove the upload and free its parts' blobs.  C{NoSuchUpload}."""
 
+    def delete_version(deletion: Deletion) -> Deferred[Deleted]:
+        """
+        Delete as S3's DeleteObject does under C{deletion.versioning}:
+
+          - no version id, versioning never enabled: remove the object;
+          - no version id, C{Enabled}: keep the current version as
+            noncurrent and make a delete marker the newest version;
+          - no version id, C{Suspended}: remove the C{null} version (current
+            or not), keep any other current one as noncurrent, and make a
+            C{null} delete marker the newest version;
+          - a version id: remove that version (or delete marker) for good;
+            if it was the newest, the next newest becomes current.
+
+        A version that does not exist is no error (C{existed} false).
+        C{NoSuchBucket}; whatever C{deletion.guard} raises.
+        """
+
+    def delete_versions(
+        bucket: str, deletions: Sequence[Deletion]
+    ) -> Deferred[list[Deleted | S3Error]]:
+        """
+        L{delete_version} for each of C{deletions} (all in C{bucket}), in
+        one commit; a deletion its guard refuses is reported as the error
+        it raised and changes nothing, the others go on.  C{NoSuchBucket}.
+        """
+
+    def list_object_versions(
+        bucket: str, query: ListQuery, version_id_marker: str = ""
+    ) -> Deferred[VersionsPage]:
+        """
+        One page of versions and delete markers, by key in byte order and
+        newest first within a key, with L{list_objects}'s prefix, delimiter
+        and paging rules over keys; C{query.marker} is the key marker, and
+        with C{version_id_marker} the page starts after that version of
+        the marker key.  It reads O(page) index rows.  C{NoSuchBucket}.
+        """
+
     def delete_object(bucket: str, key: str) -> Deferred[bool]:
         """
         Remove C{bucket}/C{key}; fires with whether it existed.
@@ -318,12 +387,16 @@ class IObjectStore(Interface):
     # -- tagging ------------------------------------------------------------
 
     def put_object_tagging(
-        bucket: str, key: str, tags: tuple[tuple[str, str], ...]
+        bucket: str,
+        key: str,
+        tags: tuple[tuple[str, str], ...],
+        version_id: str | None = None,
     ) -> Deferred[None]:
         """
-        Replace the tags of C{bucket}/C{key} (empty: remove them) in its
-        index entry, leaving its bytes, ETag, version and Last-Modified as
-        they are.  C{NoSuchBucket} / C{NoSuchKey}.
+        Replace the tags of C{bucket}/C{key} (of its version C{version_id},
+        or the current one) (empty: remove them) in its index entry,
+        leaving its bytes, ETag, version and Last-Modified as they are.
+        C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion}.
         """
 
     def get_bucket_tagging(bucket: str) -> tuple[tuple[str, str], ...]:
@@ -353,9 +426,20 @@ class IObjectStore(Interface):
         L{BucketInfo.serial} in the same commit.  C{NoSuchBucket}.
         """
 
-    def put_object_acl(bucket: str, key: str, acl: str | None) -> Deferred[None]:
+    def put_object_acl(
+        bucket: str, key: str, acl: str | None, version_id: str | None = None
+    ) -> Deferred[None]:
         """
         Replace the ACL of C{bucket}/C{key} (L{ObjectMeta.acl}) in its
         index entry, as L{put_object_tagging} replaces tags.
-        C{NoSuchBucket} / C{NoSuchKey}.
+        C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion}.
+        """
+
+    # -- usage and quotas ---------------------------------------------------
+
+    def quota_state(bucket: str) -> QuotaState:
+        """
+        The usage and quotas a write into C{bucket} is checked against,
+        read now (C{txs3-admin quota} sets them; the index counts usage as
+        rows change).  C{NoSuchBucket}.
         """

@@ -39,6 +39,7 @@ from txs3.store.interface import (
     ObjectInfo,
     UploadInfo,
     UploadsPage,
+    VersionsPage,
 )
 
 MAX_KEY_BYTES = 1024
@@ -242,4 +243,28 @@ def uploads_page(uploads: list[UploadInfo], walk: Walk[Any]) -> UploadsPage:
         next_upload_id_marker=(
             uploads[-1].upload_id if is_truncated and last_is_upload else None
         ),
+    )
+
+
+def versions_page(versions: list[ObjectInfo], walk: Walk[Any]) -> VersionsPage:
+    """
+    The L{VersionsPage} of a listing walk over versions (several rows per
+    key): the next version-id marker is the last version's id when the
+    page ends with a version.
+    """
+    next_marker = walk.next_marker
+    last_is_version = bool(versions) and (
+        next_marker is not None and versions[-1].key.encode("utf-8") == next_marker
+    )
+    return VersionsPage(
+        versions=versions,
+        common_prefixes=[p.decode("utf-8") for p in walk.common_prefixes],
+        is_truncated=walk.is_truncated,
+        next_key_marker=(
+            next_marker.decode("utf-8") if next_marker is not None else None
+        ),
+        next_version_id_marker=(
+            versions[-1].version_id if walk.is_truncated and last_is_version else None
+        ),
+        rows_read=walk.rows_read,
     )

@@ -18,6 +18,7 @@ from txs3.store.interface import (
     ObjectInfo,
     ObjectMeta,
     UploadInfo,
+    new_version_id,
 )
 
 
@@ -57,6 +58,7 @@ def completed_object(
         owner_id=upload.owner_id,
         version=version,
         parts=part_sizes(extents),
+        version_id=new_version_id(done.versioning),
     )
 
 
@@ -101,3 +103,16 @@ def copied_object(
         blob=source.blob if extents is None else "",
         parts=part_sizes(extents) if extents is not None else (),
     )
+
+
+def delete_marker_error(code: str, version_id: str, **extra: str) -> S3Error:
+    """
+    S3's error naming a delete marker (C{NoSuchKey} for a key whose latest
+    version is one, C{MethodNotAllowed} for a GET of one), with the
+    C{x-amz-delete-marker} and C{x-amz-version-id} headers S3 adds.
+    """
+    error = S3Error.of(code, **extra)
+    error.headers.update(
+        {"x-amz-delete-marker": "true", "x-amz-version-id": version_id}
+    )
+    return error

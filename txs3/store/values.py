@@ -11,8 +11,18 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
+
+from txs3.store.versionid import NULL_VERSION as NULL_VERSION
+from txs3.store.versionid import VERSION_IDS
+
+#: A bucket's versioning as the store applies it to a write or delete:
+#: C{""} for a bucket whose versioning was never enabled (one version per
+#: key, replaced in place), C{"Enabled"} or C{"Suspended"} (S3's rules for
+#: the C{null} version).
+Versioning = Literal["", "Enabled", "Suspended"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,12 @@ class ObjectInfo:
         of each of its parts, in order (GET/HEAD ``?partNumber=N``); empty
         otherwise.  Filled by L{IObjectStore.head_object} and
         L{IObjectStore.open_object}; listings leave it empty.
+    @ivar version_id: S3's version id (C{x-amz-version-id}): C{"null"}
+        unless written while the bucket's versioning was enabled.
+    @ivar delete_marker: whether this is a delete marker (version listings
+        and deletions only; it has no bytes).
+    @ivar is_latest: whether this is the key's newest version (always, but
+        in version listings).
     """
 
     bucket: str
@@ -99,6 +115,9 @@ class ObjectInfo:
     blob: str = ""
     version: str = ""
     parts: tuple[int, ...] = ()
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
+    is_latest: bool = True
 
 
 @dataclass(frozen=True)
@@ -278,13 +297,16 @@ class Destination:
     Where a write (L{IObjectStore.put_object}, L{IObjectStore.copy_object},
     L{IObjectStore.copy_current_object}) puts an object: C{bucket}/C{key},
     owned by C{owner_id}, replacing any object there only if C{condition}
-    (when given) holds inside the commit.
+    (when given) holds inside the commit.  Under C{versioning} the object
+    it replaces is kept as a noncurrent version (S3's rules; see
+    L{Versioning}).
     """
 
     bucket: str
     key: str
     owner_id: str
     condition: WriteCondition | None = None
+    versioning: Versioning = ""
 
     def entry(
         self,
@@ -309,6 +331,7 @@ class Destination:
             blob=blob,
             version=version,
             parts=parts,
+            version_id=new_version_id(self.versioning),
         )
 
 
@@ -398,3 +421,119 @@ class Completion:
     checksums: tuple[tuple[str, str], ...] = ()
     checksum_type: str = "FULL_OBJECT"
     condition: WriteCondition | None = None
+    versioning: Versioning = ""
+
+
+def new_version_id(versioning: Versioning) -> str:
+    """The S3 version id of a version written under C{versioning}."""
+    return VERSION_IDS.new() if versioning == "Enabled" else NULL_VERSION
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """
+    What L{IObjectStore.delete_version} removes: C{bucket}/C{key}'s
+    current version (C{version_id} None), which under C{versioning} leaves
+    a delete marker, or version C{version_id} for good.
+
+    @ivar guard: called inside the commit with each version about to be
+        removed for good; it raises (an L{S3Error} such as C{AccessDenied}
+        for a locked version) to refuse the deletion, which then changes
+        nothing.  It must be quick and pure, as C{make_meta} of
+        L{IObjectStore.copy_current_object}.
+    """
+
+    bucket: str
+    key: str
+    versioning: Versioning = ""
+    version_id: str | None = None
+    guard: Callable[[ObjectInfo], None] | None = None
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """
+    What a deletion did: C{existed} whether it removed or hid anything;
+    C{version_id} the version removed, or of the delete marker it wrote;
+    C{delete_marker} whether that version is a delete marker.
+    """
+
+    existed: bool
+    version_id: str | None = None
+    delete_marker: bool = False
+
+
+@dataclass(frozen=True)
+class VersionsPage:
+    """
+    One page of ListObjectVersions: versions and delete markers, by key,
+    newest first within a key.
+
+    @ivar next_key_marker: the last key or common prefix of a truncated page.
+    @ivar next_version_id_marker: the last version's id, when a truncated
+        page ends with a version.
+    """
+
+    versions: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_version_id_marker: str | None
+    rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Stored versions (current and noncurrent) and their bytes."""
+
+    objects: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A limit set with C{txs3-admin quota set}; None: no limit of that kind."""
+
+    max_bytes: int | None = None
+    max_objects: int | None = None
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """
+    What a write into a bucket may add (L{IObjectStore.quota_state}): the
+    bucket's usage and quota, and its owner's (a C{txs3-admin} user: all of
+    its buckets together), when it has one.
+    """
+
+    bucket: str
+    usage: Usage = Usage()
+    quota: Quota | None = None
+    owner: str | None = None
+    owner_usage: Usage = Usage()
+    owner_quota: Quota | None = None
+
+    def refusal(self, size: int, objects: int = 1) -> str | None:
+        """
+        Why adding C{objects} objects of C{size} bytes in all would pass a
+        quota, naming the limit; None when it would not.
+        """
+        for what, usage, quota in (
+            (f"bucket {self.bucket}", self.usage, self.quota),
+            (f"user {self.owner}", self.owner_usage, self.owner_quota),
+        ):
+            if quota is None:
+                continue
+            if quota.max_bytes is not None and usage.bytes + size > quota.max_bytes:
+                return (
+                    f"The quota of {what} is {quota.max_bytes} bytes; it holds"
+                    f" {usage.bytes} and this write adds {size}."
+                )
+            if quota.max_objects is not None and (
+                usage.objects + objects > quota.max_objects
+            ):
+                return (
+                    f"The quota of {what} is {quota.max_objects} objects; it holds"
+                    f" {usage.objects}."
+                )
+        return None

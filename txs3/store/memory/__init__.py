@@ -12,26 +12,35 @@ by id), so copies and completed uploads share their blobs and read through
 the same L{ExtentReader}.
 
 Modules: C{staging} (L{MemoryStagingFile}), C{core} (the state, shared
-helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging}.
+helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging}, C{health}.
 """
 
 from __future__ import annotations
 
 from zope.interface import implementer
 
+from txs3.store.health import IStoreHealth
 from txs3.store.interface import IObjectStore
+from txs3.store.memory.health import HealthMixin
 from txs3.store.memory.listing import ListingMixin
 from txs3.store.memory.multipart import MultipartMixin
 from txs3.store.memory.objects import ObjectsMixin
 from txs3.store.memory.settings import SettingsMixin
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.memory.tagging import TaggingMixin
+from txs3.store.memory.versions import VersionsMixin
 
 __all__ = ["MemoryStagingFile", "MemoryStore"]
 
 
-@implementer(IObjectStore)
+@implementer(IObjectStore, IStoreHealth)
 class MemoryStore(
-    ObjectsMixin, MultipartMixin, ListingMixin, TaggingMixin, SettingsMixin
+    ObjectsMixin,
+    MultipartMixin,
+    ListingMixin,
+    TaggingMixin,
+    SettingsMixin,
+    VersionsMixin,
+    HealthMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

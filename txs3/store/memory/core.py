@@ -7,6 +7,7 @@ shares, and the bucket operations.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -16,17 +17,26 @@ from twisted.internet.defer import Deferred, fail, succeed
 from txs3.errors import S3Error
 from txs3.store.extents import Extent
 from txs3.store.interface import (
+    NULL_VERSION,
     BucketInfo,
     CompletedUpload,
     IStagingFile,
     ObjectInfo,
+    ObjectMeta,
     PartInfo,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
+    Usage,
+    Versioning,
     WriteCondition,
 )
 from txs3.store.memory.staging import MemoryStagingFile
 from txs3.store.namespace import encode_key
+from txs3.store.rules import delete_marker_error
+
+Entry = tuple[ObjectInfo, list[Extent] | None]
 
 
 class Bucket:
@@ -37,6 +47,10 @@ class Bucket:
         self.objects: dict[bytes, tuple[ObjectInfo, list[Extent] | None]] = {}
         # Dropped with the bucket, so a bucket created again has no tags.
         self.tags: tuple[tuple[str, str], ...] = ()
+        # Noncurrent versions and delete markers of each key, newest first
+        # (the current object is in objects): the SQLite store's rules,
+        # txs3.store.sqlite.versions.
+        self.history: dict[bytes, list[Entry]] = {}
         self.settings: dict[str, str] = {}
 
 
@@ -60,6 +74,8 @@ class MemoryCore:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
         self._completed: dict[str, CompletedUpload] = {}
+        # (kind, name) -> quota, set by tests (txs3-admin sets the index's).
+        self.quotas: dict[tuple[str, str], Quota] = {}
 
     def _bucket(self, name: str) -> Bucket:
         try:
@@ -105,7 +121,7 @@ class MemoryCore:
             bucket = self._bucket(name)
         except S3Error as e:
             return fail(e)
-        if bucket.keys:
+        if bucket.keys or any(bucket.history.values()):
             return fail(S3Error.of("BucketNotEmpty", BucketName=name))
         for upload_id, upload in list(self._uploads.items()):
             if upload.info.bucket == name:
@@ -157,14 +173,22 @@ class MemoryCore:
         return found
 
     def _source(self, source: ObjectInfo) -> list[Extent]:
-        """The current extents of copy source C{source}; L{SourceChanged}."""
+        """
+        The extents of copy source C{source}, current or a kept noncurrent
+        version; L{SourceChanged} when it is gone.
+        """
         try:
-            info, extents = self._get(source.bucket, source.key)
+            target = self._bucket(source.bucket)
         except S3Error:
             raise SourceChanged(f"{source.bucket}/{source.key}") from None
-        if info.version != source.version:
-            raise SourceChanged(f"{source.bucket}/{source.key}")
-        return [Extent(info.blob, 0, info.size)] if extents is None else extents
+        raw_key = encode_key(source.key)
+        candidates = list(target.history.get(raw_key, ()))
+        if raw_key in target.objects:
+            candidates.insert(0, target.objects[raw_key])
+        for info, extents in candidates:
+            if info.version == source.version and not info.delete_marker:
+                return [Extent(info.blob, 0, info.size)] if extents is None else extents
+        raise SourceChanged(f"{source.bucket}/{source.key}")
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> Upload:
         encode_key(key)
@@ -177,3 +201,152 @@ class MemoryCore:
     def close(self) -> Deferred[None]:
         """See L{IObjectStore.close}; nothing to release."""
         return succeed(None)
+
+    def quota_state(self, bucket: str) -> QuotaState:
+        """See L{IObjectStore.quota_state}; the owner is the bucket's owner id."""
+        target = self._bucket(bucket)
+
+        def usage(b: Bucket) -> Usage:
+            sizes = [info.size for info, _ in b.objects.values()]
+            sizes += [
+                i.size for h in b.history.values() for i, _ in h if not i.delete_marker
+            ]
+            return Usage(len(sizes), sum(sizes))
+
+        owner = target.info.owner_id
+        mine = [b for b in self._buckets.values() if b.info.owner_id == owner]
+        total = [usage(b) for b in mine]
+        return QuotaState(
+            bucket=bucket,
+            usage=usage(target),
+            quota=self.quotas.get(("bucket", bucket)),
+            owner=owner,
+            owner_usage=Usage(
+                sum(u.objects for u in total), sum(u.bytes for u in total)
+            ),
+            owner_quota=self.quotas.get(("user", owner)),
+        )
+
+    # -- versions ---------------------------------------------------------------
+
+    def _drop_current(self, target: Bucket, raw_key: bytes) -> Entry | None:
+        found = target.objects.pop(raw_key, None)
+        if found is not None:
+            del target.keys[bisect.bisect_left(target.keys, raw_key)]
+        return found
+
+    def _make_room(
+        self,
+        target: Bucket,
+        raw_key: bytes,
+        versioning: Versioning,
+        guard: Callable[[ObjectInfo], None] | None = None,
+    ) -> None:
+        """As L{txs3.store.sqlite.versions.make_room}."""
+        current = target.objects.get(raw_key)
+        if not versioning:
+            if guard is not None and current is not None:
+                guard(current[0])
+            self._drop_current(target, raw_key)
+            return
+        history = target.history.setdefault(raw_key, [])
+        if versioning == "Suspended":
+            for info, _ in history:
+                if info.version_id == NULL_VERSION and guard is not None:
+                    guard(info)
+            history[:] = [e for e in history if e[0].version_id != NULL_VERSION]
+            if current is not None and current[0].version_id == NULL_VERSION:
+                if guard is not None:
+                    guard(current[0])
+                self._drop_current(target, raw_key)
+                current = None
+        if current is not None:
+            self._drop_current(target, raw_key)
+            history.insert(
+                0, (dataclasses.replace(current[0], is_latest=False), current[1])
+            )
+
+    def _store_version(
+        self,
+        target: Bucket,
+        raw_key: bytes,
+        info: ObjectInfo,
+        extents: list[Extent] | None,
+        versioning: Versioning,
+    ) -> None:
+        """Make C{info} the key's current object under C{versioning}."""
+        self._make_room(target, raw_key, versioning)
+        self._store(target, raw_key, info, extents)
+
+    def _promote(self, target: Bucket, raw_key: bytes) -> None:
+        history = target.history.get(raw_key)
+        if raw_key in target.objects or not history or history[0][0].delete_marker:
+            return
+        info, extents = history.pop(0)
+        self._store(target, raw_key, dataclasses.replace(info, is_latest=True), extents)
+
+    def _find(
+        self, target: Bucket, raw_key: bytes, version_id: str
+    ) -> tuple[Entry, bool] | None:
+        current = target.objects.get(raw_key)
+        if current is not None and current[0].version_id == version_id:
+            return current, True
+        for entry in target.history.get(raw_key, ()):
+            if entry[0].version_id == version_id:
+                return entry, False
+        return None
+
+    def _version(self, bucket: str, key: str, version_id: str) -> Entry:
+        """Version C{version_id} of the key; the errors of head_object."""
+        raw_key = encode_key(key)
+        found = self._find(self._bucket(bucket), raw_key, version_id)
+        if found is None:
+            raise S3Error.of("NoSuchVersion", Key=key, VersionId=version_id)
+        (info, extents), _ = found
+        if info.delete_marker:
+            raise delete_marker_error(
+                "MethodNotAllowed",
+                version_id,
+                Method="GET",
+                ResourceType="DeleteMarker",
+            )
+        return info, extents
+
+    def _missing(self, bucket: str, key: str) -> S3Error:
+        """NoSuchKey for C{key}, naming its delete marker if that is its latest."""
+        history = self._bucket(bucket).history.get(encode_key(key))
+        if history and history[0][0].delete_marker:
+            return delete_marker_error("NoSuchKey", history[0][0].version_id, Key=key)
+        return S3Error.of("NoSuchKey", Key=key)
+
+    def _replace_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectMeta], ObjectMeta],
+    ) -> None:
+        """Replace the metadata of the current object or of version C{version_id}."""
+        target = self._bucket(bucket)
+        raw_key = encode_key(key)
+        if version_id is None:
+            info, extents = self._get(bucket, key)
+            target.objects[raw_key] = (
+                dataclasses.replace(info, meta=change(info.meta)),
+                extents,
+            )
+            return
+        found = self._find(target, raw_key, version_id)
+        if found is None:
+            raise S3Error.of("NoSuchVersion", Key=key, VersionId=version_id)
+        (info, extents), current = found
+        if info.delete_marker:
+            raise S3Error.of(
+                "MethodNotAllowed", Method="PUT", ResourceType="DeleteMarker"
+            )
+        new = (dataclasses.replace(info, meta=change(info.meta)), extents)
+        if current:
+            target.objects[raw_key] = new
+            return
+        history = target.history[raw_key]
+        history[[e[0].version_id for e in history].index(version_id)] = new

@@ -124,7 +124,7 @@ class MultipartMixin(MemoryCore):
             done, upload.info, extents, self._now(), uuid.uuid4().hex
         )
         del self._uploads[done.upload_id]
-        self._store(target, raw_key, info, extents)
+        self._store_version(target, raw_key, info, extents, done.versioning)
         # Records past their time go here: the memory store has no sweep.
         horizon = info.last_modified - COMPLETED_UPLOAD_TTL
         for old_id, old in list(self._completed.items()):

@@ -4,7 +4,7 @@ Object operations of the memory store.
 
 from __future__ import annotations
 
-import bisect
+import dataclasses
 import io
 import uuid
 from collections.abc import Callable
@@ -13,7 +13,7 @@ from typing import BinaryIO, cast
 from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
-from txs3.store.extents import ExtentReader
+from txs3.store.extents import Extent, ExtentReader, part_sizes
 from txs3.store.interface import (
     Destination,
     IStagingFile,
@@ -50,7 +50,7 @@ class ObjectsMixin(MemoryCore):
             version=uuid.uuid4().hex,
             blob=self._new_blob(data),
         )
-        self._store(target, raw_key, info, None)
+        self._store_version(target, raw_key, info, None, dest.versioning)
         return succeed(info)
 
     def _destination(self, dest: Destination) -> tuple[Bucket, bytes]:
@@ -58,45 +58,37 @@ class ObjectsMixin(MemoryCore):
         raw_key = encode_key(dest.key)
         return self._bucket(dest.bucket), raw_key
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        """See L{IObjectStore.head_object}."""
-        return self._get(bucket, key)[0]
+    def _read(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        if version_id is not None:
+            return self._version(bucket, key, version_id)
+        try:
+            return self._get(bucket, key)
+        except S3Error as e:
+            if e.code != "NoSuchKey":
+                raise
+            raise self._missing(bucket, key) from None
 
-    def open_object(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+    def head_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectInfo:
+        """See L{IObjectStore.head_object}."""
+        info, extents = self._read(bucket, key, version_id)
+        if extents is None or info.parts:
+            return info
+        return dataclasses.replace(info, parts=part_sizes(extents))
+
+    def open_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> tuple[ObjectInfo, BinaryIO]:
         """See L{IObjectStore.open_object}."""
-        info, extents = self._get(bucket, key)
+        info, extents = self._read(bucket, key, version_id)
         if extents is None:
             return info, io.BytesIO(self._blobs[info.blob])
         files = {e.blob: io.BytesIO(self._blobs[e.blob]) for e in extents}
         pieces = [(cast(BinaryIO, files[e.blob]), e.offset, e.length) for e in extents]
         return info, cast(BinaryIO, ExtentReader(pieces))
-
-    def delete_object(self, bucket: str, key: str) -> Deferred[bool]:
-        """See L{IObjectStore.delete_object}."""
-        try:
-            raw_key = encode_key(key)
-            target = self._bucket(bucket)
-        except S3Error as e:
-            return fail(e)
-        if target.objects.pop(raw_key, None) is None:
-            return succeed(False)
-        del target.keys[bisect.bisect_left(target.keys, raw_key)]
-        return succeed(True)
-
-    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
-        """See L{IObjectStore.delete_objects}."""
-        try:
-            raw_keys = [encode_key(k) for k in keys]
-            target = self._bucket(bucket)
-        except S3Error as e:
-            return fail(e)
-        existed: dict[str, bool] = {}
-        for key, raw_key in zip(keys, raw_keys, strict=True):
-            found = target.objects.pop(raw_key, None) is not None
-            if found:
-                del target.keys[bisect.bisect_left(target.keys, raw_key)]
-            existed[key] = existed.get(key, False) or found
-        return succeed(existed)
 
     def copy_object(
         self, source: ObjectInfo, dest: Destination, meta: ObjectMeta
@@ -111,7 +103,7 @@ class ObjectsMixin(MemoryCore):
         # source.blob is "" for an object made of extents.
         body = None if source.blob else extents
         info = copied_object(source, body, dest, meta, self._now(), uuid.uuid4().hex)
-        self._store(target, raw_key, info, body)
+        self._store_version(target, raw_key, info, body, dest.versioning)
         return succeed(info)
 
     def copy_current_object(
@@ -120,15 +112,16 @@ class ObjectsMixin(MemoryCore):
         src_key: str,
         dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
+        src_version_id: str | None = None,
     ) -> Deferred[ObjectInfo]:
         """See L{IObjectStore.copy_current_object}."""
         try:
             target, raw_key = self._destination(dest)
-            source, extents = self._get(src_bucket, src_key)
+            source, extents = self._read(src_bucket, src_key, src_version_id)
             meta = make_meta(source)
             self._check(target, raw_key, dest.condition)
         except S3Error as e:
             return fail(e)
         info = copied_object(source, extents, dest, meta, self._now(), uuid.uuid4().hex)
-        self._store(target, raw_key, info, extents)
+        self._store_version(target, raw_key, info, extents, dest.versioning)
         return succeed(info)

@@ -11,7 +11,6 @@ from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
 from txs3.store.memory.core import MemoryCore
-from txs3.store.namespace import encode_key
 
 
 class SettingsMixin(MemoryCore):
@@ -36,15 +35,14 @@ class SettingsMixin(MemoryCore):
         target.info = dataclasses.replace(target.info, serial=target.info.serial + 1)
         return succeed(None)
 
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> Deferred[None]:
+    def put_object_acl(
+        self, bucket: str, key: str, acl: str | None, version_id: str | None = None
+    ) -> Deferred[None]:
         """See L{IObjectStore.put_object_acl}."""
         try:
-            info, extents = self._get(bucket, key)
+            self._replace_version(
+                bucket, key, version_id, lambda m: dataclasses.replace(m, acl=acl)
+            )
         except S3Error as e:
             return fail(e)
-        meta = dataclasses.replace(info.meta, acl=acl)
-        self._bucket(bucket).objects[encode_key(key)] = (
-            dataclasses.replace(info, meta=meta),
-            extents,
-        )
         return succeed(None)

@@ -10,7 +10,6 @@ from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
 from txs3.store.memory.core import MemoryCore
-from txs3.store.namespace import encode_key
 
 
 class TaggingMixin(MemoryCore):
@@ -19,18 +18,19 @@ class TaggingMixin(MemoryCore):
     # -- tagging --------------------------------------------------------------
 
     def put_object_tagging(
-        self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
+        self,
+        bucket: str,
+        key: str,
+        tags: tuple[tuple[str, str], ...],
+        version_id: str | None = None,
     ) -> Deferred[None]:
         """See L{IObjectStore.put_object_tagging}."""
         try:
-            info, extents = self._get(bucket, key)
+            self._replace_version(
+                bucket, key, version_id, lambda m: dataclasses.replace(m, tags=tags)
+            )
         except S3Error as e:
             return fail(e)
-        meta = dataclasses.replace(info.meta, tags=tuple(tags))
-        self._bucket(bucket).objects[encode_key(key)] = (
-            dataclasses.replace(info, meta=meta),
-            extents,
-        )
         return succeed(None)
 
     def get_bucket_tagging(self, bucket: str) -> tuple[tuple[str, str], ...]:

@@ -82,9 +82,10 @@ class BucketsMixin(StoreCore):
 
     def delete_bucket(self, name: str) -> Deferred[None]:
         """
-        See L{IObjectStore.delete_bucket}.  Only a bucket without objects is
-        deleted; its uploads in progress go with it, in the same
-        transaction, and their blobs are freed after the commit.  A put
+        See L{IObjectStore.delete_bucket}.  Only a bucket without objects,
+        noncurrent versions or delete markers is deleted; its uploads in
+        progress go with it, in the same transaction, and their blobs are
+        freed after the commit.  A put
         racing with the deletion finds the bucket gone inside its own
         transaction and removes its blob.
         """
@@ -93,6 +94,8 @@ class BucketsMixin(StoreCore):
             if not self._bucket_exists(conn, name):
                 raise no_such_bucket(name)
             if one(conn, "SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)):
+                raise S3Error.of("BucketNotEmpty", BucketName=name)
+            if one(conn, "SELECT 1 FROM versions WHERE bucket = ? LIMIT 1", (name,)):
                 raise S3Error.of("BucketNotEmpty", BucketName=name)
             uploads = conn.execute(
                 "SELECT upload_id FROM uploads WHERE bucket = ?", (name,)

@@ -40,7 +40,6 @@ from txs3.store.sqlite.rows import (
     no_such_upload,
     one,
     part_info,
-    remove_object,
     remove_part,
     remove_upload,
     source_body,
@@ -56,6 +55,7 @@ from txs3.store.sqlite.schema import (
     INSERT_UPLOAD,
     PART_EXTENTS,
 )
+from txs3.store.sqlite.versions import make_room, new_seq
 
 
 class MultipartMixin(StoreCore):
@@ -285,9 +285,10 @@ class MultipartMixin(StoreCore):
                     ).fetchall()
                 ]
             info = completed_object(done, upload, extents, self._now(), new_version())
-            replaced = remove_object(conn, done.bucket, raw_key) or set()
+            seq = new_seq(conn, done.bucket, raw_key, self._now(), done.versioning)
+            replaced = make_room(conn, done.bucket, raw_key, done.versioning)
             replaced |= remove_upload(conn, upload_id)
-            insert_object(conn, info, raw_key, extents)
+            insert_object(conn, info, raw_key, extents, seq)
             record = completion_record(done, upload, info)
             conn.execute(INSERT_COMPLETED, completed_row(record, raw_key))
             return info, unreferenced(conn, replaced)

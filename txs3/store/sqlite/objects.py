@@ -22,9 +22,10 @@ from txs3.store.interface import (
     ObjectMeta,
 )
 from txs3.store.namespace import encode_key
-from txs3.store.rules import copied_object
+from txs3.store.rules import copied_object, delete_marker_error
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
+    bucket_exists,
     check_condition,
     insert_object,
     new_version,
@@ -32,11 +33,18 @@ from txs3.store.sqlite.rows import (
     object_extents,
     object_info,
     one,
-    remove_object,
     source_body,
     unreferenced,
 )
 from txs3.store.sqlite.schema import HEAD_OBJECT
+from txs3.store.sqlite.versions import (
+    find_version,
+    make_room,
+    new_seq,
+    newest_marker,
+    version_extents,
+    version_info,
+)
 
 #: Attempts of open_object when the blob vanishes under it (replaced).
 _OPEN_ATTEMPTS = 8
@@ -83,8 +91,9 @@ class ObjectsMixin(StoreCore):
 
         def txn(conn: sqlite3.Connection) -> list[str]:
             self._check_destination(conn, dest, raw_key)
-            replaced = remove_object(conn, dest.bucket, raw_key) or set()
-            insert_object(conn, info, raw_key, None)
+            seq = new_seq(conn, dest.bucket, raw_key, self._now(), dest.versioning)
+            replaced = make_room(conn, dest.bucket, raw_key, dest.versioning)
+            insert_object(conn, info, raw_key, None, seq)
             return unreferenced(conn, replaced)
 
         self._commit_new_blob(blob_id, txn)
@@ -99,23 +108,65 @@ class ObjectsMixin(StoreCore):
         check_condition(conn, dest.bucket, raw_key, dest.condition)
 
     def _read_object(
-        self, conn: sqlite3.Connection, bucket: str, key: str
+        self,
+        conn: sqlite3.Connection,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
     ) -> tuple[ObjectInfo, list[Extent] | None]:
         """
-        The entry of C{bucket}/C{key} and, for an object made of extents,
-        its extents (None for a single-blob object), from one snapshot.
+        The entry of C{bucket}/C{key} (its current version, or version
+        C{version_id}) and, for an object made of extents, its extents
+        (None for a single-blob object), from one snapshot.
         """
         raw_key = encode_key(key)
-        # One statement is its own snapshot: a single-blob object (the
-        # common case, and the small-GET hot path) needs nothing more.
-        row = one(conn, HEAD_OBJECT, (raw_key, bucket))
-        if row is not None and row[1] is not None and row[7]:
-            return object_info(bucket, row[1:], ()), None
+        if version_id is None:
+            # One statement is its own snapshot: a single-blob object (the
+            # common case, and the small-GET hot path) needs nothing more.
+            row = one(conn, HEAD_OBJECT, (raw_key, bucket))
+            if row is not None and row[1] is not None and row[7]:
+                return object_info(bucket, row[1:], ()), None
         conn.execute("BEGIN")  # deferred: one read snapshot, no lock
         try:
+            if version_id is not None:
+                return self._version_entry(conn, bucket, key, raw_key, version_id)
             return self._entry(conn, bucket, key, raw_key)
         finally:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _version_entry(
+        conn: sqlite3.Connection,
+        bucket: str,
+        key: str,
+        raw_key: bytes,
+        version_id: str,
+    ) -> tuple[ObjectInfo, list[Extent] | None]:
+        """
+        Inside a transaction: version C{version_id} of the key and its
+        extents.  C{NoSuchBucket}, C{NoSuchVersion}; C{MethodNotAllowed}
+        for a delete marker.
+        """
+        if not bucket_exists(conn, bucket):
+            raise no_such_bucket(bucket)
+        found = find_version(conn, bucket, raw_key, version_id)
+        if found is None:
+            raise S3Error.of("NoSuchVersion", Key=key, VersionId=version_id)
+        row, current = found
+        if row[10]:
+            raise delete_marker_error(
+                "MethodNotAllowed",
+                version_id,
+                Method="GET",
+                ResourceType="DeleteMarker",
+            )
+        if current:
+            extents = None if row[6] else object_extents(conn, bucket, raw_key)
+        else:
+            extents = None if row[6] else version_extents(conn, bucket, raw_key, row[9])
+        parts = part_sizes(extents) if extents is not None else ()
+        info = dataclasses.replace(version_info(bucket, row, current), parts=parts)
+        return info, extents
 
     @staticmethod
     def _entry(
@@ -130,16 +181,23 @@ class ObjectsMixin(StoreCore):
         if row is None:
             raise no_such_bucket(bucket)
         if row[1] is None:
+            marker = newest_marker(conn, bucket, raw_key)
+            if marker is not None:
+                raise delete_marker_error("NoSuchKey", marker, Key=key)
             raise S3Error.of("NoSuchKey", Key=key)
         extents = None if row[7] else object_extents(conn, bucket, raw_key)
         parts = part_sizes(extents) if extents is not None else ()
         return object_info(bucket, row[1:], parts), extents
 
-    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+    def head_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectInfo:
         """See L{IObjectStore.head_object}."""
-        return self._read_object(self._connection(), bucket, key)[0]
+        return self._read_object(self._connection(), bucket, key, version_id)[0]
 
-    def open_object(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+    def open_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> tuple[ObjectInfo, BinaryIO]:
         """
         See L{IObjectStore.open_object}.  Every blob of the object is opened
         before returning, so the file reads the version described by the
@@ -152,7 +210,7 @@ class ObjectsMixin(StoreCore):
         """
         conn = self._connection()
         for _ in range(_OPEN_ATTEMPTS):
-            info, extents = self._read_object(conn, bucket, key)
+            info, extents = self._read_object(conn, bucket, key, version_id)
             if extents is None:
                 try:
                     return info, self._blobs.open(info.blob)
@@ -172,51 +230,6 @@ class ObjectsMixin(StoreCore):
             )
             return info, cast(BinaryIO, reader)
         raise S3Error.of("InternalError", "The object's data is missing.", Key=key)
-
-    def delete_object(self, bucket: str, key: str) -> Deferred[bool]:
-        """See L{IObjectStore.delete_object}."""
-        try:
-            raw_key = encode_key(key)
-        except S3Error as e:
-            return fail(e)
-
-        def txn(conn: sqlite3.Connection) -> tuple[bool, list[str]]:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            removed = remove_object(conn, bucket, raw_key)
-            if removed is None:
-                return False, []
-            return True, unreferenced(conn, removed)
-
-        def work() -> bool:
-            # A delete frees space: it may use the reserve on a full disk.
-            return self._commit_info_and_free(txn, frees=True)
-
-        return self._in_writer(work)
-
-    def delete_objects(self, bucket: str, keys: list[str]) -> Deferred[dict[str, bool]]:
-        """See L{IObjectStore.delete_objects}: one transaction for all keys."""
-        try:
-            raw_keys = [encode_key(k) for k in keys]
-        except S3Error as e:
-            return fail(e)
-
-        def txn(conn: sqlite3.Connection) -> tuple[dict[str, bool], list[str]]:
-            if not self._bucket_exists(conn, bucket):
-                raise no_such_bucket(bucket)
-            existed: dict[str, bool] = {}
-            candidates: set[str] = set()
-            for key, raw_key in zip(keys, raw_keys, strict=True):
-                removed = remove_object(conn, bucket, raw_key)
-                existed[key] = existed.get(key, False) or removed is not None
-                candidates |= removed or set()
-            return existed, unreferenced(conn, candidates)
-
-        def work() -> dict[str, bool]:
-            # A delete frees space: it may use the reserve on a full disk.
-            return self._commit_info_and_free(txn, frees=True)
-
-        return self._in_writer(work)
 
     def copy_object(
         self, source: ObjectInfo, dest: Destination, meta: ObjectMeta
@@ -247,6 +260,7 @@ class ObjectsMixin(StoreCore):
         src_key: str,
         dest: Destination,
         make_meta: Callable[[ObjectInfo], ObjectMeta],
+        src_version_id: str | None = None,
     ) -> Deferred[ObjectInfo]:
         """
         See L{IObjectStore.copy_current_object}: one write transaction
@@ -263,7 +277,12 @@ class ObjectsMixin(StoreCore):
         def txn(conn: sqlite3.Connection) -> tuple[ObjectInfo, list[str]]:
             if not self._bucket_exists(conn, dest.bucket):
                 raise no_such_bucket(dest.bucket)
-            source, extents = self._entry(conn, src_bucket, src_key, raw_src)
+            if src_version_id is None:
+                source, extents = self._entry(conn, src_bucket, src_key, raw_src)
+            else:
+                source, extents = self._version_entry(
+                    conn, src_bucket, src_key, raw_src, src_version_id
+                )
             meta = make_meta(source)
             check_condition(conn, dest.bucket, raw_key, dest.condition)
             return self._insert_copy(conn, source, extents, dest, raw_key, meta)
@@ -286,8 +305,9 @@ class ObjectsMixin(StoreCore):
         commit.
         """
         info = copied_object(source, extents, dest, meta, self._now(), new_version())
+        seq = new_seq(conn, dest.bucket, raw_key, self._now(), dest.versioning)
         # Copying onto itself: the old row's blobs are named again by the
         # new row, so the reference check keeps them.
-        replaced = remove_object(conn, dest.bucket, raw_key) or set()
-        insert_object(conn, info, raw_key, extents)
+        replaced = make_room(conn, dest.bucket, raw_key, dest.versioning)
+        insert_object(conn, info, raw_key, extents, seq)
         return info, unreferenced(conn, replaced)

@@ -20,6 +20,7 @@ from txs3.errors import S3Error
 from txs3.store.blobs import is_disk_full
 from txs3.store.extents import Extent
 from txs3.store.interface import (
+    NULL_VERSION,
     CompletedUpload,
     ObjectInfo,
     ObjectMeta,
@@ -76,7 +77,7 @@ def decode_pairs(text: str) -> tuple[tuple[str, str], ...]:
 def object_info(
     bucket: str, row: tuple[Any, ...], parts: tuple[int, ...] = ()
 ) -> ObjectInfo:
-    key, size, etag, last_modified, owner_id, meta, blob, version = row
+    key, size, etag, last_modified, owner_id, meta, blob, version, version_id = row[:9]
     return ObjectInfo(
         bucket=bucket,
         key=bytes(key).decode("utf-8"),
@@ -88,6 +89,7 @@ def object_info(
         blob=blob or "",
         version=version or "",
         parts=parts,
+        version_id=version_id or NULL_VERSION,
     )
 
 
@@ -225,7 +227,7 @@ def remove_upload(conn: sqlite3.Connection, upload_id: str) -> set[str]:
 def unreferenced(conn: sqlite3.Connection, candidates: set[str]) -> list[str]:
     """Those of C{candidates} that no row names any more (free after commit)."""
     return [
-        b for b in sorted(candidates) if one(conn, BLOB_REFERENCED, (b, b, b)) is None
+        b for b in sorted(candidates) if one(conn, BLOB_REFERENCED, (b,) * 5) is None
     ]
 
 
@@ -245,8 +247,13 @@ def insert_object(
     info: ObjectInfo,
     raw_key: bytes,
     extents: list[Extent] | None,
+    seq: int = 0,
 ) -> None:
-    """Insert an object row (C{info.blob}) or, with C{extents}, its extents."""
+    """
+    Insert an object row (C{info.blob}) or, with C{extents}, its extents,
+    as the key's current version, number C{seq} in the key's order of
+    versions (L{txs3.store.sqlite.versions}).
+    """
     conn.execute(
         INSERT_OBJECT,
         (
@@ -259,12 +266,14 @@ def insert_object(
             encode_meta(info.meta),
             info.blob or None,
             info.version,
+            info.version_id,
+            seq,
         ),
     )
-    for seq, e in enumerate(extents or ()):
+    for n, e in enumerate(extents or ()):
         conn.execute(
             INSERT_OBJECT_EXTENT,
-            (info.bucket, raw_key, seq, e.part, e.blob, e.offset, e.length),
+            (info.bucket, raw_key, n, e.part, e.blob, e.offset, e.length),
         )
 
 
@@ -329,10 +338,35 @@ def source_body(
         (source.bucket, src_key),
     )
     if row is None or (row[1] or "") != source.version:
-        raise SourceChanged(f"{source.bucket}/{source.key}")
+        # A noncurrent version is immutable: if it is still kept, its
+        # bytes are the ones the caller read.
+        return _noncurrent_body(conn, source, src_key)
     if row[0]:
         return cast(str, row[0]), None
     return "", object_extents(conn, source.bucket, src_key)
+
+
+def _noncurrent_body(
+    conn: sqlite3.Connection, source: ObjectInfo, src_key: bytes
+) -> tuple[str, list[Extent] | None]:
+    row = one(
+        conn,
+        "SELECT blob, seq FROM versions WHERE bucket = ? AND key = ? AND version = ?"
+        " AND marker = 0",
+        (source.bucket, src_key, source.version),
+    )
+    if row is None or not source.version:
+        raise SourceChanged(f"{source.bucket}/{source.key}")
+    if row[0]:
+        return cast(str, row[0]), None
+    return "", [
+        Extent(blob, start, length, part)
+        for blob, start, length, part in conn.execute(
+            "SELECT blob, start, length, part FROM version_extents"
+            " WHERE bucket = ? AND key = ? AND seq = ? ORDER BY n",
+            (source.bucket, src_key, row[1]),
+        ).fetchall()
+    ]
 
 
 def bucket_exists(conn: sqlite3.Connection, name: str) -> bool:
@@ -345,15 +379,21 @@ def replace_meta(
     bucket: str,
     key: str,
     change: Callable[[ObjectMeta], ObjectMeta],
+    noncurrent: Callable[[], bool] | None = None,
 ) -> None:
     """
     Replace the metadata of C{bucket}/C{key} by C{change} of it, in the
     caller's write transaction, leaving bytes, ETag, version and
-    Last-Modified as they are.  C{NoSuchBucket} / C{NoSuchKey}.
+    Last-Modified as they are.  C{noncurrent}, when given, is tried first
+    (after the bucket check): it updates a noncurrent version and returns
+    True, or returns False for the current one.  C{NoSuchBucket} /
+    C{NoSuchKey}.
     """
     raw_key = encode_key(key)
     if not bucket_exists(conn, bucket):
         raise no_such_bucket(bucket)
+    if noncurrent is not None and noncurrent():
+        return
     row = one(
         conn,
         "SELECT meta FROM objects WHERE bucket = ? AND key = ?",

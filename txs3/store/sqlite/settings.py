@@ -20,8 +20,10 @@ from collections.abc import Mapping
 
 from twisted.internet.defer import Deferred
 
+from txs3.store.interface import ObjectMeta
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import no_such_bucket, one, replace_meta
+from txs3.store.sqlite.versions import noncurrent
 
 
 class SettingsMixin(StoreCore):
@@ -65,10 +67,21 @@ class SettingsMixin(StoreCore):
 
         return self._in_writer(self._write_txn, txn)
 
-    def put_object_acl(self, bucket: str, key: str, acl: str | None) -> Deferred[None]:
+    def put_object_acl(
+        self, bucket: str, key: str, acl: str | None, version_id: str | None = None
+    ) -> Deferred[None]:
         """See L{IObjectStore.put_object_acl}: one UPDATE of the meta."""
 
+        def change(meta: ObjectMeta) -> ObjectMeta:
+            return dataclasses.replace(meta, acl=acl)
+
         def txn(conn: sqlite3.Connection) -> None:
-            replace_meta(conn, bucket, key, lambda m: dataclasses.replace(m, acl=acl))
+            replace_meta(
+                conn,
+                bucket,
+                key,
+                change,
+                noncurrent(conn, bucket, key, version_id, change),
+            )
 
         return self._in_writer(self._write_txn, txn)

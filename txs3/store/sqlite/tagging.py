@@ -9,6 +9,7 @@ import sqlite3
 
 from twisted.internet.defer import Deferred
 
+from txs3.store.interface import ObjectMeta
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import (
     decode_pairs,
@@ -17,6 +18,7 @@ from txs3.store.sqlite.rows import (
     one,
     replace_meta,
 )
+from txs3.store.sqlite.versions import noncurrent
 
 
 class TaggingMixin(StoreCore):
@@ -32,13 +34,24 @@ class TaggingMixin(StoreCore):
     # delete_bucket needs no tagging knowledge.
 
     def put_object_tagging(
-        self, bucket: str, key: str, tags: tuple[tuple[str, str], ...]
+        self,
+        bucket: str,
+        key: str,
+        tags: tuple[tuple[str, str], ...],
+        version_id: str | None = None,
     ) -> Deferred[None]:
         """See L{IObjectStore.put_object_tagging}: one UPDATE of the meta."""
 
+        def change(meta: ObjectMeta) -> ObjectMeta:
+            return dataclasses.replace(meta, tags=tuple(tags))
+
         def txn(conn: sqlite3.Connection) -> None:
             replace_meta(
-                conn, bucket, key, lambda m: dataclasses.replace(m, tags=tuple(tags))
+                conn,
+                bucket,
+                key,
+                change,
+                noncurrent(conn, bucket, key, version_id, change),
             )
 
         return self._in_writer(self._write_txn, txn)

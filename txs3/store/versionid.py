@@ -83,3 +83,8 @@ def created_micros(version_id: str) -> int:
     if _VERSION_ID.fullmatch(version_id) is None:
         raise ValueError(f"not a version id: {version_id!r}")
     return int.from_bytes(base64.b32hexdecode(version_id)[:8], "big")
+
+
+#: The process's source of version ids (the store's writes take theirs
+#: from it, so they are ordered within the process).
+VERSION_IDS = VersionIds()
