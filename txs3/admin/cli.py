@@ -12,6 +12,9 @@ buckets, of a txs3 data directory.
     txs3-admin quota set NAME [--user|--bucket] [--bytes N] [--objects N]
     txs3-admin quota remove NAME | quota list
     txs3-admin usage [NAME]                      from the index's counters
+    txs3-admin fsck [--verify-content] [--repair]
+    txs3-admin backup DEST                       a consistent copy, live
+    txs3-admin restore SRC --data DIR            into an empty DIR
 
 It works on the index directly (L{txs3.store.sqlite.users}), with or
 without a server running; a running server sees every change within about
@@ -23,6 +26,7 @@ once, and never again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import sqlite3
@@ -31,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from txs3.store.interface import Quota
-from txs3.store.sqlite import quotas, users
+from txs3.store.sqlite import backup, fsck, quotas, users
 from txs3.store.sqlite.users import AdminError
 
 
@@ -211,6 +215,51 @@ def usage(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
     return rows, ("kind", "name", "objects", "bytes")
 
 
+def _progress(what: str) -> Callable[[Any], None]:
+    def show(done: Any) -> None:
+        count = getattr(done, "blobs", None) or getattr(done, "versions", 0)
+        print(f"txs3-admin: {what}: {count} so far", file=sys.stderr)
+
+    return show
+
+
+def run_fsck(args: argparse.Namespace) -> Any:
+    report = fsck.fsck(args.data, args.verify_content, args.repair, _progress("fsck"))
+    out = {
+        "versions": report.versions,
+        "parts": report.parts,
+        "blobs": report.blobs,
+        "clean": report.clean,
+        "repaired": report.repaired,
+        "findings": [dataclasses.asdict(f) for f in report.findings],
+    }
+    summary = (
+        f"checked {report.versions} versions, {report.parts} part extents,"
+        f" {report.blobs} blob files: "
+        + ("clean" if report.clean else f"{len(report.findings)} problem(s)")
+        + (f", {report.repaired} repaired" if args.repair else "")
+    )
+    rows = [dataclasses.asdict(f) for f in report.findings]
+    return (out, summary, rows, 0 if report.clean or args.repair else 2)
+
+
+def run_backup(args: argparse.Namespace) -> Any:
+    done = backup.backup(args.data, args.dest, _progress("backup"))
+    out = dataclasses.asdict(done) | {"dest": args.dest}
+    summary = (
+        f"backed up {done.blobs} blobs ({done.bytes} bytes; {done.linked} linked,"
+        f" {done.copied} copied) and the index to {args.dest}"
+    )
+    return (out, summary, [], 0)
+
+
+def run_restore(args: argparse.Namespace) -> Any:
+    done = backup.restore(args.source, args.data)
+    out = dataclasses.asdict(done) | {"data": args.data}
+    summary = f"restored {done.blobs} blobs and the index into {args.data}"
+    return (out, summary, [], 0)
+
+
 Command = Callable[[sqlite3.Connection, argparse.Namespace], Any]
 
 
@@ -275,12 +324,32 @@ def _parser() -> argparse.ArgumentParser:
     used = groups.add_parser("usage", help="objects and bytes held")
     used.add_argument("name", nargs="?", help="a user or bucket (default: all)")
     used.set_defaults(run=usage)
+
+    check = groups.add_parser("fsck", help="check the blobs against the index")
+    check.add_argument(
+        "--verify-content",
+        action="store_true",
+        help="also compare each whole object's MD5 with its ETag",
+    )
+    check.add_argument(
+        "--repair", action="store_true", help="quarantine orphans, mark damaged objects"
+    )
+    check.set_defaults(direct=run_fsck)
+    save = groups.add_parser("backup", help="a consistent copy of a live store")
+    save.add_argument("dest", help="a new or empty directory")
+    save.set_defaults(direct=run_backup)
+    back = groups.add_parser("restore", help="a backup into an empty --data DIR")
+    back.add_argument("source", help="the backup directory")
+    back.set_defaults(direct=run_restore)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 1 with one line on stderr on error."""
     args = _parser().parse_args(argv)
+    direct = getattr(args, "direct", None)
+    if direct is not None:
+        return _direct(direct, args)
     try:
         conn = users.open_index(args.data)
         try:
@@ -299,6 +368,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(_table(result, shown))
     return 0
+
+
+def _direct(
+    command: Callable[[argparse.Namespace], Any], args: argparse.Namespace
+) -> int:
+    """A command on the directory itself (fsck, backup, restore)."""
+    try:
+        out, summary, rows, status = command(args)
+    except (AdminError, OSError, sqlite3.Error) as e:
+        print(f"txs3-admin: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True))
+    elif rows:
+        print(_table(rows, ("kind", "where", "detail")))
+    print(f"txs3-admin: {summary}", file=sys.stderr)
+    return int(status)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class ObjectMeta:
     @ivar acl: the object's ACL grants, encoded by L{txs3.authz.acl}
         (opaque to the store); None for the default (its owner has full
         control).  Part of the entry, like the tags.
+    @ivar damaged: set by C{txs3-admin fsck --repair} when the bytes on
+        disk no longer match the entry: reads answer 500, never wrong bytes.
     """
 
     headers: tuple[tuple[str, str], ...] = ()
@@ -71,6 +73,7 @@ class ObjectMeta:
     checksum_type: str = "FULL_OBJECT"
     tags: tuple[tuple[str, str], ...] = ()
     acl: str | None = None
+    damaged: bool = False
 
     def header(self, name: str) -> str | None:
         """The stored value of standard header C{name} (lower case), if any."""
