@@ -173,6 +173,19 @@ async def put_bucket_tagging(s: Server) -> Scenario:
                     lambda: observe(s, "GET", "/bucket", "tagging"), status=204)  # fmt: skip
 
 
+async def put_bucket_cors(s: Server) -> Scenario:
+    def config(origin: str) -> bytes:
+        return (
+            "<CORSConfiguration><CORSRule><AllowedOrigin>"
+            f"{origin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            "</CORSRule></CORSConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "cors", config("https://good.example"),
+                    config("*"), lambda: observe(s, "GET", "/bucket", "cors"))  # fmt: skip
+
+
 async def put_object_acl(s: Server) -> Scenario:
     await make_object(s)
     return Scenario("PUT", "/bucket/k", "acl", SHARED_READ, PUBLIC_READ,
@@ -204,6 +217,7 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "PutBucketAcl": put_bucket_acl,
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "PutBucketTagging": put_bucket_tagging,
+    "PutBucketCors": put_bucket_cors,
     "PutBucketPolicy": put_bucket_policy,
     "PutPublicAccessBlock": put_public_access_block,
     "PutObjectAcl": put_object_acl,

@@ -22,6 +22,7 @@ from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.cors_cache import BucketCorsCache
 from txs3.formbody import FormSink
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
@@ -41,6 +42,7 @@ class S3Config:
     @ivar access: parsed bucket access settings (L{txs3.access}).
     @ivar new_buckets: what a new bucket gets when CreateBucket does not
         say.
+    @ivar cors: the buckets' parsed CORS configurations, for this store.
     """
 
     store: IObjectStore
@@ -51,6 +53,7 @@ class S3Config:
     directory: Directory = field(default_factory=Directory)
     access: AccessCache = field(default_factory=AccessCache)
     new_buckets: NewBuckets = field(default_factory=NewBuckets)
+    cors: BucketCorsCache = field(default_factory=BucketCorsCache)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ OperationName = Literal[
     "DeleteBucketPolicy",
     "GetBucketPolicyStatus",
     "GetBucketCors",
+    "PutBucketCors",
+    "DeleteBucketCors",
     "GetBucketWebsite",
     "GetBucketEncryption",
     "GetPublicAccessBlock",
@@ -64,6 +66,8 @@ OperationName = Literal[
     "GetBucketTagging",
     "PutBucketTagging",
     "DeleteBucketTagging",
+    # the CORS preflight, on any path (AWS's "OPTIONS object")
+    "OptionsObject",
     # objects
     "PutObject",
     "PostObject",

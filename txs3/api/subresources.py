@@ -73,11 +73,6 @@ async def get_bucket_lifecycle_configuration(call: S3Call) -> Response:
     raise _missing(call, "NoSuchLifecycleConfiguration")
 
 
-async def get_bucket_cors(call: S3Call) -> Response:
-    """404 C{NoSuchCORSConfiguration}."""
-    raise _missing(call, "NoSuchCORSConfiguration")
-
-
 async def get_bucket_website(call: S3Call) -> Response:
     """404 C{NoSuchWebsiteConfiguration}."""
     raise _missing(call, "NoSuchWebsiteConfiguration")
@@ -105,7 +100,6 @@ async def get_bucket_replication(call: S3Call) -> Response:
 SUBRESOURCE_HANDLERS = {
     "GetBucketLogging": get_bucket_logging,
     "GetBucketLifecycleConfiguration": get_bucket_lifecycle_configuration,
-    "GetBucketCors": get_bucket_cors,
     "GetBucketWebsite": get_bucket_website,
     "GetBucketEncryption": get_bucket_encryption,
     "GetBucketRequestPayment": get_bucket_request_payment,
