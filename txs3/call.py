@@ -23,6 +23,7 @@ from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.formbody import FormSink
+from txs3.lifecycle.evaluate import Days
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -41,6 +42,8 @@ class S3Config:
     @ivar access: parsed bucket access settings (L{txs3.access}).
     @ivar new_buckets: what a new bucket gets when CreateBucket does not
         say.
+    @ivar lifecycle_days: how long a lifecycle rule's day is
+        (C{--lifecycle-day-seconds}), for C{x-amz-expiration}.
     """
 
     store: IObjectStore
@@ -51,6 +54,7 @@ class S3Config:
     directory: Directory = field(default_factory=Directory)
     access: AccessCache = field(default_factory=AccessCache)
     new_buckets: NewBuckets = field(default_factory=NewBuckets)
+    lifecycle_days: Days = field(default_factory=Days)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from txs3.channel import S3Channel
 from txs3.connections import ConnectionRegistry
 from txs3.errors import S3Error
 from txs3.gate import Prepared, prepare
+from txs3.lifecycle.evaluate import Days
 from txs3.limits import Limits
 from txs3.store.interface import IObjectStore
 
@@ -179,11 +180,12 @@ def build_site(
     limits: Limits | None = None,
     directory: Directory | None = None,
     new_buckets: NewBuckets | None = None,
+    lifecycle_days: Days | None = None,
 ) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
-    C{access_log} and C{limits} as for L{S3Site}; C{directory} and
-    C{new_buckets} as for L{S3Config}.
+    C{access_log} and C{limits} as for L{S3Site}; C{directory},
+    C{new_buckets} and C{lifecycle_days} as for L{S3Config}.
     """
     config = S3Config(
         store,
@@ -193,5 +195,6 @@ def build_site(
         region,
         directory=directory or Directory(),
         new_buckets=new_buckets or NewBuckets(),
+        lifecycle_days=lifecycle_days or Days(),
     )
     return S3Site(config, S3Application(config).resource(), access_log, limits)

@@ -12,7 +12,8 @@ by id), so copies and completed uploads share their blobs and read through
 the same L{ExtentReader}.
 
 Modules: C{staging} (L{MemoryStagingFile}), C{core} (the state, shared
-helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging}.
+helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging},
+C{settings}, C{versions}, C{background}.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from zope.interface import implementer
 
 from txs3.store.interface import IObjectStore
+from txs3.store.memory.background import BackgroundMixin
 from txs3.store.memory.listing import ListingMixin
 from txs3.store.memory.multipart import MultipartMixin
 from txs3.store.memory.objects import ObjectsMixin
@@ -39,5 +41,6 @@ class MemoryStore(
     TaggingMixin,
     SettingsMixin,
     VersionsMixin,
+    BackgroundMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

@@ -71,6 +71,8 @@ class MemoryCore:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
         self._completed: dict[str, CompletedUpload] = {}
+        # Background passes' leases: name -> (holder, until).
+        self._leases: dict[str, tuple[str, float]] = {}
 
     def _bucket(self, name: str) -> Bucket:
         try:
