@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from txs3.access import NewBuckets
     from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
+    from txs3.background.lifecycle import LifecyclePass
+    from txs3.lifecycle.evaluate import Days
     from txs3.store.interface import IObjectStore
 
 log = Logger()
@@ -207,6 +209,8 @@ class TXS3Service(MultiService):
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
         directory: Directory | None = None,
         new_buckets: NewBuckets | None = None,
+        lifecycle_interval: float = 3600.0,
+        lifecycle_days: Days | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -219,6 +223,10 @@ class TXS3Service(MultiService):
             the factory that port listens with (ACME's HTTP-01 responder
             wraps the C{tcp:} ones).
         @param directory, new_buckets: see L{txs3.call.S3Config}.
+        @param lifecycle_interval: seconds between lifecycle passes
+            (L{txs3.background.lifecycle}), started once the store is open.
+        @param lifecycle_days: how long a lifecycle day is (AWS's by
+            default; shorter only for tests).
         """
         super().__init__()
         self._limits = limits
@@ -232,8 +240,11 @@ class TXS3Service(MultiService):
         self._access_log = access_log
         self._reactor = reactor
         self._open_store = open_store
+        self._lifecycle_interval = lifecycle_interval
+        self._lifecycle_days = lifecycle_days
         self._slot = _SiteSlot()
         self.store: IObjectStore | None = None
+        self.lifecycle: LifecyclePass | None = None
         for description, endpoint in endpoints:
             factory: IProtocolFactory = self._slot
             if wrap_factory is not None:
@@ -283,6 +294,7 @@ class TXS3Service(MultiService):
             store = self._open_store(self._data, self._reactor)
         except Exception as e:
             _startup_failed(f"cannot open the store in {self._data}: {e}")
+        from txs3.background.lifecycle import LifecyclePass
         from txs3.server import build_site
 
         self.store = store
@@ -297,16 +309,31 @@ class TXS3Service(MultiService):
                 limits=self._limits,
                 directory=self._directory,
                 new_buckets=self._new_buckets,
+                lifecycle_days=self._lifecycle_days,
             )
         )
+        self.lifecycle = LifecyclePass(
+            store,
+            self._reactor,
+            interval=self._lifecycle_interval,
+            days=self._lifecycle_days,
+        )
+        self.lifecycle.start()
         if self.acme is not None:
             self.acme.startService()
 
     def stopService(self) -> Deferred[None]:
-        """Stop listening, then close the store.  Fires when both are done."""
+        """
+        Stop listening and the lifecycle pass, then close the store.  Fires
+        when all are done.
+        """
         if self.acme is not None and self.acme.running:
             self.acme.stopService()
         stopped: Deferred[Any] = maybeDeferred(super().stopService)
+        lifecycle, self.lifecycle = self.lifecycle, None
+        if lifecycle is not None:
+            passed = lifecycle.stop()
+            stopped.addBoth(lambda _: passed)
 
         def close(_: object) -> Deferred[None] | None:
             store, self.store = self.store, None

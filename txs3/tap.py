@@ -230,6 +230,8 @@ def makeService(options: Options) -> TXS3Service:
         acme=acme,
         directory=Directory.of(credentials.secrets.values()),
         new_buckets=options["new-buckets"],
+        lifecycle_interval=options["lifecycle-interval"],
+        lifecycle_days=options["lifecycle-days"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
 
