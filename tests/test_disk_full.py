@@ -8,7 +8,8 @@ and then to the last byte from outside (as another program would), and
 proves, also across a restart on the full disk: uploads are refused with
 507 InsufficientStorage, the objects already stored are intact and
 readable, DELETE, DeleteObjects and AbortMultipartUpload work and free
-space, and uploads work again once they have.
+space, and uploads work again once they have.  Readiness
+(C{/_txs3/health/ready}) says 503 while the disk is full, 200 again after.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -97,8 +99,18 @@ async def delete_objects(s: Server, keys: list[str]) -> Any:
     )
 
 
+async def readiness(s: Server) -> tuple[int, dict[str, Any]]:
+    """The status and the checks of the readiness endpoint."""
+    head = b"GET /_txs3/health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    status, _, body = await s.exchange(head, b"", "GET")
+    return status, json.loads(body)["checks"]
+
+
 async def assert_full(s: Server, kept: bytes) -> None:
-    """Uploads refused with 507; what is stored reads back whole."""
+    """Uploads refused with 507, not ready; what is stored reads back whole."""
+    status, checks = await readiness(s)
+    assert status == 503 and checks["disk"]["ok"] is False, checks
+    assert checks["index"]["ok"] is True
     r = await put(s, "refused", b"x" * 1000)
     assert r.code == 507, r.body
     assert error_code(r.body) == "InsufficientStorage"
@@ -171,7 +183,9 @@ async def test_full_disk_can_be_emptied(
         assert b"<Error>" not in r.body
         assert free(small_disk) > before
 
-        # Room again: uploads work.
+        # Room again: ready, and uploads work.
+        status, checks = await readiness(s)
+        assert status == 200, checks
         again = os.urandom(CHUNK)
         r = await put(s, "after", again)
         assert r.code == 200, r.body

@@ -236,10 +236,12 @@ async def test_service_binds_then_opens_then_closes(
         "domains": ("s3.test",),
         "region": "garage",
         "access_log": None,
+        "access_log_format": "combined",
         "limits": None,
         "directory": None,
         "new_buckets": None,
         "lifecycle_days": None,
+        "metrics_access": None,
     }
     lifecycle = service.lifecycle
     assert lifecycle is not None and lifecycle.running is None

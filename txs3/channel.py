@@ -34,6 +34,10 @@ for nothing, and with the connection limits of L{txs3.limits}.
     seconds (the transport has paused the channel, its send buffer full,
     all that time) is aborted.
 
+Every request the channel answers itself is reported to the site
+(C{answered_early}), which counts it as L{txs3.server.S3Site.log} counts
+the others.
+
 Every close the channel decides goes through L{S3Channel._close}: a clean
 close, then, if the peer has not gone within C{close_grace} seconds, an
 abort.  Without that, closing a TLS connection waits for the client's
@@ -180,10 +184,23 @@ class S3Channel(HTTPChannel):
             setattr(self, name, None)
         self._rate = None
 
-    def _answer(self, error: S3Error, request_id: str, resource: str) -> None:
-        """Write C{error} as the whole response; the caller then closes."""
+    def _answer(self, error: S3Error, request_id: str, resource: str) -> int:
+        """
+        Write C{error} as the whole response; the caller then closes.
+        Return the length of its body.
+        """
         transport: Any = self.transport
-        transport.write(error_bytes(error, request_id, resource, self._now()))
+        data = error_bytes(error, request_id, resource, self._now())
+        transport.write(data)
+        return len(data) - data.index(b"\r\n\r\n") - 4
+
+    def _answer_request(self, request: Any, error: S3Error, resource: str) -> None:
+        """
+        Answer C{request} with C{error} here, not through the request, and
+        tell the site (which counts every answered request).
+        """
+        sent = self._answer(error, request.request_id, resource)
+        self.site.answered_early(request, error, sent)
 
     def _answer_and_close(self, error: S3Error) -> None:
         """Answer C{error} for the request whose head is being read, and close."""
@@ -284,7 +301,7 @@ class S3Channel(HTTPChannel):
             return
         # The client waits for our verdict before sending the body: give it
         # the final answer instead, and close.
-        self._answer(refusal, request.request_id, request.resource_path)
+        self._answer_request(request, refusal, request.resource_path)
         self._close()
 
     # -- the body ---------------------------------------------------------------
@@ -294,7 +311,7 @@ class S3Channel(HTTPChannel):
         Answer a refused request that did not ask for ``100 Continue`` now,
         then read at most the allowance of its body before closing.
         """
-        self._answer(refusal, request.request_id, request.resource_path)
+        self._answer_request(request, refusal, request.resource_path)
         allowance = self.limits.refused_body_allowance
         declared = self.length
         self._drain_left = allowance if declared is None else min(declared, allowance)
@@ -347,7 +364,7 @@ class S3Channel(HTTPChannel):
             path = getattr(self, "_path", None)
             if path:
                 resource = path.decode("latin-1").partition("?")[0]
-            self._answer(S3Error.of("RequestTimeout"), request.request_id, resource)
+            self._answer_request(request, S3Error.of("RequestTimeout"), resource)
             self._close()
             return
         self._rate_call = self.callLater(

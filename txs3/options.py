@@ -108,8 +108,23 @@ class Options(usage.Options):
             "access-log",
             None,
             None,
-            "Write a combined-format line per request to this file, or to the "
-            "server's own log with '-'. Default: no access log.",
+            "Write a line per request to this file, or to the server's own log "
+            "with '-'. Default: no access log.",
+        ],
+        [
+            "access-log-format",
+            None,
+            "combined",
+            "The access log's lines: combined (Apache's combined format) or "
+            "json (one JSON object per request: operation, bucket, key, "
+            "status, bytes, duration, request id, access key, remote address).",
+        ],
+        [
+            "metrics-token",
+            None,
+            None,
+            "The bearer token Prometheus must present to read /_txs3/metrics. "
+            "Default: the token in DATA/metrics-token (made on first start).",
         ],
         [
             "max-connections",
@@ -175,6 +190,11 @@ class Options(usage.Options):
             None,
             "Use Let's Encrypt's staging server (untrusted certificates, high "
             "rate limits): try --acme with it first.",
+        ],
+        [
+            "metrics-public",
+            None,
+            "Serve /_txs3/metrics to anyone, without a token.",
         ],
     ]
 
@@ -256,6 +276,30 @@ class Options(usage.Options):
         ):
             raise usage.UsageError("--acme-* options need --acme DOMAIN")
 
+    def _ops_options(self) -> None:
+        """Check the access log format and the metrics token options."""
+        if self["access-log-format"] not in ("combined", "json"):
+            raise usage.UsageError(
+                f"--access-log-format {self['access-log-format']!r} must be "
+                "combined or json"
+            )
+        if self["access-log-format"] == "json" and self["access-log"] is None:
+            raise usage.UsageError(
+                "--access-log-format json needs --access-log FILE (or - for the "
+                "server's log)"
+            )
+        token = self["metrics-token"]
+        if token is not None and self["metrics-public"]:
+            raise usage.UsageError(
+                "--metrics-token and --metrics-public contradict each other: give one"
+            )
+        # The token travels in an Authorization header: visible ASCII only.
+        if token is not None and not re.fullmatch(r"[!-~]{16,}", token):
+            raise usage.UsageError(
+                "--metrics-token must be at least 16 visible ASCII characters, "
+                "without spaces"
+            )
+
     def postOptions(self) -> None:
         """
         Check option values and make paths absolute: twistd changes to its
@@ -290,6 +334,7 @@ class Options(usage.Options):
         self["lifecycle-days"] = Days(
             _positive_seconds("lifecycle-day-seconds", self["lifecycle-day-seconds"])
         )
+        self._ops_options()
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(
                 self["tls-ciphers"], self["tls-min-version"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,7 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -38,10 +41,24 @@ if TYPE_CHECKING:
     from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
     from txs3.background.lifecycle import LifecyclePass
+    from txs3.keysource import KeySource
     from txs3.lifecycle.evaluate import Days
+    from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
 
 log = Logger()
+
+#: Seconds between two looks at the index's users and the credentials file.
+KEY_POLL_SECONDS = 1.0
+
+
+def _on_sighup(reactor: Any, reload: Callable[[], None]) -> None:
+    """Run C{reload} in the reactor on SIGHUP (main thread only, POSIX)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if not hasattr(signal, "SIGHUP"):
+        return
+    signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))
 
 
 class StartupError(Exception):
@@ -204,6 +221,8 @@ class TXS3Service(MultiService):
         reactor: Any,
         open_store: Callable[[Path, Any], IObjectStore] = open_store,
         access_log: str | None = None,
+        access_log_format: str = "combined",
+        metrics_access: MetricsAccess | None = None,
         limits: limits.Limits | None = None,
         acme: Service | None = None,
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
@@ -211,11 +230,13 @@ class TXS3Service(MultiService):
         new_buckets: NewBuckets | None = None,
         lifecycle_interval: float = 3600.0,
         lifecycle_days: Days | None = None,
+        keys: KeySource | None = None,
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
             the string names the port in error messages.
-        @param access_log, limits: see L{txs3.server.S3Site}.
+        @param access_log, access_log_format, limits, metrics_access: see
+            L{txs3.server.S3Site}.
         @param acme: the service that keeps the ports' certificate
             (L{txs3.acme.service.AcmeService}), started once the site
             serves and stopped first.
@@ -227,6 +248,9 @@ class TXS3Service(MultiService):
             (L{txs3.background.lifecycle}), started once the store is open.
         @param lifecycle_days: how long a lifecycle day is (AWS's by
             default; shorter only for tests).
+        @param keys: the live key map behind C{lookup} and C{directory}:
+            polled every second while serving (C{txs3-admin} changes, an
+            edited credentials file), and reloaded on SIGHUP.
         """
         super().__init__()
         self._limits = limits
@@ -235,9 +259,13 @@ class TXS3Service(MultiService):
         self._lookup = lookup
         self._directory = directory
         self._new_buckets = new_buckets
+        self._keys = keys
+        self._key_poll: LoopingCall | None = None
         self._domains = tuple(domains)
         self._region = region
         self._access_log = access_log
+        self._access_log_format = access_log_format
+        self._metrics_access = metrics_access
         self._reactor = reactor
         self._open_store = open_store
         self._lifecycle_interval = lifecycle_interval
@@ -306,10 +334,12 @@ class TXS3Service(MultiService):
                 domains=self._domains,
                 region=self._region,
                 access_log=self._access_log,
+                access_log_format=self._access_log_format,
                 limits=self._limits,
                 directory=self._directory,
                 new_buckets=self._new_buckets,
                 lifecycle_days=self._lifecycle_days,
+                metrics_access=self._metrics_access,
             )
         )
         self.lifecycle = LifecyclePass(
@@ -321,12 +351,29 @@ class TXS3Service(MultiService):
         self.lifecycle.start()
         if self.acme is not None:
             self.acme.startService()
+        if self._keys is not None:
+            self._key_poll = LoopingCall(self._keys.poll)
+            self._key_poll.clock = self._reactor
+            self._key_poll.start(KEY_POLL_SECONDS, now=False)
+            _on_sighup(self._reactor, self.reload)
+
+    def reload(self) -> None:
+        """
+        SIGHUP: reread the credentials file and the index's keys now.
+        """
+        log.info("Reloading access keys (SIGHUP)")
+        if self._keys is not None:
+            self._keys.reload()
 
     def stopService(self) -> Deferred[None]:
         """
         Stop listening and the lifecycle pass, then close the store.  Fires
         when all are done.
         """
+        if self._key_poll is not None and self._key_poll.running:
+            self._key_poll.stop()
+        if self._keys is not None:
+            self._keys.close()
         if self.acme is not None and self.acme.running:
             self.acme.stopService()
         stopped: Deferred[Any] = maybeDeferred(super().stopService)

@@ -7,6 +7,8 @@ L{txs3.service.TXS3Service}.
                    [--credentials FILE] [--domain NAME ...] [--region NAME]
                    [--max-connections N] [--header-timeout SECONDS]
                    [--min-upload-rate BYTES_PER_SECOND]
+                   [--access-log PATH [--access-log-format combined|json]]
+                   [--metrics-token TOKEN | --metrics-public]
                    [--acme NAME ... [--acme-email ADDRESS] [--acme-staging]]
 
 Start-up happens in three places, and each reports failure as one line on
@@ -17,8 +19,9 @@ stderr and a non-zero exit status, never a traceback:
      usage text on stdout with the error last).
   2. L{makeService}, before twistd daemonizes or starts logging: the data
      directory (created, checked writable), the TLS certificate (found or
-     made), endpoint strings (parsed, which reads their key files) and the
-     credentials (loaded or created).  Failures raise C{SystemExit}.
+     made), endpoint strings (parsed, which reads their key files), the
+     metrics token (read or created) and the credentials (loaded or
+     created).  Failures raise C{SystemExit}.
   3. L{TXS3Service}, after twistd has daemonized: binding the ports
      (C{privilegedStartService}), then, with privileges shed, opening the
      store (C{startService}; C{twist} calls only this, which then binds
@@ -44,6 +47,7 @@ from twisted.internet.interfaces import IProtocolFactory, IStreamServerEndpoint
 from twisted.logger import Logger
 
 from txs3 import limits, tls, tlsendpoint
+from txs3.opsauth import MetricsAccess, TokenError, data_dir_token
 
 # twistd's ServiceMaker reads Options (and makeService) from this module.
 from txs3.options import Options as Options
@@ -157,7 +161,7 @@ def makeService(options: Options) -> TXS3Service:
     # Imported here: txs3.auth's package imports all of authentication, and
     # `twistd --help` imports this module for Options.
     from txs3.auth.credentials import CredentialsError, load_credentials
-    from txs3.auth.directory import Directory
+    from txs3.keysource import KeySource
 
     data = Path(options["data"])
     _check_data_dir(data)
@@ -178,6 +182,7 @@ def makeService(options: Options) -> TXS3Service:
 
         http01 = HTTP01Responder()
     acme = _acme(options, reactor, data, acme_ports, http01)
+    metrics_access = _metrics_access(options, data)
     credentials_file = options["credentials"]
     try:
         credentials = load_credentials(
@@ -199,6 +204,13 @@ def makeService(options: Options) -> TXS3Service:
             count=len(credentials.secrets),
             source=credentials.source,
         )
+    # The configured keys, then the index's users (txs3-admin), kept
+    # current while serving.
+    keys = KeySource(
+        credentials.secrets,
+        Path(credentials_file) if credentials_file else None,
+        str(data / "index.sqlite3"),
+    )
     chosen: limits.Limits = options["limits"]
     log.info(
         "Connection limits: {max} connections, {head:g} s for a request head, "
@@ -221,19 +233,52 @@ def makeService(options: Options) -> TXS3Service:
     return TXS3Service(
         data=data,
         endpoints=endpoints,
-        lookup=credentials.lookup,
+        lookup=keys.lookup,
         domains=options["domain"],
         region=options["region"],
         reactor=reactor,
         access_log=_access_log_path(options["access-log"]),
+        access_log_format=options["access-log-format"],
+        metrics_access=metrics_access,
         limits=options["limits"],
         acme=acme,
-        directory=Directory.of(credentials.secrets.values()),
+        directory=keys.directory,
+        keys=keys,
         new_buckets=options["new-buckets"],
         lifecycle_interval=options["lifecycle-interval"],
         lifecycle_days=options["lifecycle-days"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
+
+
+def _metrics_access(options: Options, data: Path) -> MetricsAccess:
+    """
+    Who may read the metrics: anyone with --metrics-public, else whoever
+    has --metrics-token or the data directory's token (created if there is
+    none; the token itself is never logged).
+    """
+    # Imported here: txs3.ops brings twisted.web and prometheus_client,
+    # and `twistd txs3 --help` imports this module.
+    from txs3.ops import METRICS_PATH
+
+    if options["metrics-public"]:
+        log.info("Metrics at {path}: public (--metrics-public)", path=METRICS_PATH)
+        return MetricsAccess(public=True)
+    if options["metrics-token"] is not None:
+        log.info("Metrics at {path}: bearer token from --metrics-token",
+                 path=METRICS_PATH)  # fmt: skip
+        return MetricsAccess(options["metrics-token"])
+    try:
+        token, created = data_dir_token(data)
+    except TokenError as e:
+        _exit(str(e))
+    log.info(
+        "Metrics at {path}: bearer token in {file}{created}",
+        path=METRICS_PATH,
+        file=data / "metrics-token",
+        created=" (created)" if created else "",
+    )
+    return MetricsAccess(token)
 
 
 def _http01_wrapper(

@@ -281,9 +281,7 @@ def success_response(call: S3Call, form: AcceptedForm, etag: str) -> Response:
     quoted = f'"{etag}"'
     location = object_url(call, form.key)
     headers = {"ETag": quoted, "Location": location}
-    redirect = form.fields.get("success_action_redirect") or form.fields.get(
-        "redirect"
-    )
+    redirect = form.fields.get("success_action_redirect") or form.fields.get("redirect")
     if redirect:
         target = redirect_target(redirect, call.bucket, form.key, quoted)
         if target is not None:

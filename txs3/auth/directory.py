@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from txs3.auth.types import Secret
 
 
-@dataclass(frozen=True)
+@dataclass
 class Directory:
     """
     Owner ids to display names, and lower-case e-mail addresses to owner
-    ids.  The empty directory knows nobody.
+    ids.  The empty directory knows nobody.  A running server's directory
+    is replaced in place when its keys are reloaded (L{replace}), so the
+    site keeps one object.
     """
 
     names: Mapping[str, str] = field(default_factory=dict)
@@ -40,6 +42,11 @@ class Directory:
             if secret.email is not None:
                 emails.setdefault(secret.email.lower(), secret.owner_id)
         return cls(names, emails)
+
+    def replace(self, other: Directory) -> None:
+        """Take C{other}'s owners and addresses."""
+        self.names = other.names
+        self.emails = other.emails
 
     def exists(self, owner_id: str) -> bool:
         """Whether C{owner_id} is an owner some key belongs to."""

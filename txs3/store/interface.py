@@ -54,9 +54,12 @@ from txs3.store.values import (
     ObjectMeta,
     PartInfo,
     PartsPage,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
     UploadsPage,
+    Usage,
     Versioning,
     VersionsPage,
     WriteCondition,
@@ -84,10 +87,13 @@ __all__ = [
     "ObjectMeta",
     "PartInfo",
     "PartsPage",
+    "Quota",
+    "QuotaState",
     "SourceChanged",
     "UploadInfo",
     "UploadsBatch",
     "UploadsPage",
+    "Usage",
     "VersionCursor",
     "Versioning",
     "VersionsPage",
@@ -481,4 +487,13 @@ class IObjectStore(Interface):
         it already; otherwise False, and nothing changes.  Every process
         sharing the data directory sees the same holder: this is how one
         of them, and only one, runs a background pass.
+        """
+
+    # -- usage and quotas ---------------------------------------------------
+
+    def quota_state(bucket: str) -> QuotaState:
+        """
+        The usage and quotas a write into C{bucket} is checked against,
+        read now (C{txs3-admin quota} sets them; the index counts usage as
+        rows change).  C{NoSuchBucket}.
         """

@@ -13,15 +13,17 @@ the same L{ExtentReader}.
 
 Modules: C{staging} (L{MemoryStagingFile}), C{core} (the state, shared
 helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging},
-C{settings}, C{versions}, C{background}.
+C{settings}, C{versions}, C{background}, C{health}.
 """
 
 from __future__ import annotations
 
 from zope.interface import implementer
 
+from txs3.store.health import IStoreHealth
 from txs3.store.interface import IObjectStore
 from txs3.store.memory.background import BackgroundMixin
+from txs3.store.memory.health import HealthMixin
 from txs3.store.memory.listing import ListingMixin
 from txs3.store.memory.multipart import MultipartMixin
 from txs3.store.memory.objects import ObjectsMixin
@@ -33,7 +35,7 @@ from txs3.store.memory.versions import VersionsMixin
 __all__ = ["MemoryStagingFile", "MemoryStore"]
 
 
-@implementer(IObjectStore)
+@implementer(IObjectStore, IStoreHealth)
 class MemoryStore(
     ObjectsMixin,
     MultipartMixin,
@@ -42,5 +44,6 @@ class MemoryStore(
     SettingsMixin,
     VersionsMixin,
     BackgroundMixin,
+    HealthMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

@@ -90,7 +90,8 @@ Modules: C{core} (threads, connections, transactions, blob publishing),
 C{schema} (tables, migrations, statements), C{rows} (row mapping and the
 reference-checking helpers), and one mixin per operation family:
 C{buckets}, C{objects}, C{multipart}, C{listing}, C{sweep}, C{tagging},
-C{settings}, C{versioned}, C{background}.
+C{settings}, C{versioned}, C{background},
+C{health} (readiness, disk space and sweep counts: L{IStoreHealth}).
 L{SQLiteStore} is only their combination.
 """
 
@@ -102,22 +103,25 @@ from twisted.internet.interfaces import IReactorCore
 from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
+from txs3.store.health import IStoreHealth
 from txs3.store.interface import IObjectStore
 from txs3.store.sqlite.background import BackgroundMixin
 from txs3.store.sqlite.buckets import BucketsMixin
 from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE, StoreOptions
+from txs3.store.sqlite.health import HealthMixin
 from txs3.store.sqlite.listing import ListingMixin
 from txs3.store.sqlite.multipart import MultipartMixin
 from txs3.store.sqlite.objects import ObjectsMixin
 from txs3.store.sqlite.settings import SettingsMixin
 from txs3.store.sqlite.sweep import SweepMixin
 from txs3.store.sqlite.tagging import TaggingMixin
+from txs3.store.sqlite.usage import UsageMixin
 from txs3.store.sqlite.versioned import VersionsMixin
 
 __all__ = ["BUSY_TIMEOUT_MS", "DEFAULT_ORPHAN_GRACE", "SQLiteStore"]
 
 
-@implementer(IObjectStore)
+@implementer(IObjectStore, IStoreHealth)
 class SQLiteStore(
     BucketsMixin,
     ObjectsMixin,
@@ -128,6 +132,8 @@ class SQLiteStore(
     SettingsMixin,
     VersionsMixin,
     BackgroundMixin,
+    HealthMixin,
+    UsageMixin,
 ):
     """
     An L{IObjectStore} over a data directory shared safely by processes.

@@ -51,6 +51,8 @@ def encode_meta(meta: ObjectMeta) -> str:
         raw["tags"] = [list(p) for p in meta.tags]
     if meta.acl is not None:
         raw["acl"] = meta.acl
+    if meta.damaged:
+        raw["damaged"] = True
     return json.dumps(raw, separators=(",", ":"))
 
 
@@ -63,6 +65,7 @@ def decode_meta(text: str) -> ObjectMeta:
         checksum_type=raw.get("checksum_type", "FULL_OBJECT"),
         tags=tuple((k, v) for k, v in raw.get("tags", ())),
         acl=raw.get("acl"),
+        damaged=bool(raw.get("damaged", False)),
     )
 
 

@@ -1,7 +1,9 @@
 """
 The sweep of leftovers: staging directories of dead processes and blobs no
 index row names, both only once older than the grace period, and records of
-completed multipart uploads older than L{COMPLETED_UPLOAD_TTL}.
+completed multipart uploads older than L{COMPLETED_UPLOAD_TTL}.  What the
+sweeps did is counted in the store's C{sweeps}
+(L{txs3.store.health.SweepCounts}, for the metrics).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import cast
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txs3.errors import S3Error
 from txs3.store.interface import COMPLETED_UPLOAD_TTL
 from txs3.store.periodic import PeriodicPass
+from txs3.store.sqlite.backup import backup_running
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import one
 from txs3.store.sqlite.schema import BLOB_REFERENCED, PURGE_COMPLETED
@@ -57,12 +61,25 @@ class SweepMixin(StoreCore):
                 lambda _: result
             )
 
-        return self._in_lister(self._sweep_files).addCallback(purge)
+        def failed(failure: Failure) -> Failure:
+            self.sweeps.failures += 1
+            return failure
+
+        def ended(result: tuple[int, int]) -> tuple[int, int]:
+            self.sweeps.passes += 1
+            return result
+
+        return (
+            self._in_lister(self._sweep_files)
+            .addCallback(purge)
+            .addCallbacks(ended, failed)
+        )
 
     def _sweep(self) -> tuple[int, int]:
         """L{sweep}, all of it in the calling thread (start-up)."""
         result = self._sweep_files()
         self._purge_and_recover()
+        self.sweeps.passes += 1
         return result
 
     def _sweep_files(self) -> tuple[int, int]:
@@ -74,7 +91,14 @@ class SweepMixin(StoreCore):
             row = one(conn, BLOB_REFERENCED, (blob_id,) * 5)
             return row is not None
 
-        blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        # A running backup may still link orphans from its snapshot.
+        blobs = (
+            0
+            if backup_running(self.data_dir)
+            else self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        )
+        self.sweeps.staging += staging
+        self.sweeps.blobs += blobs
         if staging or blobs:
             _log.info(
                 "swept {staging} dead staging directories and {blobs} orphan blobs",
@@ -92,6 +116,7 @@ class SweepMixin(StoreCore):
             records = self._purge_completed()
         except S3Error:
             records = 0  # a full disk even without the reserve: next time
+        self.sweeps.completed += records
         if records:
             _log.info("forgot {records} expired completed uploads", records=records)
         self._recover()
