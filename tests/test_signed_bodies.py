@@ -118,6 +118,19 @@ async def put_bucket_versioning(s: Server) -> Scenario:
                     lambda: observe(s, "GET", "/bucket", "versioning"))  # fmt: skip
 
 
+async def put_bucket_lifecycle_configuration(s: Server) -> Scenario:
+    def config(days: int) -> bytes:
+        return (
+            "<LifecycleConfiguration><Rule><ID>r</ID><Filter/>"
+            f"<Status>Enabled</Status><Expiration><Days>{days}</Days>"
+            "</Expiration></Rule></LifecycleConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "lifecycle", config(30), config(1),
+                    lambda: observe(s, "GET", "/bucket", "lifecycle"))  # fmt: skip
+
+
 async def put_bucket_acl(s: Server) -> Scenario:
     await make_bucket(s)
     return Scenario("PUT", "/bucket", "acl", SHARED_READ, PUBLIC_READ,
@@ -214,6 +227,7 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "CreateBucket": create_bucket,
     "DeleteObjects": delete_objects,
     "PutBucketVersioning": put_bucket_versioning,
+    "PutBucketLifecycleConfiguration": put_bucket_lifecycle_configuration,
     "PutBucketAcl": put_bucket_acl,
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "PutBucketTagging": put_bucket_tagging,

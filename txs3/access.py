@@ -12,7 +12,9 @@ A bucket's access settings are stored as text by the store
   - C{ownership}: C{BucketOwnerEnforced}, C{BucketOwnerPreferred} or
     C{ObjectWriter};
   - C{versioning}: the C{VersioningConfiguration} document
-    GetBucketVersioning answers (absent: never enabled).
+    GetBucketVersioning answers (absent: never enabled);
+  - C{lifecycle}: the C{LifecycleConfiguration} document as
+    GetBucketLifecycleConfiguration answers it (absent: none).
 
 L{AccessCache} parses them once per change: an entry is good while the
 bucket row's C{created} and C{serial} are those it was read with, and the
@@ -51,6 +53,7 @@ from txs3.authz import (
 from txs3.authz.acl import decode_grants
 from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
+from txs3.lifecycle.config import LifecycleConfiguration, parse_lifecycle
 from txs3.objectlock import UNVERSIONED, parse_versioning
 from txs3.objectlock import Versioning as VersioningConfig
 from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo, Versioning
@@ -68,6 +71,7 @@ PUBLIC_ACCESS_BLOCK = "public-access-block"
 OWNERSHIP = "ownership"
 VERSIONING = "versioning"
 OBJECT_LOCK = "object-lock"
+LIFECYCLE = "lifecycle"
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class BucketAccess:
         then applies C{ObjectWriter}, the rule before the setting existed).
     @ivar versioning: its versioning configuration.
     @ivar object_lock: whether it was created with Object Lock.
+    @ivar lifecycle: its lifecycle configuration, or None.
     """
 
     bucket: BucketInfo
@@ -108,6 +113,7 @@ class BucketAccess:
     ownership: Ownership | None = None
     versioning: VersioningConfig = UNVERSIONED
     object_lock: bool = False
+    lifecycle: LifecycleConfiguration | None = None
 
     @property
     def versioning_state(self) -> Versioning:
@@ -156,6 +162,7 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
             if change is None:
                 raise ValueError("versioning setting without a configuration")
             versioning = VersioningConfig(change.status, change.mfa_delete)
+        lifecycle_text = settings.get(LIFECYCLE)
         return BucketAccess(
             bucket=bucket,
             policy=(
@@ -174,6 +181,11 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
             ownership=ownership,
             versioning=versioning,
             object_lock=OBJECT_LOCK in settings,
+            lifecycle=(
+                None
+                if lifecycle_text is None
+                else parse_lifecycle(lifecycle_text.encode("utf-8"))
+            ),
         )
     except (S3Error, ValueError, TypeError) as e:
         raise S3Error.of(

@@ -24,6 +24,7 @@ from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.cors_cache import BucketCorsCache
 from txs3.formbody import FormSink
+from txs3.lifecycle.evaluate import Days
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -43,6 +44,8 @@ class S3Config:
     @ivar new_buckets: what a new bucket gets when CreateBucket does not
         say.
     @ivar cors: the buckets' parsed CORS configurations, for this store.
+    @ivar lifecycle_days: how long a lifecycle rule's day is
+        (C{--lifecycle-day-seconds}), for C{x-amz-expiration}.
     """
 
     store: IObjectStore
@@ -54,6 +57,7 @@ class S3Config:
     access: AccessCache = field(default_factory=AccessCache)
     new_buckets: NewBuckets = field(default_factory=NewBuckets)
     cors: BucketCorsCache = field(default_factory=BucketCorsCache)
+    lifecycle_days: Days = field(default_factory=Days)
 
 
 @dataclass(frozen=True)

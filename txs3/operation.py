@@ -41,6 +41,8 @@ OperationName = Literal[
     "PutBucketVersioning",
     "GetBucketLogging",
     "GetBucketLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
     "GetBucketAcl",
     "PutBucketAcl",
     "GetBucketOwnershipControls",

@@ -61,6 +61,7 @@ from txs3.classify import classify
 from txs3.connections import ConnectionRegistry
 from txs3.errors import S3Error
 from txs3.gate import Prepared, prepare
+from txs3.lifecycle.evaluate import Days
 from txs3.limits import Limits
 from txs3.metrics import ServerMetrics
 from txs3.operation import Operation
@@ -397,11 +398,13 @@ def build_site(
     metrics_access: MetricsAccess | None = None,
     directory: Directory | None = None,
     new_buckets: NewBuckets | None = None,
+    lifecycle_days: Days | None = None,
 ) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
     C{access_log}, C{access_log_format}, C{limits} and C{metrics_access}
-    as for L{S3Site}; C{directory} and C{new_buckets} as for L{S3Config}.
+    as for L{S3Site}; C{directory}, C{new_buckets} and C{lifecycle_days}
+    as for L{S3Config}.
     """
     config = S3Config(
         store,
@@ -411,6 +414,7 @@ def build_site(
         region,
         directory=directory or Directory(),
         new_buckets=new_buckets or NewBuckets(),
+        lifecycle_days=lifecycle_days or Days(),
     )
     return S3Site(
         config,

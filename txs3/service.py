@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from txs3.access import NewBuckets
     from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
+    from txs3.background.lifecycle import LifecyclePass
     from txs3.keysource import KeySource
+    from txs3.lifecycle.evaluate import Days
     from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
     from txs3.tlsendpoint import ReplaceableTLS
@@ -227,6 +229,8 @@ class TXS3Service(MultiService):
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
         directory: Directory | None = None,
         new_buckets: NewBuckets | None = None,
+        lifecycle_interval: float = 3600.0,
+        lifecycle_days: Days | None = None,
         keys: KeySource | None = None,
         tls_ports: Sequence[ReplaceableTLS] = (),
     ) -> None:
@@ -242,6 +246,10 @@ class TXS3Service(MultiService):
             the factory that port listens with (ACME's HTTP-01 responder
             wraps the C{tcp:} ones).
         @param directory, new_buckets: see L{txs3.call.S3Config}.
+        @param lifecycle_interval: seconds between lifecycle passes
+            (L{txs3.background.lifecycle}), started once the store is open.
+        @param lifecycle_days: how long a lifecycle day is (AWS's by
+            default; shorter only for tests).
         @param keys: the live key map behind C{lookup} and C{directory}:
             polled every second while serving (C{txs3-admin} changes, an
             edited credentials file), and reloaded on SIGHUP.
@@ -265,8 +273,11 @@ class TXS3Service(MultiService):
         self._metrics_access = metrics_access
         self._reactor = reactor
         self._open_store = open_store
+        self._lifecycle_interval = lifecycle_interval
+        self._lifecycle_days = lifecycle_days
         self._slot = _SiteSlot()
         self.store: IObjectStore | None = None
+        self.lifecycle: LifecyclePass | None = None
         for description, endpoint in endpoints:
             factory: IProtocolFactory = self._slot
             if wrap_factory is not None:
@@ -316,6 +327,7 @@ class TXS3Service(MultiService):
             store = self._open_store(self._data, self._reactor)
         except Exception as e:
             _startup_failed(f"cannot open the store in {self._data}: {e}")
+        from txs3.background.lifecycle import LifecyclePass
         from txs3.server import build_site
 
         self.store = store
@@ -331,9 +343,17 @@ class TXS3Service(MultiService):
                 limits=self._limits,
                 directory=self._directory,
                 new_buckets=self._new_buckets,
+                lifecycle_days=self._lifecycle_days,
                 metrics_access=self._metrics_access,
             )
         )
+        self.lifecycle = LifecyclePass(
+            store,
+            self._reactor,
+            interval=self._lifecycle_interval,
+            days=self._lifecycle_days,
+        )
+        self.lifecycle.start()
         if self.acme is not None:
             self.acme.startService()
         if self._keys is not None:
@@ -360,7 +380,10 @@ class TXS3Service(MultiService):
             self._keys.reload()
 
     def stopService(self) -> Deferred[None]:
-        """Stop listening, then close the store.  Fires when both are done."""
+        """
+        Stop listening and the lifecycle pass, then close the store.  Fires
+        when all are done.
+        """
         if self._key_poll is not None and self._key_poll.running:
             self._key_poll.stop()
         if self._keys is not None:
@@ -368,6 +391,10 @@ class TXS3Service(MultiService):
         if self.acme is not None and self.acme.running:
             self.acme.stopService()
         stopped: Deferred[Any] = maybeDeferred(super().stopService)
+        lifecycle, self.lifecycle = self.lifecycle, None
+        if lifecycle is not None:
+            passed = lifecycle.stop()
+            stopped.addBoth(lambda _: passed)
 
         def close(_: object) -> Deferred[None] | None:
             store, self.store = self.store, None

@@ -254,6 +254,8 @@ def makeService(options: Options) -> TXS3Service:
         keys=keys,
         tls_ports=tls_ports,
         new_buckets=options["new-buckets"],
+        lifecycle_interval=options["lifecycle-interval"],
+        lifecycle_days=options["lifecycle-days"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
 

@@ -14,6 +14,7 @@ from txs3.api.conditions import (
     precondition_failed,
     write_condition,
 )
+from txs3.api.lifecycle import expiration_headers
 from txs3.api.render import http_date
 from txs3.api.tagging import with_request_tags
 from txs3.api.versions import bucket_access, version_headers, version_param
@@ -132,7 +133,11 @@ async def put_object(call: S3Call) -> Response:
         upload.etag,
         meta,
     )
-    headers = {"ETag": f'"{info.etag}"', **version_headers(call, info)}
+    headers = {
+        "ETag": f'"{info.etag}"',
+        **version_headers(call, info),
+        **expiration_headers(call, info),
+    }
     for alg, value in sent_checksums(call, info.meta.checksums):
         headers[header_name(alg)] = value
     return Response(200, headers)
@@ -252,7 +257,11 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
     The 200 or 206 answer for C{info} without its body, and the offset and
     length of the bytes to send.
     """
-    headers = {**_object_headers(info), **version_headers(call, info)}
+    headers = {
+        **_object_headers(info),
+        **version_headers(call, info),
+        **expiration_headers(call, info),
+    }
     span = _span(call, info, headers)
     if span is None:
         _checksum_headers(call, info, headers)
