@@ -25,6 +25,7 @@ from tests.functional import RunningTLSServer
 from tests.s3client import error_code
 from tests.test_store_contract import OWNER, put, read
 from txs3.admin.cli import main
+from txs3.store.interface import ListQuery
 from txs3.store.sqlite import SQLiteStore
 from txs3.store.sqlite.backup import backup
 from txs3.store.sqlite.fsck import fsck
@@ -150,3 +151,34 @@ async def test_backup_during_writes_restores_whole_objects(
             assert hashlib.md5(body).hexdigest() == back.head_object("live", key).etag
     finally:
         await back.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_import_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder becomes objects: keys from paths, Content-Type from extensions, MD5 ETags; hard links by default, copies with --copy; fsck is clean."""
+    data, photos = tmp_path / "data", tmp_path / "photos"
+    (photos / "2024" / "summer").mkdir(parents=True)
+    (photos / "2024" / "summer" / "beach.jpg").write_bytes(b"\xff\xd8jpeg")
+    (photos / "notes.txt").write_bytes(b"hello")
+    store = SQLiteStore.open(str(data), reactor)
+    await store.create_bucket("photos", OWNER, "us-east-1")
+    await store.close()
+    status, out = admin(capsys, "--data", str(data), "--json", "import", str(photos),
+                        "photos")  # fmt: skip
+    assert status == 0 and (out["files"], out["linked"]) == (2, 2)
+    status, again = admin(capsys, "--data", str(data), "--json", "import",
+                          str(photos), "photos", "--copy")  # fmt: skip
+    assert (again["files"], again["copied"]) == (2, 2)
+    status, err = admin(capsys, "--data", str(data), "import", str(photos), "nobucket")
+    assert status == 1 and "no bucket named" in err
+    store = SQLiteStore.open(str(data), reactor)
+    try:
+        info = store.head_object("photos", "2024/summer/beach.jpg")
+        assert info.meta.header("content-type") == "image/jpeg"
+        assert info.etag == hashlib.md5(b"\xff\xd8jpeg").hexdigest()
+        assert read(store, "photos", "notes.txt") == b"hello"
+        page = await store.list_objects("photos", ListQuery())
+        assert [o.key for o in page.contents] == ["2024/summer/beach.jpg", "notes.txt"]
+    finally:
+        await store.close()
+    assert fsck(str(data), verify_content=True).clean

@@ -195,9 +195,7 @@ class S3Request(Request):
             self._uploading = True
             site.metrics.upload_started()
 
-    def _add_cors(
-        self, config: S3Config, method: str, headers: HeaderFields
-    ) -> None:
+    def _add_cors(self, config: S3Config, method: str, headers: HeaderFields) -> None:
         """
         Give the refusal the CORS headers the bucket's rules give the
         request's ``Origin``: S3 sends them on a refusal too, so a browser

@@ -12,6 +12,7 @@ buckets, of a txs3 data directory.
     txs3-admin quota set NAME [--user|--bucket] [--bytes N] [--objects N]
     txs3-admin quota remove NAME | quota list
     txs3-admin usage [NAME]                      from the index's counters
+    txs3-admin import DIR BUCKET [--copy]        a folder as objects
     txs3-admin reload                            certificates and keys, live
     txs3-admin fsck [--verify-content] [--repair]
     txs3-admin backup DEST                       a consistent copy, live
@@ -36,7 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from txs3.store.interface import Quota
-from txs3.store.sqlite import backup, fsck, quotas, users
+from txs3.store.sqlite import adopt, backup, fsck, quotas, users
 from txs3.store.sqlite.users import AdminError
 
 
@@ -262,6 +263,18 @@ def run_backup(args: argparse.Namespace) -> Any:
     return (out, summary, [], 0)
 
 
+def run_import(args: argparse.Namespace) -> Any:
+    done = adopt.import_tree(
+        args.data, args.bucket, args.folder, args.copy, _progress("import")
+    )
+    out = dataclasses.asdict(done) | {"bucket": args.bucket}
+    summary = (
+        f"imported {done.files} files ({done.bytes} bytes; {done.linked} linked,"
+        f" {done.copied} copied, {done.skipped} skipped) into {args.bucket}"
+    )
+    return (out, summary, [], 0)
+
+
 def run_restore(args: argparse.Namespace) -> Any:
     done = backup.restore(args.source, args.data)
     out = dataclasses.asdict(done) | {"data": args.data}
@@ -350,6 +363,15 @@ def _parser() -> argparse.ArgumentParser:
     save = groups.add_parser("backup", help="a consistent copy of a live store")
     save.add_argument("dest", help="a new or empty directory")
     save.set_defaults(direct=run_backup)
+    adopt_it = groups.add_parser("import", help="a folder of files as objects")
+    adopt_it.add_argument("folder")
+    adopt_it.add_argument("bucket")
+    adopt_it.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy the files (default: hard-link them; then never edit them in place)",
+    )
+    adopt_it.set_defaults(direct=run_import)
     back = groups.add_parser("restore", help="a backup into an empty --data DIR")
     back.add_argument("source", help="the backup directory")
     back.set_defaults(direct=run_restore)

@@ -68,8 +68,6 @@ async def get_bucket_request_payment(call: S3Call) -> Response:
     )
 
 
-
-
 async def get_bucket_website(call: S3Call) -> Response:
     """404 C{NoSuchWebsiteConfiguration}."""
     raise _missing(call, "NoSuchWebsiteConfiguration")

@@ -38,11 +38,7 @@ class BackgroundMixin(MemoryCore):
     def buckets_with_setting(self, name: str) -> Deferred[list[BucketInfo]]:
         """See L{IObjectStore.buckets_with_setting}."""
         return succeed(
-            [
-                b.info
-                for _, b in sorted(self._buckets.items())
-                if name in b.settings
-            ]
+            [b.info for _, b in sorted(self._buckets.items()) if name in b.settings]
         )
 
     def lifecycle_candidates(
