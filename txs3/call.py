@@ -23,6 +23,7 @@ from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.formbody import FormSink
+from txs3.objectlock import LockRequest
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -93,6 +94,9 @@ class S3Call:
         (None for service-level operations and CreateBucket).
     @ivar acl: the ACL the request's C{x-amz-acl} / C{x-amz-grant-*}
         headers ask for, checked before the body; None when it has none.
+    @ivar lock: the lock its C{x-amz-object-lock-*} headers ask for,
+        checked before the body (L{txs3.api.locking.lock_headers}); None
+        for an operation that does not read them.
     """
 
     request_id: str
@@ -108,6 +112,7 @@ class S3Call:
     completed: CompletedUpload | None = None
     authorizer: Authorizer | None = None
     acl: Acl | None = None
+    lock: LockRequest | None = None
 
     @property
     def principal(self) -> Principal:

@@ -60,6 +60,7 @@ OperationName = Literal[
     "GetBucketAccelerateConfiguration",
     "GetBucketNotificationConfiguration",
     "GetObjectLockConfiguration",
+    "PutObjectLockConfiguration",
     "GetBucketReplication",
     "GetBucketTagging",
     "PutBucketTagging",
@@ -77,6 +78,10 @@ OperationName = Literal[
     "PutObjectTagging",
     "DeleteObjectTagging",
     "GetObjectAttributes",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
     # multipart uploads
     "CreateMultipartUpload",
     "UploadPart",

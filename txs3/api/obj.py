@@ -12,6 +12,12 @@ from txs3.api.conditions import (
     precondition_failed,
     write_condition,
 )
+from txs3.api.locking import (
+    bypass_requested,
+    deletion_guard,
+    locked_meta,
+    response_headers,
+)
 from txs3.api.render import http_date
 from txs3.api.tagging import with_request_tags
 from txs3.api.versions import bucket_access, version_headers, version_param
@@ -116,7 +122,7 @@ async def put_object(call: S3Call) -> Response:
         upload.staging.discard()
         raise
     owner, acl = new_object_access(call)
-    meta = dataclasses.replace(meta, acl=acl)
+    meta = locked_meta(call, dataclasses.replace(meta, acl=acl))
     # Checked before the body too (412); the store re-checks it in the
     # commit and answers ConditionalRequestConflict if a racing writer won.
     condition = write_condition(call.head.headers)
@@ -248,7 +254,11 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
     The 200 or 206 answer for C{info} without its body, and the offset and
     length of the bytes to send.
     """
-    headers = {**_object_headers(info), **version_headers(call, info)}
+    headers = {
+        **_object_headers(info),
+        **version_headers(call, info),
+        **response_headers(call, info),
+    }
     span = _span(call, info, headers)
     if span is None:
         _checksum_headers(call, info, headers)
@@ -296,13 +306,20 @@ async def delete_object(call: S3Call) -> Response:
     """
     204, whether or not the key or version existed.  Without C{versionId}
     on a versioned bucket it writes a delete marker; with one it removes
-    that version for good (L{IObjectStore.delete_version}).
+    that version for good (L{IObjectStore.delete_version}), unless Object
+    Lock protects it: the store asks L{deletion_guard} inside its commit.
+
+    @raise S3Error: C{AccessDenied} "Access Denied because object
+        protected by object lock." for a locked version;
+        C{InvalidArgument} for a bypass header on a bucket without Object
+        Lock.
     """
     bucket, key = _where(call)
     access = bucket_access(call)
     version_id = version_param(call)
+    guard = deletion_guard(call, key, bypass_requested(call))
     deleted = await call.config.store.delete_version(
-        Deletion(bucket, key, access.versioning_state, version_id)
+        Deletion(bucket, key, access.versioning_state, version_id, guard)
     )
     headers = {}
     if deleted.version_id is not None:
