@@ -775,6 +775,11 @@ async def migrated(data: Path, content: bytes, *statements: str) -> SQLiteStore:
     await put(store, "bkt", "k", content)
     await store.close()
     with sqlite3.connect(data / "index.sqlite3") as conn:
+        # No older schema had usage counters or quota triggers.
+        for name in ("quota_objects", "usage_objects_in", "usage_objects_out",
+                     "usage_versions_in", "usage_versions_out"):  # fmt: skip
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE bucket_usage")
         for sql in statements:
             conn.execute(sql)
     store = SQLiteStore.open(str(data))

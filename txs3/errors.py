@@ -116,6 +116,10 @@ CATALOGUE: Mapping[str, tuple[int, str]] = {
     ),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "QuotaExceeded": (
+        403,
+        "This write would exceed a storage quota.",
+    ),
     "NoSuchVersion": (
         404,
         "The specified version does not exist.",

@@ -9,6 +9,12 @@ buckets, of a txs3 data directory.
     txs3-admin key add USER                      another key (rotation)
     txs3-admin key remove ACCESS_KEY
     txs3-admin bucket list
+    txs3-admin quota set NAME [--user|--bucket] [--bytes N] [--objects N]
+    txs3-admin quota remove NAME | quota list
+    txs3-admin usage [NAME]                      from the index's counters
+    txs3-admin fsck [--verify-content] [--repair]
+    txs3-admin backup DEST                       a consistent copy, live
+    txs3-admin restore SRC --data DIR            into an empty DIR
 
 It works on the index directly (L{txs3.store.sqlite.users}), with or
 without a server running; a running server sees every change within about
@@ -20,6 +26,7 @@ once, and never again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import sqlite3
@@ -27,7 +34,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from txs3.store.sqlite import users
+from txs3.store.interface import Quota
+from txs3.store.sqlite import backup, fsck, quotas, users
 from txs3.store.sqlite.users import AdminError
 
 
@@ -146,6 +154,112 @@ def bucket_list(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
     return rows, columns
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """A byte count: digits, optionally with K, M, G or T (binary)."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    digits = value[: len(value) - len(unit)]
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 500M or 2G")
+    return int(digits) * _UNITS[unit]
+
+
+def _kind(args: argparse.Namespace) -> quotas.Kind | None:
+    if args.user:
+        return "user"
+    if args.bucket:
+        return "bucket"
+    return None
+
+
+def quota_set(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    quota = Quota(args.bytes, args.objects)
+    kind = quotas.set_quota(conn, args.name, quota, _kind(args))
+    out = {"kind": kind, "name": args.name, "max_bytes": args.bytes,
+           "max_objects": args.objects}  # fmt: skip
+    return out, f"quota of {kind} {args.name} set"
+
+
+def quota_remove(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    kind = quotas.remove_quota(conn, args.name, _kind(args))
+    return {"kind": kind, "name": args.name}, f"quota of {kind} {args.name} removed"
+
+
+def quota_list(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    rows = [
+        {"kind": kind, "name": name, "max_bytes": q.max_bytes or "",
+         "max_objects": q.max_objects or "", "bytes": u.bytes, "objects": u.objects}
+        for kind, name, q, u in quotas.list_quotas(conn)
+    ]  # fmt: skip
+    return rows, ("kind", "name", "bytes", "max_bytes", "objects", "max_objects")
+
+
+def usage(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    names: list[tuple[quotas.Kind, str]]
+    if args.name is not None:
+        names = [(quotas.resolve(conn, args.name, None), args.name)]
+    else:
+        names = [("user", u.name) for u in users.list_users(conn)]
+        names += [
+            ("bucket", row[0])
+            for row in conn.execute("SELECT name FROM buckets ORDER BY name")
+        ]
+    rows = []
+    for kind, name in names:
+        held = quotas.usage_of(conn, kind, name)
+        rows.append({"kind": kind, "name": name, "objects": held.objects,
+                     "bytes": held.bytes})  # fmt: skip
+    return rows, ("kind", "name", "objects", "bytes")
+
+
+def _progress(what: str) -> Callable[[Any], None]:
+    def show(done: Any) -> None:
+        count = getattr(done, "blobs", None) or getattr(done, "versions", 0)
+        print(f"txs3-admin: {what}: {count} so far", file=sys.stderr)
+
+    return show
+
+
+def run_fsck(args: argparse.Namespace) -> Any:
+    report = fsck.fsck(args.data, args.verify_content, args.repair, _progress("fsck"))
+    out = {
+        "versions": report.versions,
+        "parts": report.parts,
+        "blobs": report.blobs,
+        "clean": report.clean,
+        "repaired": report.repaired,
+        "findings": [dataclasses.asdict(f) for f in report.findings],
+    }
+    summary = (
+        f"checked {report.versions} versions, {report.parts} part extents,"
+        f" {report.blobs} blob files: "
+        + ("clean" if report.clean else f"{len(report.findings)} problem(s)")
+        + (f", {report.repaired} repaired" if args.repair else "")
+    )
+    rows = [dataclasses.asdict(f) for f in report.findings]
+    return (out, summary, rows, 0 if report.clean or args.repair else 2)
+
+
+def run_backup(args: argparse.Namespace) -> Any:
+    done = backup.backup(args.data, args.dest, _progress("backup"))
+    out = dataclasses.asdict(done) | {"dest": args.dest}
+    summary = (
+        f"backed up {done.blobs} blobs ({done.bytes} bytes; {done.linked} linked,"
+        f" {done.copied} copied) and the index to {args.dest}"
+    )
+    return (out, summary, [], 0)
+
+
+def run_restore(args: argparse.Namespace) -> Any:
+    done = backup.restore(args.source, args.data)
+    out = dataclasses.asdict(done) | {"data": args.data}
+    summary = f"restored {done.blobs} blobs and the index into {args.data}"
+    return (out, summary, [], 0)
+
+
 Command = Callable[[sqlite3.Connection, argparse.Namespace], Any]
 
 
@@ -192,12 +306,50 @@ def _parser() -> argparse.ArgumentParser:
         dest="command", required=True
     )
     bucket.add_parser("list", help="list buckets").set_defaults(run=bucket_list)
+
+    quota = groups.add_parser("quota", help="quotas").add_subparsers(
+        dest="command", required=True
+    )
+    for name, run in (("set", quota_set), ("remove", quota_remove)):
+        sub = quota.add_parser(name, help=f"{name} the quota of a user or bucket")
+        sub.add_argument("name")
+        which = sub.add_mutually_exclusive_group()
+        which.add_argument("--user", action="store_true", help="NAME is a user")
+        which.add_argument("--bucket", action="store_true", help="NAME is a bucket")
+        if name == "set":
+            sub.add_argument("--bytes", type=_size, help="e.g. 500M, 20G")
+            sub.add_argument("--objects", type=int)
+        sub.set_defaults(run=run)
+    quota.add_parser("list", help="list quotas").set_defaults(run=quota_list)
+    used = groups.add_parser("usage", help="objects and bytes held")
+    used.add_argument("name", nargs="?", help="a user or bucket (default: all)")
+    used.set_defaults(run=usage)
+
+    check = groups.add_parser("fsck", help="check the blobs against the index")
+    check.add_argument(
+        "--verify-content",
+        action="store_true",
+        help="also compare each whole object's MD5 with its ETag",
+    )
+    check.add_argument(
+        "--repair", action="store_true", help="quarantine orphans, mark damaged objects"
+    )
+    check.set_defaults(direct=run_fsck)
+    save = groups.add_parser("backup", help="a consistent copy of a live store")
+    save.add_argument("dest", help="a new or empty directory")
+    save.set_defaults(direct=run_backup)
+    back = groups.add_parser("restore", help="a backup into an empty --data DIR")
+    back.add_argument("source", help="the backup directory")
+    back.set_defaults(direct=run_restore)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 1 with one line on stderr on error."""
     args = _parser().parse_args(argv)
+    direct = getattr(args, "direct", None)
+    if direct is not None:
+        return _direct(direct, args)
     try:
         conn = users.open_index(args.data)
         try:
@@ -216,6 +368,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(_table(result, shown))
     return 0
+
+
+def _direct(
+    command: Callable[[argparse.Namespace], Any], args: argparse.Namespace
+) -> int:
+    """A command on the directory itself (fsck, backup, restore)."""
+    try:
+        out, summary, rows, status = command(args)
+    except (AdminError, OSError, sqlite3.Error) as e:
+        print(f"txs3-admin: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True))
+    elif rows:
+        print(_table(rows, ("kind", "where", "detail")))
+    print(f"txs3-admin: {summary}", file=sys.stderr)
+    return int(status)
 
 
 if __name__ == "__main__":

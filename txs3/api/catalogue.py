@@ -49,6 +49,7 @@ from txs3.api import (
     postobject,
     prechecks,
     profile,
+    quota,
     service,
     subresources,
     tagging,
@@ -142,6 +143,7 @@ _UPLOAD = prechecks.multipart_upload
 _COMPLETION = prechecks.completion_target
 _INTEGRITY = prechecks.integrity_header
 _LOCK = locking.lock_headers
+_QUOTA = quota.quota_before_body
 # Listed on every operation whose AWS request syntax takes encryption
 # headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
 # read, or its checksums shown).  Other operations do not read them in
@@ -251,7 +253,7 @@ CATALOGUE: tuple[Entry, ...] = (
           tagging.delete_bucket_tagging, "s3:PutBucketTagging"),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
-          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _LOCK)),
+          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _LOCK, _QUOTA)),
     # A browser form: the key, the signer and the headers are form fields,
     # checked by txs3.api.postobject when the file begins.
     Entry("PostObject", _bucket("POST"), postobject.post_object,
@@ -298,7 +300,7 @@ CATALOGUE: tuple[Entry, ...] = (
           checks=(_SSE, _ACL, _TAGGING, _LOCK)),
     Entry("UploadPart", _object("PUT", "partNumber", "uploadId"),
           multipart.upload_part, "s3:PutObject", body="object",
-          checks=(_SSE, _PART, _UPLOAD, _LOCK)),
+          checks=(_SSE, _PART, _UPLOAD, _LOCK, _QUOTA)),
     Entry("UploadPartCopy",
           _object("PUT", "partNumber", "uploadId", header=_COPY_SOURCE),
           copy.upload_part_copy, "s3:PutObject",

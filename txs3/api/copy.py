@@ -32,6 +32,7 @@ from txs3.api.acl import new_object_access
 from txs3.api.conditions import evaluate
 from txs3.api.locking import new_lock
 from txs3.api.obj import object_meta
+from txs3.api.quota import check_copy_quota, check_quota
 from txs3.api.tagging import copy_tags
 from txs3.api.versions import bucket_access, version_headers
 from txs3.auth.checksums import new_checksum
@@ -165,6 +166,7 @@ async def copy_object(call: S3Call) -> Response:
     bucket, key = call.operation.bucket, call.operation.key
     assert bucket is not None and key is not None
     src_bucket, src_key, src_version = _source(call)
+    check_copy_quota(call, src_bucket, src_key, src_version)
     directive = _directive(call, "x-amz-metadata-directive")
     same = (src_bucket, src_key) == (bucket, key) and src_version is None
     if same and directive == "COPY":
@@ -321,6 +323,7 @@ async def upload_part_copy(call: S3Call) -> Response:
                     f"allowable size for a copy source: {MAX_PUT_SIZE}",
                 )
             known = _reusable(source, offset, length, algorithms)
+            check_quota(call, length, 0)
         except BaseException:
             file.close()
             raise

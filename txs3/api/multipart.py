@@ -26,6 +26,7 @@ from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
 from txs3.api.locking import completion_retention, upload_lock
 from txs3.api.obj import object_meta, sent_checksums
+from txs3.api.quota import check_quota
 from txs3.api.render import owner_xml
 from txs3.api.tagging import with_request_tags
 from txs3.api.versions import bucket_access, version_headers
@@ -248,6 +249,7 @@ async def complete_multipart_upload(call: S3Call) -> Response:
             ProposedSize=str(total),
             MaxSizeAllowed=str(MAX_OBJECT_SIZE),
         )
+    check_quota(call, total)
     checksums, ctype = _object_checksum(upload, parts, [s for _, _, s in requested])
     _verify_whole_checksum(call, checksums, ctype)
     condition = write_condition(call.head.headers)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 
+from twisted.logger import Logger
+
 from txs3.api.acl import new_object_access
 from txs3.api.conditions import (
     evaluate,
@@ -28,6 +30,8 @@ from txs3.errors import S3Error
 from txs3.operation import part_number
 from txs3.response import Response, StoredBytes
 from txs3.store.interface import Deletion, Destination, ObjectInfo, ObjectMeta
+
+log = Logger()
 
 # Standard headers S3 stores with an object and sends back on GET and HEAD.
 STORED_HEADERS = (
@@ -270,10 +274,25 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
     return Response(206, headers), first, last - first + 1
 
 
+def intact(info: ObjectInfo) -> ObjectInfo:
+    """
+    C{info}, unless fsck found its bytes damaged: then 500, never wrong
+    bytes (C{txs3-admin fsck --repair}).
+    """
+    if info.meta.damaged:
+        log.error(
+            "refused {bucket}/{key}: its bytes are damaged (txs3-admin fsck)",
+            bucket=info.bucket,
+            key=info.key,
+        )
+        raise S3Error.of("InternalError", "The object's stored data is damaged.")
+    return info
+
+
 async def head_object(call: S3Call) -> Response:
     """The object's headers, from the index alone: the blob is never opened."""
     bucket, key = _where(call)
-    info = call.config.store.head_object(bucket, key, version_param(call))
+    info = intact(call.config.store.head_object(bucket, key, version_param(call)))
     not_modified = _not_modified(call, info)
     if not_modified is not None:
         return not_modified
@@ -286,6 +305,7 @@ async def get_object(call: S3Call) -> Response:
     bucket, key = _where(call)
     info, file = call.config.store.open_object(bucket, key, version_param(call))
     try:
+        intact(info)
         not_modified = _not_modified(call, info)
         if not_modified is not None:
             file.close()

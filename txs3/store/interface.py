@@ -49,9 +49,12 @@ from txs3.store.values import (
     ObjectMeta,
     PartInfo,
     PartsPage,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
     UploadsPage,
+    Usage,
     Versioning,
     VersionsPage,
     WriteCondition,
@@ -78,9 +81,12 @@ __all__ = [
     "ObjectMeta",
     "PartInfo",
     "PartsPage",
+    "Quota",
+    "QuotaState",
     "SourceChanged",
     "UploadInfo",
     "UploadsPage",
+    "Usage",
     "Versioning",
     "VersionsPage",
     "WriteCondition",
@@ -449,4 +455,13 @@ class IObjectStore(Interface):
 
         C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion};
         C{MethodNotAllowed} for a delete marker; whatever C{change} raises.
+        """
+
+    # -- usage and quotas ---------------------------------------------------
+
+    def quota_state(bucket: str) -> QuotaState:
+        """
+        The usage and quotas a write into C{bucket} is checked against,
+        read now (C{txs3-admin quota} sets them; the index counts usage as
+        rows change).  C{NoSuchBucket}.
         """

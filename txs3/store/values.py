@@ -86,6 +86,8 @@ class ObjectMeta:
         the retention, it belongs to the version: set when it is written
         or by PutObjectRetention / PutObjectLegalHold
         (L{IObjectStore.put_object_lock}), never copied by CopyObject.
+    @ivar damaged: set by C{txs3-admin fsck --repair} when the bytes on
+        disk no longer match the entry: reads answer 500, never wrong bytes.
     """
 
     headers: tuple[tuple[str, str], ...] = ()
@@ -96,6 +98,7 @@ class ObjectMeta:
     acl: str | None = None
     retention: LockRetention | None = None
     legal_hold: bool | None = None
+    damaged: bool = False
 
     def header(self, name: str) -> str | None:
         """The stored value of standard header C{name} (lower case), if any."""
@@ -510,3 +513,60 @@ class VersionsPage:
     next_key_marker: str | None
     next_version_id_marker: str | None
     rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Stored versions (current and noncurrent) and their bytes."""
+
+    objects: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A limit set with C{txs3-admin quota set}; None: no limit of that kind."""
+
+    max_bytes: int | None = None
+    max_objects: int | None = None
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """
+    What a write into a bucket may add (L{IObjectStore.quota_state}): the
+    bucket's usage and quota, and its owner's (a C{txs3-admin} user: all of
+    its buckets together), when it has one.
+    """
+
+    bucket: str
+    usage: Usage = Usage()
+    quota: Quota | None = None
+    owner: str | None = None
+    owner_usage: Usage = Usage()
+    owner_quota: Quota | None = None
+
+    def refusal(self, size: int, objects: int = 1) -> str | None:
+        """
+        Why adding C{objects} objects of C{size} bytes in all would pass a
+        quota, naming the limit; None when it would not.
+        """
+        for what, usage, quota in (
+            (f"bucket {self.bucket}", self.usage, self.quota),
+            (f"user {self.owner}", self.owner_usage, self.owner_quota),
+        ):
+            if quota is None:
+                continue
+            if quota.max_bytes is not None and usage.bytes + size > quota.max_bytes:
+                return (
+                    f"The quota of {what} is {quota.max_bytes} bytes; it holds"
+                    f" {usage.bytes} and this write adds {size}."
+                )
+            if quota.max_objects is not None and (
+                usage.objects + objects > quota.max_objects
+            ):
+                return (
+                    f"The quota of {what} is {quota.max_objects} objects; it holds"
+                    f" {usage.objects}."
+                )
+        return None

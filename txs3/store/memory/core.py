@@ -24,8 +24,11 @@ from txs3.store.interface import (
     ObjectInfo,
     ObjectMeta,
     PartInfo,
+    Quota,
+    QuotaState,
     SourceChanged,
     UploadInfo,
+    Usage,
     Versioning,
     WriteCondition,
 )
@@ -71,6 +74,8 @@ class MemoryCore:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
         self._completed: dict[str, CompletedUpload] = {}
+        # (kind, name) -> quota, set by tests (txs3-admin sets the index's).
+        self.quotas: dict[tuple[str, str], Quota] = {}
 
     def _bucket(self, name: str) -> Bucket:
         try:
@@ -196,6 +201,31 @@ class MemoryCore:
     def close(self) -> Deferred[None]:
         """See L{IObjectStore.close}; nothing to release."""
         return succeed(None)
+
+    def quota_state(self, bucket: str) -> QuotaState:
+        """See L{IObjectStore.quota_state}; the owner is the bucket's owner id."""
+        target = self._bucket(bucket)
+
+        def usage(b: Bucket) -> Usage:
+            sizes = [info.size for info, _ in b.objects.values()]
+            sizes += [
+                i.size for h in b.history.values() for i, _ in h if not i.delete_marker
+            ]
+            return Usage(len(sizes), sum(sizes))
+
+        owner = target.info.owner_id
+        mine = [b for b in self._buckets.values() if b.info.owner_id == owner]
+        total = [usage(b) for b in mine]
+        return QuotaState(
+            bucket=bucket,
+            usage=usage(target),
+            quota=self.quotas.get(("bucket", bucket)),
+            owner=owner,
+            owner_usage=Usage(
+                sum(u.objects for u in total), sum(u.bytes for u in total)
+            ),
+            owner_quota=self.quotas.get(("user", owner)),
+        )
 
     # -- versions ---------------------------------------------------------------
 

@@ -108,6 +108,7 @@ from txs3.store.sqlite.objects import ObjectsMixin
 from txs3.store.sqlite.settings import SettingsMixin
 from txs3.store.sqlite.sweep import SweepMixin
 from txs3.store.sqlite.tagging import TaggingMixin
+from txs3.store.sqlite.usage import UsageMixin
 from txs3.store.sqlite.versioned import VersionsMixin
 
 __all__ = ["BUSY_TIMEOUT_MS", "DEFAULT_ORPHAN_GRACE", "SQLiteStore"]
@@ -124,6 +125,7 @@ class SQLiteStore(
     SettingsMixin,
     VersionsMixin,
     HealthMixin,
+    UsageMixin,
 ):
     """
     An L{IObjectStore} over a data directory shared safely by processes.

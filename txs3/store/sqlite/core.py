@@ -38,8 +38,9 @@ from txs3.store.interface import IStagingFile
 from txs3.store.namespace import encode_key
 from txs3.store.periodic import PeriodicPass
 from txs3.store.reserve import RESERVE_SIZE, SpaceReserve
+from txs3.store.sqlite.backup import backup_running
 from txs3.store.sqlite.rows import bucket_exists, is_full
-from txs3.store.sqlite.schema import init_schema
+from txs3.store.sqlite.schema import QUOTA_MESSAGE, init_schema
 from txs3.store.sqlite.users import harden
 
 #: How long a blob may sit unreferenced before the sweep deletes it: far
@@ -256,6 +257,13 @@ class StoreCore:
         try:
             result = f(conn)
             conn.execute("COMMIT")
+        except sqlite3.IntegrityError as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if "QuotaExceeded" in str(e):
+                # The index's quota trigger (schema.QUOTA_TRIGGER).
+                raise S3Error.of("QuotaExceeded", QUOTA_MESSAGE) from None
+            raise
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -389,7 +397,14 @@ class StoreCore:
             self._free_blob(old)
 
     def _free_blob(self, blob_id: str) -> None:
-        """Unlink a blob the index no longer references (after the commit)."""
+        """
+        Unlink a blob the index no longer references (after the commit),
+        unless a backup is running: it may still link the blob from its
+        snapshot, so the blob stays, an orphan for a later sweep
+        (L{txs3.store.sqlite.backup}).
+        """
+        if backup_running(self.data_dir):
+            return
         try:
             self._blobs.unlink(blob_id)
         except OSError:

@@ -57,6 +57,8 @@ def encode_meta(meta: ObjectMeta) -> str:
         raw["retention"] = [meta.retention.mode, meta.retention.until]
     if meta.legal_hold is not None:
         raw["legal_hold"] = meta.legal_hold
+    if meta.damaged:
+        raw["damaged"] = True
     return json.dumps(raw, separators=(",", ":"))
 
 
@@ -73,6 +75,7 @@ def decode_meta(text: str) -> ObjectMeta:
             None if "retention" not in raw else LockRetention(*raw["retention"])
         ),
         legal_hold=raw.get("legal_hold"),
+        damaged=bool(raw.get("damaged", False)),
     )
 
 

@@ -143,6 +143,13 @@ CREATE TABLE IF NOT EXISTS access_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys (user_name);
 CREATE TABLE IF NOT EXISTS users_serial (serial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quotas (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    max_bytes INTEGER,
+    max_objects INTEGER,
+    PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bucket_tags (
     bucket TEXT NOT NULL PRIMARY KEY,
     created REAL NOT NULL,
@@ -269,6 +276,87 @@ def _first(conn: sqlite3.Connection, sql: str) -> Any:
         cursor.close()
 
 
+#: Usage counters, kept by triggers as rows come and go (so no write path
+#: counts anything itself): every stored version counts, current or not;
+#: delete markers do not.  Created, and filled from the rows already
+#: there, the first time an index is opened by a txs3 that has them.
+USAGE_TABLE = (
+    "CREATE TABLE bucket_usage (bucket TEXT NOT NULL PRIMARY KEY,"
+    " objects INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID"
+)
+USAGE_FILL = (
+    "INSERT INTO bucket_usage (bucket, objects, bytes)"
+    " SELECT bucket, count(*), coalesce(sum(size), 0) FROM"
+    " (SELECT bucket, size FROM objects"
+    "  UNION ALL SELECT bucket, size FROM versions WHERE marker = 0)"
+    " GROUP BY bucket"
+)
+_ADD = (
+    "INSERT INTO bucket_usage (bucket, objects, bytes) VALUES (NEW.bucket, 1, NEW.size)"
+    " ON CONFLICT (bucket) DO UPDATE SET objects = objects + 1,"
+    " bytes = bytes + NEW.size"
+)
+_SUBTRACT = (
+    "UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - OLD.size"
+    " WHERE bucket = OLD.bucket"
+)
+USAGE_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS usage_objects_in AFTER INSERT ON objects"
+    f" BEGIN {_ADD}; END",
+    f"CREATE TRIGGER IF NOT EXISTS usage_objects_out AFTER DELETE ON objects"
+    f" BEGIN {_SUBTRACT}; END",
+    f"CREATE TRIGGER IF NOT EXISTS usage_versions_in AFTER INSERT ON versions"
+    f" WHEN NEW.marker = 0 BEGIN {_ADD}; END",
+    f"CREATE TRIGGER IF NOT EXISTS usage_versions_out AFTER DELETE ON versions"
+    f" WHEN OLD.marker = 0 BEGIN {_SUBTRACT}; END",
+)
+QUOTA_MESSAGE = (
+    "This write would take the bucket, or its owner's buckets, past a storage quota"
+    " (see txs3-admin quota list)."
+)
+#: The last word on quotas, inside every commit that adds an object, in
+#: any process: a new current object (not a noncurrent version made
+#: current again by a deletion: a delete is never refused) that would take
+#: its bucket, or its owner's buckets together, past a quota aborts the
+#: transaction.  The API checks the same before the body, with a message
+#: naming the limit (txs3.api.quota); this catches the races.
+QUOTA_TRIGGER = (
+    "CREATE TRIGGER IF NOT EXISTS quota_objects BEFORE INSERT ON objects"
+    " WHEN NOT EXISTS (SELECT 1 FROM versions WHERE bucket = NEW.bucket"
+    "  AND key = NEW.key AND version = NEW.version)"
+    " BEGIN"
+    " SELECT RAISE(ABORT, 'QuotaExceeded') WHERE EXISTS ("
+    "  SELECT 1 FROM quotas AS q LEFT JOIN bucket_usage AS u ON u.bucket = q.name"
+    "  WHERE q.kind = 'bucket' AND q.name = NEW.bucket AND ("
+    "   coalesce(u.bytes, 0) + NEW.size > coalesce(q.max_bytes, 1e30)"
+    "   OR coalesce(u.objects, 0) + 1 > coalesce(q.max_objects, 1e30)));"
+    " SELECT RAISE(ABORT, 'QuotaExceeded') WHERE EXISTS ("
+    "  SELECT 1 FROM buckets AS b JOIN users AS n ON n.owner_id = b.owner_id"
+    "  JOIN quotas AS q ON q.kind = 'user' AND q.name = n.name"
+    "  WHERE b.name = NEW.bucket AND ("
+    "   (SELECT coalesce(sum(u.bytes), 0) FROM bucket_usage AS u JOIN buckets AS o"
+    "    ON o.name = u.bucket WHERE o.owner_id = b.owner_id) + NEW.size"
+    "    > coalesce(q.max_bytes, 1e30)"
+    "   OR (SELECT coalesce(sum(u.objects), 0) FROM bucket_usage AS u"
+    "    JOIN buckets AS o ON o.name = u.bucket WHERE o.owner_id = b.owner_id) + 1"
+    "    > coalesce(q.max_objects, 1e30)));"
+    " END"
+)
+
+
+def _usage(conn: sqlite3.Connection) -> None:
+    """Create the usage counters (filled once) and the quota trigger."""
+    exists = _first(
+        conn,
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bucket_usage'",
+    )
+    if not exists:
+        conn.execute(USAGE_TABLE)
+        conn.execute(USAGE_FILL)
+    for statement in (*USAGE_TRIGGERS, QUOTA_TRIGGER):
+        conn.execute(statement)
+
+
 def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
     """
     Put the index in WAL mode and create (or migrate) its schema, in one
@@ -309,6 +397,7 @@ def init_schema(conn: sqlite3.Connection, index_path: str) -> None:
                 f"{index_path} has schema version {version}; "
                 f"this txs3 understands up to {SCHEMA_VERSION}"
             )
+        _usage(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 from txs3.errors import S3Error
 from txs3.store.interface import COMPLETED_UPLOAD_TTL
 from txs3.store.periodic import PeriodicPass
+from txs3.store.sqlite.backup import backup_running
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import one
 from txs3.store.sqlite.schema import BLOB_REFERENCED, PURGE_COMPLETED
@@ -90,7 +91,12 @@ class SweepMixin(StoreCore):
             row = one(conn, BLOB_REFERENCED, (blob_id,) * 5)
             return row is not None
 
-        blobs = self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        # A running backup may still link orphans from its snapshot.
+        blobs = (
+            0
+            if backup_running(self.data_dir)
+            else self._blobs.sweep_orphans(is_referenced, self._orphan_grace, self._now)
+        )
         self.sweeps.staging += staging
         self.sweeps.blobs += blobs
         if staging or blobs:
