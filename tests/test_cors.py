@@ -27,6 +27,7 @@ from txs3.cors import (
     actual_request_headers,
     parse_cors_xml,
     preflight,
+    preflight_without_bucket,
     render_cors_xml,
 )
 from txs3.errors import S3Error
@@ -216,6 +217,8 @@ REFUSALS: list[Any] = [
         id="one-header-refused-by-every-rule",
     ),
     pytest.param(None, {"origin": "http://x.test", "access-control-request-method": "GET"}, "AccessForbidden", 403, NOT_ENABLED, id="not-enabled"),
+    pytest.param(None, {"origin": "http://x.test"}, "AccessForbidden", 403, NOT_ENABLED, id="not-enabled-before-method"),
+    pytest.param(None, {}, "BadRequest", 400, "Insufficient information. Origin request header needed.", id="not-enabled-after-origin"),
     pytest.param(CONFIG, {"access-control-request-method": "GET"}, "BadRequest", 400, "Insufficient information. Origin request header needed.", id="no-origin"),
     pytest.param(CONFIG, {"origin": "http://x.test"}, "BadRequest", 400, "Invalid Access-Control-Request-Method: null", id="no-method"),
     pytest.param(CONFIG, {"origin": "http://x.test", "access-control-request-method": "PATCH"}, "BadRequest", 400, "Invalid Access-Control-Request-Method: PATCH", id="bad-method"),
@@ -237,6 +240,27 @@ def test_refusal_names_method_and_resource() -> None:
     assert e.value.extra == {"Method": "PUT", "ResourceType": "BUCKET"}
 
 
+def test_not_enabled_names_bucket_and_method() -> None:
+    """Without a configuration the 403 names BUCKET even for an object path, and the requested method, or OPTIONS when none was sent (S3's recorded answers)."""
+    for headers, method in (
+        ({"origin": "http://x.test", "access-control-request-method": "PUT"}, "PUT"),
+        ({"origin": "http://x.test"}, "OPTIONS"),
+    ):
+        with pytest.raises(S3Error) as e:
+            preflight(None, headers, "OBJECT")
+        assert e.value.extra == {"Method": method, "ResourceType": "BUCKET"}
+
+
+def test_preflight_without_bucket() -> None:
+    """A preflight for a missing bucket is 400 without Origin, else 403 AccessForbidden "Bucket not found" naming the method (OPTIONS when none) and BUCKET."""
+    e = preflight_without_bucket({"access-control-request-method": "GET"})
+    assert (e.code, e.status) == ("BadRequest", 400)
+    e = preflight_without_bucket({"origin": "http://x.test", "access-control-request-method": "GET"})
+    assert (e.code, e.status, e.message) == ("AccessForbidden", 403, "CORSResponse: Bucket not found")
+    assert e.extra == {"Method": "GET", "ResourceType": "BUCKET"}
+    assert preflight_without_bucket({"origin": "http://x.test"}).extra["Method"] == "OPTIONS"
+
+
 def test_origin_is_case_sensitive() -> None:
     """Origins compare case-sensitively: an upper-case host matches only the * rule."""
     answer = preflight(CONFIG, {"origin": "http://WWW.example.com", "access-control-request-method": "GET"})
@@ -252,7 +276,9 @@ ACTUAL: list[Any] = [
         {"Access-Control-Allow-Origin": "https://a.example.org", "Access-Control-Allow-Methods": "GET", "Access-Control-Allow-Credentials": "true", "Vary": VARY},
         id="wildcard-origin",
     ),
-    pytest.param("PUT", "http://x.test", {"Vary": VARY}, id="no-rule-only-vary"),
+    # S3 sends neither CORS headers nor Vary when no rule matches
+    # (LocalStack's recordings against S3, test_cors_match_origins).
+    pytest.param("PUT", "http://x.test", {}, id="no-rule-nothing"),
     pytest.param("GET", None, {}, id="no-origin"),
 ]
 

@@ -118,6 +118,19 @@ async def put_bucket_versioning(s: Server) -> Scenario:
                     lambda: observe(s, "GET", "/bucket", "versioning"))  # fmt: skip
 
 
+async def put_bucket_lifecycle_configuration(s: Server) -> Scenario:
+    def config(days: int) -> bytes:
+        return (
+            "<LifecycleConfiguration><Rule><ID>r</ID><Filter/>"
+            f"<Status>Enabled</Status><Expiration><Days>{days}</Days>"
+            "</Expiration></Rule></LifecycleConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "lifecycle", config(30), config(1),
+                    lambda: observe(s, "GET", "/bucket", "lifecycle"))  # fmt: skip
+
+
 async def put_bucket_acl(s: Server) -> Scenario:
     await make_bucket(s)
     return Scenario("PUT", "/bucket", "acl", SHARED_READ, PUBLIC_READ,
@@ -171,6 +184,19 @@ async def put_bucket_tagging(s: Server) -> Scenario:
     return Scenario("PUT", "/bucket", "tagging", tagging(team="good"),
                     tagging(team="evil"),
                     lambda: observe(s, "GET", "/bucket", "tagging"), status=204)  # fmt: skip
+
+
+async def put_bucket_cors(s: Server) -> Scenario:
+    def config(origin: str) -> bytes:
+        return (
+            "<CORSConfiguration><CORSRule><AllowedOrigin>"
+            f"{origin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            "</CORSRule></CORSConfiguration>"
+        ).encode()
+
+    await make_bucket(s)
+    return Scenario("PUT", "/bucket", "cors", config("https://good.example"),
+                    config("*"), lambda: observe(s, "GET", "/bucket", "cors"))  # fmt: skip
 
 
 async def put_object_acl(s: Server) -> Scenario:
@@ -247,9 +273,11 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "CreateBucket": create_bucket,
     "DeleteObjects": delete_objects,
     "PutBucketVersioning": put_bucket_versioning,
+    "PutBucketLifecycleConfiguration": put_bucket_lifecycle_configuration,
     "PutBucketAcl": put_bucket_acl,
     "PutBucketOwnershipControls": put_bucket_ownership_controls,
     "PutBucketTagging": put_bucket_tagging,
+    "PutBucketCors": put_bucket_cors,
     "PutBucketPolicy": put_bucket_policy,
     "PutPublicAccessBlock": put_public_access_block,
     "PutObjectAcl": put_object_acl,

@@ -88,7 +88,7 @@ async def test_index_settings(store: SQLiteStore, data: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(6,)]
     assert (data / "index.sqlite3").exists()
 
 
@@ -786,7 +786,7 @@ async def migrated(data: Path, content: bytes, *statements: str) -> SQLiteStore:
     try:
         assert read(store, "bkt", "k") == content
         conn = store._connection()
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(6,)]
     except BaseException:
         await store.close()
         raise

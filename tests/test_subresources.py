@@ -35,7 +35,9 @@ def test_classifier_names() -> None:
         ("GET", "/b/k", "tagging&versionId=null"): "GetObjectTagging",
         ("DELETE", "/b", "tagging"): "DeleteBucketTagging",
         ("GET", "/b", "analytics"): "NotImplemented",
-        ("PUT", "/b", "lifecycle"): "NotImplemented",
+        ("PUT", "/b", "lifecycle"): "PutBucketLifecycleConfiguration",
+        ("DELETE", "/b", "lifecycle"): "DeleteBucketLifecycle",
+        ("POST", "/b", "lifecycle"): "NotImplemented",
         ("GET", "/b", "acl&policy"): "NotImplemented",
         ("HEAD", "/b/k", "acl"): "NotImplemented",
     }

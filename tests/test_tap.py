@@ -36,6 +36,7 @@ from twisted.web.server import Site
 from tests.conftest import TWIST, TWISTD, TestCA, Txs3Process, free_port, txs3_env
 from txs3 import service as txs3_service
 from txs3 import tap, tls
+from txs3.lifecycle.evaluate import Days
 from txs3.limits import Limits
 
 Start = Callable[..., Txs3Process]
@@ -99,6 +100,10 @@ def test_repeatable_options() -> None:
         (["--header-timeout", "never"], "--header-timeout"),
         (["--min-upload-rate", "-5"], "--min-upload-rate"),
         (["--min-upload-rate", "fast"], "--min-upload-rate"),
+        (["--lifecycle-interval", "0"], "--lifecycle-interval"),
+        (["--lifecycle-interval", "hourly"], "--lifecycle-interval"),
+        (["--lifecycle-day-seconds", "-1"], "--lifecycle-day-seconds"),
+        (["--lifecycle-day-seconds", "nan"], "--lifecycle-day-seconds"),
     ],
 )
 def test_bad_option_value(args: list[str], fragment: str) -> None:
@@ -127,6 +132,16 @@ def test_limit_options() -> None:
     )["limits"]
     assert given == Limits(max_connections=100, header_timeout=7.5, min_upload_rate=16384)
     assert parse("--min-upload-rate", "0")["limits"].min_upload_rate == 0
+
+
+def test_lifecycle_options() -> None:
+    """The lifecycle pass runs hourly with AWS's days by default; both options take seconds."""
+    default = parse()
+    assert default["lifecycle-interval"] == 3600.0
+    assert default["lifecycle-days"] == Days(86400)
+    given = parse("--lifecycle-interval", "1", "--lifecycle-day-seconds", "2.5")
+    assert given["lifecycle-interval"] == 1.0
+    assert given["lifecycle-days"] == Days(2.5)
 
 
 def listen_error(code: int, port: int = 443, interface: str = "") -> CannotListenError:
@@ -225,11 +240,14 @@ async def test_service_binds_then_opens_then_closes(
         "limits": None,
         "directory": None,
         "new_buckets": None,
+        "lifecycle_days": None,
         "metrics_access": None,
     }
+    lifecycle = service.lifecycle
+    assert lifecycle is not None and lifecycle.running is None
     await service.stopService()
     assert events == ["open", "close"]
-    assert service.store is None
+    assert service.store is None and service.lifecycle is None
 
 
 def test_service_bind_failure_opens_no_store(

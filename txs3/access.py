@@ -15,7 +15,9 @@ A bucket's access settings are stored as text by the store
     GetBucketVersioning answers (absent: never enabled);
   - C{object-lock}: the C{ObjectLockConfiguration} document
     GetObjectLockConfiguration answers (absent: no Object Lock; once set,
-    never removed).
+    never removed);
+  - C{lifecycle}: the C{LifecycleConfiguration} document as
+    GetBucketLifecycleConfiguration answers it (absent: none).
 
 L{AccessCache} parses them once per change: an entry is good while the
 bucket row's C{created} and C{serial} are those it was read with, and the
@@ -54,6 +56,7 @@ from txs3.authz import (
 from txs3.authz.acl import decode_grants
 from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
+from txs3.lifecycle.config import LifecycleConfiguration, parse_lifecycle
 from txs3.objectlock import (
     UNVERSIONED,
     ObjectLockConfiguration,
@@ -76,6 +79,7 @@ PUBLIC_ACCESS_BLOCK = "public-access-block"
 OWNERSHIP = "ownership"
 VERSIONING = "versioning"
 OBJECT_LOCK = "object-lock"
+LIFECYCLE = "lifecycle"
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class BucketAccess:
         then applies C{ObjectWriter}, the rule before the setting existed).
     @ivar versioning: its versioning configuration.
     @ivar lock: its Object Lock configuration, None without Object Lock.
+    @ivar lifecycle: its lifecycle configuration, or None.
     """
 
     bucket: BucketInfo
@@ -116,6 +121,7 @@ class BucketAccess:
     ownership: Ownership | None = None
     versioning: VersioningConfig = UNVERSIONED
     lock: ObjectLockConfiguration | None = None
+    lifecycle: LifecycleConfiguration | None = None
 
     @property
     def object_lock(self) -> bool:
@@ -170,6 +176,7 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
                 raise ValueError("versioning setting without a configuration")
             versioning = VersioningConfig(change.status, change.mfa_delete)
         lock_text = settings.get(OBJECT_LOCK)
+        lifecycle_text = settings.get(LIFECYCLE)
         return BucketAccess(
             bucket=bucket,
             policy=(
@@ -191,6 +198,11 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
                 None
                 if lock_text is None
                 else parse_lock_configuration(lock_text.encode("utf-8"))
+            ),
+            lifecycle=(
+                None
+                if lifecycle_text is None
+                else parse_lifecycle(lifecycle_text.encode("utf-8"))
             ),
         )
     except (S3Error, ValueError, TypeError) as e:

@@ -22,7 +22,9 @@ from txs3.auth.directory import Directory
 from txs3.auth.types import Identity, PayloadPlan, RequestHead, Secret
 from txs3.authz import Acl, Principal
 from txs3.body import BufferSink, DiscardSink, UploadSink
+from txs3.cors_cache import BucketCorsCache
 from txs3.formbody import FormSink
+from txs3.lifecycle.evaluate import Days
 from txs3.objectlock import LockRequest
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
@@ -42,6 +44,9 @@ class S3Config:
     @ivar access: parsed bucket access settings (L{txs3.access}).
     @ivar new_buckets: what a new bucket gets when CreateBucket does not
         say.
+    @ivar cors: the buckets' parsed CORS configurations, for this store.
+    @ivar lifecycle_days: how long a lifecycle rule's day is
+        (C{--lifecycle-day-seconds}), for C{x-amz-expiration}.
     """
 
     store: IObjectStore
@@ -52,6 +57,8 @@ class S3Config:
     directory: Directory = field(default_factory=Directory)
     access: AccessCache = field(default_factory=AccessCache)
     new_buckets: NewBuckets = field(default_factory=NewBuckets)
+    cors: BucketCorsCache = field(default_factory=BucketCorsCache)
+    lifecycle_days: Days = field(default_factory=Days)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ then answered without I/O:
   - L{actual_request_headers}: which ``Access-Control-*`` headers does the
     response to a real cross-origin request carry?  A request no rule
     allows is not refused (the browser enforces CORS), it simply gets none.
+  - L{preflight_without_bucket}: the refusal of a preflight that names no
+    existing bucket.
 
 Rules are tried in document order and the first that matches wins (AWS,
 "How does Amazon S3 evaluate the CORS configuration on a bucket?").  A rule
@@ -50,6 +52,7 @@ NOT_ALLOWED = (
     "CORS spec."
 )
 NOT_ENABLED = "CORSResponse: CORS is not enabled for this bucket."
+NO_BUCKET = "CORSResponse: Bucket not found"
 
 _RULE_CHILDREN = frozenset(
     {
@@ -228,6 +231,31 @@ def _forbidden(message: str, method: str, resource_type: str) -> S3Error:
     )
 
 
+def _origin_of(headers: Mapping[str, str]) -> str:
+    origin = headers.get("origin")
+    if origin is None:
+        raise S3Error.of(
+            "BadRequest", "Insufficient information. Origin request header needed."
+        )
+    return origin
+
+
+def preflight_without_bucket(headers: Mapping[str, str]) -> S3Error:
+    """
+    The answer to a preflight ``OPTIONS`` naming no bucket, or one that
+    does not exist: C{BadRequest} without ``Origin`` (checked first, as
+    for any preflight), else 403 C{AccessForbidden} "Bucket not found",
+    naming the requested method (``OPTIONS`` when none was) and the
+    resource type ``BUCKET``, as S3 answers.
+    """
+    try:
+        _origin_of(headers)
+    except S3Error as e:
+        return e
+    method = headers.get("access-control-request-method") or "OPTIONS"
+    return _forbidden(NO_BUCKET, method, "BUCKET")
+
+
 def preflight(
     config: CorsConfiguration | None,
     headers: Mapping[str, str],
@@ -238,32 +266,32 @@ def preflight(
 
     @param config: the bucket's configuration; None when it has none.
     @param headers: the request's headers, lower-case names.
-    @param resource_type: ``OBJECT`` or ``BUCKET``, echoed in a refusal.
+    @param resource_type: ``OBJECT`` or ``BUCKET``, echoed in a refusal
+        by the rules.
     @return: the headers of the 200: ``Access-Control-Allow-Origin`` (``*``
         when the matching origin pattern is ``*``, else the origin
         echoed), ``-Allow-Methods`` (all the rule's methods),
         ``-Allow-Headers`` (the requested headers, lower-cased, when any
         were requested), ``-Expose-Headers``, ``-Max-Age``,
         ``-Allow-Credentials: true`` (not with ``*``) and ``Vary``.
-    @raise S3Error: C{BadRequest} without ``Origin`` or with an
+    @raise S3Error: C{BadRequest} without ``Origin``; C{AccessForbidden}
+        (403) "CORS is not enabled" when the bucket has no configuration
+        (naming the requested method, ``OPTIONS`` when none was, and
+        ``BUCKET`` whatever the path, as S3 does); C{BadRequest} with an
         ``Access-Control-Request-Method`` that is absent or not a CORS
-        method; C{AccessForbidden} (403) when the bucket has no
-        configuration or no rule allows the request.
+        method; C{AccessForbidden} "not allowed" when no rule allows the
+        request.
     """
-    origin = headers.get("origin")
-    if origin is None:
-        raise S3Error.of(
-            "BadRequest", "Insufficient information. Origin request header needed."
-        )
+    origin = _origin_of(headers)
     method = headers.get("access-control-request-method")
+    if config is None:
+        raise _forbidden(NOT_ENABLED, method or "OPTIONS", "BUCKET")
     if method is None or method not in METHODS:
         # "null" as AWS prints an absent header.
         shown = "null" if method is None else method
         raise S3Error.of(
             "BadRequest", f"Invalid Access-Control-Request-Method: {shown}"
         )
-    if config is None:
-        raise _forbidden(NOT_ENABLED, method, resource_type)
     requested = _requested_headers(headers.get("access-control-request-headers"))
     for rule in config.rules:
         pattern = rule.origin_match(origin)
@@ -285,10 +313,14 @@ def actual_request_headers(
     The CORS headers to add to the response to a request with C{method}
     from C{origin} (its ``Origin`` header, None when absent).
 
+    S3 matches an actual request's method as it is, or as its
+    ``Access-Control-Request-Method`` names it when one is sent: that is
+    the caller's choice of C{method}.  The request's headers are not
+    checked against ``AllowedHeader``.
+
     @return: the first matching rule's headers (as L{preflight}, without
-        ``-Allow-Headers``); only ``Vary`` when the bucket has a
-        configuration but no rule matches, so that caches keep answers for
-        different origins apart; nothing without a configuration or an
+        ``-Allow-Headers``); nothing when no rule matches (S3 then sends
+        no ``Vary`` either), nor without a configuration or an
         ``Origin``.  Never raises: the browser, not S3, refuses.
     """
     if config is None or origin is None:
@@ -297,4 +329,4 @@ def actual_request_headers(
         pattern = rule.origin_match(origin)
         if pattern is not None and method in rule.allowed_methods:
             return _rule_headers(rule, pattern, origin)
-    return {"Vary": VARY}
+    return {}

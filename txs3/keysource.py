@@ -15,8 +15,10 @@ file wins); a key of a disabled user is refused.
 L{KeySource.poll}, run every second on the reactor's clock, reloads the
 index's keys when its users serial moved (another process changed them),
 and the credentials file when its modification time or size changed.
-L{KeySource.reload} (SIGHUP, C{txs3-admin reload}) rereads the file
-whatever it looks like.  A file that no longer parses keeps the keys that
+L{KeySource.reload} (SIGHUP) rereads the file whatever it looks like.
+C{txs3-admin reload} asks through the index (a serial L{KeySource.poll}
+watches), and the service then reloads certificates and keys as on
+SIGHUP.  A file that no longer parses keeps the keys that
 were loaded, with one log line saying why.
 """
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from twisted.logger import Logger
@@ -61,6 +63,9 @@ class KeySource:
         self._index_path = index_path
         self._conn: sqlite3.Connection | None = None
         self._serial = -1
+        self._reload_serial: int | None = None
+        #: Called when C{txs3-admin reload} asks (L{poll} sees it).
+        self.on_reload_request: Callable[[], None] | None = None
         self._indexed: dict[str, Secret] = {}
         self.directory = Directory()
         self.poll()
@@ -72,6 +77,10 @@ class KeySource:
 
     def poll(self) -> None:
         """Reload whatever changed (see the module docstring)."""
+        if self._reload_requested():
+            if self.on_reload_request is not None:
+                self.on_reload_request()
+            return
         changed = False
         if self._file is not None and self._stamp() != self._file_stamp:
             changed = self._reload_file() or changed
@@ -120,6 +129,18 @@ class KeySource:
             self._conn.execute("PRAGMA busy_timeout = 1000")
             self._conn.execute("PRAGMA query_only = 1")
         return self._conn
+
+    def _reload_requested(self) -> bool:
+        """Whether C{txs3-admin reload} asked since the last look."""
+        conn = self._index()
+        if conn is None:
+            return False
+        try:
+            now = users.reload_serial(conn)
+        except sqlite3.Error:
+            return False
+        seen, self._reload_serial = self._reload_serial, now
+        return seen is not None and now != seen
 
     def _reload_index(self) -> bool:
         conn = self._index()

@@ -41,6 +41,8 @@ OperationName = Literal[
     "PutBucketVersioning",
     "GetBucketLogging",
     "GetBucketLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
     "GetBucketAcl",
     "PutBucketAcl",
     "GetBucketOwnershipControls",
@@ -51,6 +53,8 @@ OperationName = Literal[
     "DeleteBucketPolicy",
     "GetBucketPolicyStatus",
     "GetBucketCors",
+    "PutBucketCors",
+    "DeleteBucketCors",
     "GetBucketWebsite",
     "GetBucketEncryption",
     "GetPublicAccessBlock",
@@ -65,6 +69,8 @@ OperationName = Literal[
     "GetBucketTagging",
     "PutBucketTagging",
     "DeleteBucketTagging",
+    # the CORS preflight, on any path (AWS's "OPTIONS object")
+    "OptionsObject",
     # objects
     "PutObject",
     "PostObject",

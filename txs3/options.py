@@ -15,6 +15,8 @@ from twisted.python import usage
 from txs3 import limits, tlsendpoint
 from txs3.access import OWNERSHIPS, NewBuckets
 from txs3.acme import LETSENCRYPT, LETSENCRYPT_STAGING
+from txs3.lifecycle.config import DAY
+from txs3.lifecycle.evaluate import Days
 
 DEFAULT_PORT = "ssl:443"
 
@@ -147,6 +149,23 @@ class Options(usage.Options):
             f"{limits.DEFAULT_RATE_WINDOW:g} seconds, after its first "
             f"{limits.DEFAULT_RATE_WINDOW:g}; slower ones get 400 RequestTimeout. "
             "0: no floor.",
+        ],
+        [
+            "lifecycle-interval",
+            None,
+            "3600",
+            "Seconds between two lifecycle passes (buckets' lifecycle rules "
+            "applied: expirations, aborted uploads). One process sharing the "
+            "data directory runs each pass.",
+        ],
+        [
+            "lifecycle-day-seconds",
+            None,
+            str(DAY),
+            "A testing aid: how many seconds a lifecycle rule's day lasts "
+            "(AWS's 86400, with expiry dates rounded to midnight UTC; any other "
+            "value counts days of this length, unrounded). Never change it for "
+            "real data.",
         ],
         [
             "default-object-ownership",
@@ -309,6 +328,12 @@ class Options(usage.Options):
                 + ", ".join(OWNERSHIPS)
             )
         self["new-buckets"] = NewBuckets(ownership, bool(self["block-public-access"]))
+        self["lifecycle-interval"] = _positive_seconds(
+            "lifecycle-interval", self["lifecycle-interval"]
+        )
+        self["lifecycle-days"] = Days(
+            _positive_seconds("lifecycle-day-seconds", self["lifecycle-day-seconds"])
+        )
         self._ops_options()
         try:
             self["tls-policy"] = tlsendpoint.TLSPolicy(
@@ -333,3 +358,20 @@ class Options(usage.Options):
             super().parseOptions(options)
         except usage.UsageError as e:
             raise SystemExit(f"txs3: {e} (see --help)") from None
+
+
+def _positive_seconds(name: str, value: str | float) -> float:
+    """
+    A positive number of seconds given to C{--name}.
+
+    @raise usage.UsageError: for anything else.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise usage.UsageError(
+            f"--{name} {value!r} must be a positive number of seconds"
+        )
+    return seconds

@@ -49,6 +49,7 @@ from twisted.web.server import Request, Site
 from txs3.access import NewBuckets
 from txs3.accesslog import JsonAccessLog
 from txs3.api.app import S3Application
+from txs3.api.bucket_cors import response_cors_headers
 from txs3.auth.directory import Directory
 from txs3.auth.fields import HeaderFields
 from txs3.auth.sigv4_signing import parse_credential
@@ -60,6 +61,7 @@ from txs3.classify import classify
 from txs3.connections import ConnectionRegistry
 from txs3.errors import S3Error
 from txs3.gate import Prepared, prepare
+from txs3.lifecycle.evaluate import Days
 from txs3.limits import Limits
 from txs3.metrics import ServerMetrics
 from txs3.operation import Operation
@@ -180,6 +182,9 @@ class S3Request(Request):
             self.refused = _classified(site.config, method, target, headers)
             query = self.refused.query if self.refused is not None else {}
             self.claimed_key = claimed_access_key(headers, query)
+            # _add_cors catches its own failures: an exception escaping
+            # this handler would escape gotLength and break the channel.
+            self._add_cors(site.config, method, headers)
             return
         except Exception:
             log.failure("preparing {target}", target=target)
@@ -189,6 +194,40 @@ class S3Request(Request):
         if length != 0:
             self._uploading = True
             site.metrics.upload_started()
+
+    def _add_cors(
+        self, config: S3Config, method: str, headers: HeaderFields
+    ) -> None:
+        """
+        Give the refusal the CORS headers the bucket's rules give the
+        request's ``Origin``: S3 sends them on a refusal too, so a browser
+        script can read why it was refused.  The channel's early answer
+        and the application's both send the error's own headers.
+        """
+        refusal = self.refusal
+        origin = headers.get("origin")
+        if refusal is None or origin is None or self.refused is None:
+            return
+        try:
+            cors = response_cors_headers(
+                config,
+                self.refused.bucket,
+                method,
+                origin,
+                headers.get("access-control-request-method"),
+            )
+        except Exception:
+            log.failure("CORS headers for {resource}", resource=self.resource_path)
+            return
+        if cors:
+            # A new error: the one raised may be raised again elsewhere.
+            self.refusal = S3Error(
+                refusal.code,
+                refusal.message,
+                status=refusal.status,
+                extra=refusal.extra,
+                headers={**refusal.headers, **cors},
+            )
 
     def _upload_ended(self) -> None:
         if self._uploading:
@@ -359,11 +398,13 @@ def build_site(
     metrics_access: MetricsAccess | None = None,
     directory: Directory | None = None,
     new_buckets: NewBuckets | None = None,
+    lifecycle_days: Days | None = None,
 ) -> S3Site:
     """
     The txs3 web site over C{store}, authenticating with C{lookup}.
     C{access_log}, C{access_log_format}, C{limits} and C{metrics_access}
-    as for L{S3Site}; C{directory} and C{new_buckets} as for L{S3Config}.
+    as for L{S3Site}; C{directory}, C{new_buckets} and C{lifecycle_days}
+    as for L{S3Config}.
     """
     config = S3Config(
         store,
@@ -373,6 +414,7 @@ def build_site(
         region,
         directory=directory or Directory(),
         new_buckets=new_buckets or NewBuckets(),
+        lifecycle_days=lifecycle_days or Days(),
     )
     return S3Site(
         config,

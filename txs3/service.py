@@ -40,9 +40,12 @@ if TYPE_CHECKING:
     from txs3.access import NewBuckets
     from txs3.auth.directory import Directory
     from txs3.auth.types import Secret
+    from txs3.background.lifecycle import LifecyclePass
     from txs3.keysource import KeySource
+    from txs3.lifecycle.evaluate import Days
     from txs3.opsauth import MetricsAccess
     from txs3.store.interface import IObjectStore
+    from txs3.tlsendpoint import ReplaceableTLS
 
 log = Logger()
 
@@ -226,7 +229,10 @@ class TXS3Service(MultiService):
         wrap_factory: Callable[[str, IProtocolFactory], IProtocolFactory] | None = None,
         directory: Directory | None = None,
         new_buckets: NewBuckets | None = None,
+        lifecycle_interval: float = 3600.0,
+        lifecycle_days: Days | None = None,
         keys: KeySource | None = None,
+        tls_ports: Sequence[ReplaceableTLS] = (),
     ) -> None:
         """
         @param endpoints: C{(--port string as given, parsed endpoint)} pairs;
@@ -240,9 +246,15 @@ class TXS3Service(MultiService):
             the factory that port listens with (ACME's HTTP-01 responder
             wraps the C{tcp:} ones).
         @param directory, new_buckets: see L{txs3.call.S3Config}.
+        @param lifecycle_interval: seconds between lifecycle passes
+            (L{txs3.background.lifecycle}), started once the store is open.
+        @param lifecycle_days: how long a lifecycle day is (AWS's by
+            default; shorter only for tests).
         @param keys: the live key map behind C{lookup} and C{directory}:
             polled every second while serving (C{txs3-admin} changes, an
             edited credentials file), and reloaded on SIGHUP.
+        @param tls_ports: the C{ssl:} ports whose certificate and key files
+            are read again on SIGHUP and C{txs3-admin reload}.
         """
         super().__init__()
         self._limits = limits
@@ -252,6 +264,7 @@ class TXS3Service(MultiService):
         self._directory = directory
         self._new_buckets = new_buckets
         self._keys = keys
+        self._tls_ports = tuple(tls_ports)
         self._key_poll: LoopingCall | None = None
         self._domains = tuple(domains)
         self._region = region
@@ -260,8 +273,11 @@ class TXS3Service(MultiService):
         self._metrics_access = metrics_access
         self._reactor = reactor
         self._open_store = open_store
+        self._lifecycle_interval = lifecycle_interval
+        self._lifecycle_days = lifecycle_days
         self._slot = _SiteSlot()
         self.store: IObjectStore | None = None
+        self.lifecycle: LifecyclePass | None = None
         for description, endpoint in endpoints:
             factory: IProtocolFactory = self._slot
             if wrap_factory is not None:
@@ -311,6 +327,7 @@ class TXS3Service(MultiService):
             store = self._open_store(self._data, self._reactor)
         except Exception as e:
             _startup_failed(f"cannot open the store in {self._data}: {e}")
+        from txs3.background.lifecycle import LifecyclePass
         from txs3.server import build_site
 
         self.store = store
@@ -326,12 +343,24 @@ class TXS3Service(MultiService):
                 limits=self._limits,
                 directory=self._directory,
                 new_buckets=self._new_buckets,
+                lifecycle_days=self._lifecycle_days,
                 metrics_access=self._metrics_access,
             )
         )
+        self.lifecycle = LifecyclePass(
+            store,
+            self._reactor,
+            interval=self._lifecycle_interval,
+            days=self._lifecycle_days,
+        )
+        self.lifecycle.start()
         if self.acme is not None:
             self.acme.startService()
         if self._keys is not None:
+            self._keys.on_reload_request = self.reload
+            # The index exists now: its users and reload serial are the
+            # baseline later polls compare with.
+            self._keys.poll()
             self._key_poll = LoopingCall(self._keys.poll)
             self._key_poll.clock = self._reactor
             self._key_poll.start(KEY_POLL_SECONDS, now=False)
@@ -339,14 +368,22 @@ class TXS3Service(MultiService):
 
     def reload(self) -> None:
         """
-        SIGHUP: reread the credentials file and the index's keys now.
+        SIGHUP or C{txs3-admin reload}: read the certificate and key files
+        of the C{ssl:} ports, the credentials file and the index's keys
+        again.  New connections get the new certificate at once; open ones
+        keep theirs.
         """
-        log.info("Reloading access keys (SIGHUP)")
+        log.info("Reloading certificates and access keys")
+        for port in self._tls_ports:
+            port.reload()
         if self._keys is not None:
             self._keys.reload()
 
     def stopService(self) -> Deferred[None]:
-        """Stop listening, then close the store.  Fires when both are done."""
+        """
+        Stop listening and the lifecycle pass, then close the store.  Fires
+        when all are done.
+        """
         if self._key_poll is not None and self._key_poll.running:
             self._key_poll.stop()
         if self._keys is not None:
@@ -354,6 +391,10 @@ class TXS3Service(MultiService):
         if self.acme is not None and self.acme.running:
             self.acme.stopService()
         stopped: Deferred[Any] = maybeDeferred(super().stopService)
+        lifecycle, self.lifecycle = self.lifecycle, None
+        if lifecycle is not None:
+            passed = lifecycle.stop()
+            stopped.addBoth(lambda _: passed)
 
         def close(_: object) -> Deferred[None] | None:
             store, self.store = self.store, None

@@ -167,11 +167,14 @@ def makeService(options: Options) -> TXS3Service:
     _check_data_dir(data)
     endpoints = []
     acme_ports = []
+    tls_ports = []
     for given, description in _endpoint_strings(options):
         endpoint, port_tls = _parse_endpoint(
             reactor, given, description, options["tls-policy"]
         )
         endpoints.append((given, endpoint))
+        if port_tls is not None:
+            tls_ports.append(port_tls)
         if port_tls is not None and tls.needs_txs3_certificate(given):
             acme_ports.append(port_tls)
     http01 = None
@@ -182,6 +185,11 @@ def makeService(options: Options) -> TXS3Service:
 
         http01 = HTTP01Responder()
     acme = _acme(options, reactor, data, acme_ports, http01)
+    if acme is not None:
+        # ACME keeps these ports' certificate: a reload must not put the
+        # files' one back.
+        for managed in acme_ports:
+            managed.source = None
     metrics_access = _metrics_access(options, data)
     credentials_file = options["credentials"]
     try:
@@ -244,7 +252,10 @@ def makeService(options: Options) -> TXS3Service:
         acme=acme,
         directory=keys.directory,
         keys=keys,
+        tls_ports=tls_ports,
         new_buckets=options["new-buckets"],
+        lifecycle_interval=options["lifecycle-interval"],
+        lifecycle_days=options["lifecycle-days"],
         wrap_factory=None if http01 is None else _http01_wrapper(http01),
     )
 

@@ -218,8 +218,18 @@ class ReplaceableTLS:
     @ivar options: the options new connections are made with.
     """
 
-    def __init__(self, options: CertificateOptions) -> None:
+    def __init__(
+        self,
+        options: CertificateOptions,
+        source: Callable[[], CertificateOptions] | None = None,
+    ) -> None:
+        """
+        @param source: builds the options anew from the port's files, for
+            L{reload}; None for a port whose certificate comes from
+            elsewhere (ACME replaces it itself).
+        """
         self.options = options
+        self.source = source
         self._hooks: list[Callable[[SSL.Context], None]] = []
 
     def add_context_hook(self, hook: Callable[[SSL.Context], None]) -> None:
@@ -233,6 +243,24 @@ class ReplaceableTLS:
         for hook in self._hooks:
             hook(context)
         self.options = options
+
+    def reload(self) -> bool:
+        """
+        Read the port's certificate and key files again and use them for
+        new connections (SIGHUP, C{txs3-admin reload}); open connections
+        keep theirs.  A file that does not load keeps the certificate in
+        use, with one log line.  Returns whether it was replaced.
+        """
+        if self.source is None:
+            return False
+        try:
+            options = self.source()
+        except (CertificateError, ValueError, OSError) as e:
+            log.warn("Kept the certificate in use: {reason}", reason=str(e))
+            return False
+        self.replace(options)
+        log.info("Certificate reloaded")
+        return True
 
     def serverConnectionForTLS(self, protocol: Any) -> SSL.Connection:
         """A server connection made with the current options."""
@@ -296,7 +324,17 @@ def server_endpoint_and_tls(
         cert=cert,
         count=len(options.extraCertChain),
     )
-    tls = ReplaceableTLS(options)
+
+    def source() -> CertificateOptions:
+        return certificate_options(
+            cert,
+            key,
+            policy,
+            extra_chain=Path(extra) if extra is not None else None,
+            dh_parameters=Path(dh) if dh is not None else None,
+        )
+
+    tls = ReplaceableTLS(options, source)
     ssl_endpoint = SSL4ServerEndpoint(
         reactor,
         int(port),

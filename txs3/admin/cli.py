@@ -12,6 +12,7 @@ buckets, of a txs3 data directory.
     txs3-admin quota set NAME [--user|--bucket] [--bytes N] [--objects N]
     txs3-admin quota remove NAME | quota list
     txs3-admin usage [NAME]                      from the index's counters
+    txs3-admin reload                            certificates and keys, live
     txs3-admin fsck [--verify-content] [--repair]
     txs3-admin backup DEST                       a consistent copy, live
     txs3-admin restore SRC --data DIR            into an empty DIR
@@ -223,6 +224,14 @@ def _progress(what: str) -> Callable[[Any], None]:
     return show
 
 
+def reload(conn: sqlite3.Connection, args: argparse.Namespace) -> Any:
+    serial = users.request_reload(conn)
+    return {"reload": serial}, (
+        "asked every server on this data directory to reload its certificates"
+        " and keys (within about a second)"
+    )
+
+
 def run_fsck(args: argparse.Namespace) -> Any:
     report = fsck.fsck(args.data, args.verify_content, args.repair, _progress("fsck"))
     out = {
@@ -325,6 +334,9 @@ def _parser() -> argparse.ArgumentParser:
     used.add_argument("name", nargs="?", help="a user or bucket (default: all)")
     used.set_defaults(run=usage)
 
+    groups.add_parser(
+        "reload", help="servers reread certificates and keys, as on SIGHUP"
+    ).set_defaults(run=reload)
     check = groups.add_parser("fsck", help="check the blobs against the index")
     check.add_argument(
         "--verify-content",

@@ -8,7 +8,8 @@ catalogue entry and call ride on the request.  Here the complete body is
 verified against the request's signed hash and digests (its sink's
 C{verify()}), then the entry's handler is awaited, and what it returns is
 written by L{write_response}.  Any L{S3Error} is rendered as S3's XML by
-one error handler.
+one error handler.  Both add the CORS headers the bucket's rules give a
+request with an ``Origin`` (L{txs3.api.bucket_cors}).
 
 Klein routes nothing here: werkzeug cannot route S3 (the operation
 depends on query sub-resources and headers, the bucket may come from the
@@ -31,6 +32,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from werkzeug.routing import Map, MapAdapter
 
+from txs3.api.bucket_cors import response_cors_headers
 from txs3.api.render import error_response
 from txs3.api.streaming import send_range
 from txs3.call import S3Call, S3Config
@@ -54,6 +56,8 @@ async def write_response(request: Any, response: Response) -> bytes | None:
     request.setHeader("x-amz-request-id", request.request_id)
     request.setHeader("Server", SERVER)
     for name, value in response.headers.items():
+        request.setHeader(name, value)
+    for name, value in _cors_headers(request).items():
         request.setHeader(name, value)
     body = response.body
     if response.header("Content-Length") is None and response.status != 304:
@@ -155,6 +159,29 @@ class S3Application:
         return _write_error(request, S3Error.of("InternalError"), _resource(request))
 
 
+def _cors_headers(request: Any) -> dict[str, str]:
+    """
+    The CORS headers of the response to an accepted request
+    (L{response_cors_headers}): nothing, and nothing read, without an
+    ``Origin``.  A request refused before its body has none here: its
+    error carries them (L{txs3.server}).
+    """
+    prepared = getattr(request, "prepared", None)
+    if prepared is None:
+        return {}
+    call = prepared.call
+    origin = call.header("origin")
+    if origin is None:
+        return {}
+    return response_cors_headers(
+        call.config,
+        call.operation.bucket,
+        call.head.method,
+        origin,
+        call.header("access-control-request-method"),
+    )
+
+
 def _visible(call: S3Call, error: S3Error) -> S3Error:
     """
     The error the caller may see: a missing key is C{NoSuchKey} only to a
@@ -175,6 +202,8 @@ def _write_error(request: Any, error: S3Error, resource: str) -> bytes:
     request.setResponseCode(response.status)
     request.setHeader("Server", SERVER)
     for name, value in response.headers.items():
+        request.setHeader(name, value)
+    for name, value in _cors_headers(request).items():
         request.setHeader(name, value)
     assert isinstance(response.body, bytes)
     request.setHeader("Content-Length", str(len(response.body)))

@@ -39,7 +39,9 @@ from txs3.api import (
     acl,
     attributes,
     bucket,
+    bucket_cors,
     copy,
+    lifecycle,
     listing,
     locking,
     multidelete,
@@ -63,7 +65,7 @@ from txs3.response import Response
 Handler = Callable[[S3Call], Awaitable[Response]]
 BodyKind = Literal["none", "xml", "object", "form"]
 Level = Literal["service", "bucket", "object"]
-Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE"]
+Method = Literal["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 
 # Sub-resources an object operation may carry without changing which
 # operation it is: versionId names one version of the object.
@@ -190,8 +192,13 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("GetBucketLogging", _bucket("GET", "logging"),
           subresources.get_bucket_logging, "s3:GetBucketLogging"),
     Entry("GetBucketLifecycleConfiguration", _bucket("GET", "lifecycle"),
-          subresources.get_bucket_lifecycle_configuration,
+          lifecycle.get_bucket_lifecycle_configuration,
           "s3:GetLifecycleConfiguration"),
+    Entry("PutBucketLifecycleConfiguration", _bucket("PUT", "lifecycle"),
+          lifecycle.put_bucket_lifecycle_configuration,
+          "s3:PutLifecycleConfiguration", body="xml", checks=(_INTEGRITY,)),
+    Entry("DeleteBucketLifecycle", _bucket("DELETE", "lifecycle"),
+          lifecycle.delete_bucket_lifecycle, "s3:PutLifecycleConfiguration"),
     Entry("GetBucketAcl", _bucket("GET", "acl"), acl.get_bucket_acl,
           "s3:GetBucketAcl"),
     Entry("PutBucketAcl", _bucket("PUT", "acl"), acl.put_bucket_acl,
@@ -220,8 +227,6 @@ CATALOGUE: tuple[Entry, ...] = (
           body="xml"),
     Entry("DeletePublicAccessBlock", _bucket("DELETE", "publicAccessBlock"),
           policy.delete_public_access_block, "s3:PutBucketPublicAccessBlock"),
-    Entry("GetBucketCors", _bucket("GET", "cors"),
-          subresources.get_bucket_cors, "s3:GetBucketCORS"),
     Entry("GetBucketWebsite", _bucket("GET", "website"),
           subresources.get_bucket_website, "s3:GetBucketWebsite"),
     Entry("GetBucketEncryption", _bucket("GET", "encryption"),
@@ -251,6 +256,20 @@ CATALOGUE: tuple[Entry, ...] = (
           tagging.put_bucket_tagging, "s3:PutBucketTagging", body="xml"),
     Entry("DeleteBucketTagging", _bucket("DELETE", "tagging"),
           tagging.delete_bucket_tagging, "s3:PutBucketTagging"),
+    # -- CORS --------------------------------------------------------------
+    Entry("GetBucketCors", _bucket("GET", "cors"), bucket_cors.get_bucket_cors,
+          "s3:GetBucketCORS"),
+    Entry("PutBucketCors", _bucket("PUT", "cors"), bucket_cors.put_bucket_cors,
+          "s3:PutBucketCORS", body="xml", checks=(_INTEGRITY,)),
+    Entry("DeleteBucketCors", _bucket("DELETE", "cors"),
+          bucket_cors.delete_bucket_cors, "s3:PutBucketCORS"),
+    # A browser's preflight carries no credentials.  It may carry the
+    # query of the request it asks about, so any sub-resource is allowed.
+    Entry("OptionsObject",
+          (Route("OPTIONS", "service", optional=SUBRESOURCES),
+           Route("OPTIONS", "bucket", optional=SUBRESOURCES),
+           Route("OPTIONS", "object", optional=SUBRESOURCES)),
+          bucket_cors.options_object, None, public=True),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
           body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _LOCK, _QUOTA)),

@@ -14,6 +14,7 @@ from txs3.api.conditions import (
     precondition_failed,
     write_condition,
 )
+from txs3.api.lifecycle import expiration_headers
 from txs3.api.locking import (
     bypass_requested,
     deletion_guard,
@@ -138,7 +139,11 @@ async def put_object(call: S3Call) -> Response:
         upload.etag,
         meta,
     )
-    headers = {"ETag": f'"{info.etag}"', **version_headers(call, info)}
+    headers = {
+        "ETag": f'"{info.etag}"',
+        **version_headers(call, info),
+        **expiration_headers(call, info),
+    }
     for alg, value in sent_checksums(call, info.meta.checksums):
         headers[header_name(alg)] = value
     return Response(200, headers)
@@ -262,6 +267,7 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
         **_object_headers(info),
         **version_headers(call, info),
         **response_headers(call, info),
+        **expiration_headers(call, info),
     }
     span = _span(call, info, headers)
     if span is None:

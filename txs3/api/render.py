@@ -33,18 +33,22 @@ def http_date(ts: float) -> str:
     return email.utils.formatdate(int(ts), usegmt=True)
 
 
+# S3's refusal of a CORS preflight names the method and resource type
+# instead: Code, Message, Method, ResourceType, RequestId, HostId.
+_WITHOUT_RESOURCE = frozenset({"AccessForbidden"})
+
+
 def error_response(error: S3Error, request_id: str, resource: str) -> Response:
     """
     C{error} as S3 sends it:
-    ``<Error><Code/><Message/>...<Resource/><RequestId/><HostId/></Error>``.
+    ``<Error><Code/><Message/>...<Resource/><RequestId/><HostId/></Error>``
+    (without ``Resource`` for C{AccessForbidden}, the CORS refusal).
     """
     children: list[xml.Node] = [("Code", error.code), ("Message", error.message)]
     children += [(name, xml.printable(value)) for name, value in error.extra.items()]
-    children += [
-        ("Resource", xml.printable(resource)),
-        ("RequestId", request_id),
-        ("HostId", HOST_ID),
-    ]
+    if error.code not in _WITHOUT_RESOURCE:
+        children.append(("Resource", xml.printable(resource)))
+    children += [("RequestId", request_id), ("HostId", HOST_ID)]
     body = xml.document("Error", children, namespace=False)
     headers = {
         "Content-Type": XML_TYPE,

@@ -6,7 +6,7 @@ Clients probe these (Cyberduck's info panel asks ``?logging``,
 ``?versioning``, ``?lifecycle`` ...).  Each answer is what S3 sends for a
 new bucket today: an empty document where S3 sends one (versioning,
 logging, accelerate, notification), S3's own 404 where S3 has no document
-(lifecycle, CORS, website, replication), and the fixed
+(CORS, website, replication), and the fixed
 settings of a new bucket where S3 has defaults (the bucket owner paying).
 ACLs, ownership, policies and Block Public Access are real settings:
 L{txs3.api.acl} and L{txs3.api.policy}.
@@ -68,14 +68,6 @@ async def get_bucket_request_payment(call: S3Call) -> Response:
     )
 
 
-async def get_bucket_lifecycle_configuration(call: S3Call) -> Response:
-    """404 C{NoSuchLifecycleConfiguration}, S3's answer for a bucket without."""
-    raise _missing(call, "NoSuchLifecycleConfiguration")
-
-
-async def get_bucket_cors(call: S3Call) -> Response:
-    """404 C{NoSuchCORSConfiguration}."""
-    raise _missing(call, "NoSuchCORSConfiguration")
 
 
 async def get_bucket_website(call: S3Call) -> Response:
@@ -99,8 +91,6 @@ async def get_bucket_replication(call: S3Call) -> Response:
 #: Operation name -> handler, merged into L{txs3.api.app.HANDLERS}.
 SUBRESOURCE_HANDLERS = {
     "GetBucketLogging": get_bucket_logging,
-    "GetBucketLifecycleConfiguration": get_bucket_lifecycle_configuration,
-    "GetBucketCors": get_bucket_cors,
     "GetBucketWebsite": get_bucket_website,
     "GetBucketEncryption": get_bucket_encryption,
     "GetBucketRequestPayment": get_bucket_request_payment,

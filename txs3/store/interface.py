@@ -31,6 +31,12 @@ from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
 from txs3.errors import S3Error
+from txs3.store.candidates import (
+    Candidate,
+    CandidatesPage,
+    UploadsBatch,
+    VersionCursor,
+)
 from txs3.store.values import (
     COMPLETED_UPLOAD_TTL,
     NULL_VERSION,
@@ -65,6 +71,8 @@ __all__ = [
     "COMPLETED_UPLOAD_TTL",
     "NULL_VERSION",
     "BucketInfo",
+    "Candidate",
+    "CandidatesPage",
     "CompletedUpload",
     "Completion",
     "Deleted",
@@ -85,8 +93,10 @@ __all__ = [
     "QuotaState",
     "SourceChanged",
     "UploadInfo",
+    "UploadsBatch",
     "UploadsPage",
     "Usage",
+    "VersionCursor",
     "Versioning",
     "VersionsPage",
     "WriteCondition",
@@ -455,6 +465,50 @@ class IObjectStore(Interface):
 
         C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion};
         C{MethodNotAllowed} for a delete marker; whatever C{change} raises.
+        """
+
+    # -- background passes --------------------------------------------------
+
+    def buckets_with_setting(name: str) -> Deferred[list[BucketInfo]]:
+        """
+        Every bucket that has setting C{name} (L{put_bucket_setting}), by
+        name, read off the reactor thread: the buckets a background pass
+        has work in (C{lifecycle}).
+        """
+
+    def lifecycle_candidates(
+        bucket: str, cursor: VersionCursor | None, limit: int
+    ) -> Deferred[CandidatesPage]:
+        """
+        The next at most C{limit} (at least 1) versions of C{bucket} after
+        C{cursor} (None: from the first key), by key in byte order and
+        newest first within a key, each with what lifecycle rules weigh
+        (L{Candidate}); the page's C{next} continues the walk, also in the
+        middle of a key's history.  It reads O(limit) index rows, off the
+        reactor thread.  Versions written or removed meanwhile may or may
+        not be seen.  C{NoSuchBucket}.
+        """
+
+    def uploads_started_before(
+        bucket: str, before: float, cursor: tuple[float, str] | None, limit: int
+    ) -> Deferred[UploadsBatch]:
+        """
+        The next at most C{limit} multipart uploads in progress in
+        C{bucket} initiated at or before C{before}, oldest first (then by
+        upload id), after C{cursor} (a batch's C{next}; None: from the
+        oldest).  O(limit) index rows, off the reactor thread.
+        C{NoSuchBucket}.
+        """
+
+    def take_lease(name: str, holder: str, until: float) -> Deferred[bool]:
+        """
+        Take or renew lease C{name} for C{holder} until C{until} (POSIX
+        seconds of the store's clock), in one commit: it fires True, and
+        the lease is C{holder}'s until then, when nobody held it, its
+        holder's time had run out (at or before now), or C{holder} held
+        it already; otherwise False, and nothing changes.  Every process
+        sharing the data directory sees the same holder: this is how one
+        of them, and only one, runs a background pass.
         """
 
     # -- usage and quotas ---------------------------------------------------

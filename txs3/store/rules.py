@@ -120,3 +120,32 @@ def delete_marker_error(code: str, version_id: str, **extra: str) -> S3Error:
         {"x-amz-delete-marker": "true", "x-amz-version-id": version_id}
     )
     return error
+
+
+def same_version(found: ObjectInfo, expected: ObjectInfo) -> bool:
+    """
+    Whether C{found} is the very version C{expected} was read as: the same
+    S3 version id, kind, write (L{ObjectInfo.version}, unique per write of
+    an object) and time.  A C{null} version replaced by a newer C{null}
+    one, or a delete marker by another, is a different version.
+    """
+    return (
+        found.version_id == expected.version_id
+        and found.delete_marker == expected.delete_marker
+        and found.version == expected.version
+        and found.last_modified == expected.last_modified
+    )
+
+
+def check_expected(found: ObjectInfo | None, expected: ObjectInfo | None) -> None:
+    """
+    Inside a deletion's commit: refuse it unless the version it would act
+    on (C{found}, None when there is none) is C{expected}, when given (see
+    L{txs3.store.values.Deletion.expected}).
+
+    @raise S3Error: C{ConditionalRequestConflict}.
+    """
+    if expected is None:
+        return
+    if found is None or not same_version(found, expected):
+        raise S3Error.of("ConditionalRequestConflict")

@@ -474,6 +474,11 @@ class Deletion:
         for a locked version) to refuse the deletion, which then changes
         nothing.  It must be quick and pure, as C{make_meta} of
         L{IObjectStore.copy_current_object}.
+    @ivar expected: the version the caller decided on (a background pass
+        that read it earlier): the deletion acts only if the version it
+        would act on (version C{version_id}, or the key's current version)
+        is still that write (L{txs3.store.rules.same_version}), and
+        otherwise changes nothing and raises C{ConditionalRequestConflict}.
     """
 
     bucket: str
@@ -481,6 +486,7 @@ class Deletion:
     versioning: Versioning = ""
     version_id: str | None = None
     guard: Callable[[ObjectInfo], None] | None = None
+    expected: ObjectInfo | None = None
 
 
 @dataclass(frozen=True)

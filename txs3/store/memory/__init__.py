@@ -12,7 +12,8 @@ by id), so copies and completed uploads share their blobs and read through
 the same L{ExtentReader}.
 
 Modules: C{staging} (L{MemoryStagingFile}), C{core} (the state, shared
-helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging}, C{health}.
+helpers, buckets), C{objects}, C{multipart}, C{listing}, C{tagging},
+C{settings}, C{versions}, C{background}, C{health}.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from zope.interface import implementer
 
 from txs3.store.health import IStoreHealth
 from txs3.store.interface import IObjectStore
+from txs3.store.memory.background import BackgroundMixin
 from txs3.store.memory.health import HealthMixin
 from txs3.store.memory.listing import ListingMixin
 from txs3.store.memory.multipart import MultipartMixin
@@ -41,6 +43,7 @@ class MemoryStore(
     TaggingMixin,
     SettingsMixin,
     VersionsMixin,
+    BackgroundMixin,
     HealthMixin,
 ):
     """An in-memory L{IObjectStore}; C{now} is its clock."""

@@ -74,6 +74,8 @@ class MemoryCore:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
         self._completed: dict[str, CompletedUpload] = {}
+        # Background passes' leases: name -> (holder, until).
+        self._leases: dict[str, tuple[str, float]] = {}
         # (kind, name) -> quota, set by tests (txs3-admin sets the index's).
         self.quotas: dict[tuple[str, str], Quota] = {}
 

@@ -23,6 +23,7 @@ from txs3.store.interface import (
 )
 from txs3.store.memory.core import Bucket, MemoryCore
 from txs3.store.namespace import encode_key, encode_query, list_page, versions_page
+from txs3.store.rules import check_expected
 
 Entry = tuple[ObjectInfo, list[Extent] | None]
 
@@ -36,8 +37,10 @@ class VersionsMixin(MemoryCore):
         if d.version_id is not None:
             found = self._find(target, raw_key, d.version_id)
             if found is None:
+                check_expected(None, d.expected)
                 return Deleted(False, d.version_id)
             (info, _), current = found
+            check_expected(info, d.expected)
             if d.guard is not None and not info.delete_marker:
                 d.guard(info)
             if current:
@@ -47,6 +50,11 @@ class VersionsMixin(MemoryCore):
                 history[:] = [e for e in history if e[0].version_id != d.version_id]
             self._promote(target, raw_key)
             return Deleted(True, d.version_id, info.delete_marker)
+        if d.expected is not None:
+            found_current = target.objects.get(raw_key)
+            check_expected(
+                None if found_current is None else found_current[0], d.expected
+            )
         if not d.versioning:
             existed = raw_key in target.objects
             self._make_room(target, raw_key, "", d.guard)

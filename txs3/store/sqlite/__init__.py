@@ -19,7 +19,7 @@ Data directory layout::
     blobs/ab/<id>                  object bytes, see L{txs3.store.blobs}
     staging/<instance>/            this process's uploads in progress
 
-Schema (version 3; C{schema_version} holds the version for migrations;
+Schema (version 6; C{schema_version} holds the version for migrations;
 the statements are in L{txs3.store.sqlite.schema})::
 
     buckets(name TEXT PRIMARY KEY, owner_id, created REAL, region)
@@ -43,6 +43,11 @@ the statements are in L{txs3.store.sqlite.schema})::
         purged by the sweep after COMPLETED_UPLOAD_TTL
     bucket_tags(bucket PRIMARY KEY, created REAL, tags TEXT (JSON))
         WITHOUT ROWID; object tags are in objects.meta
+    versions, version_extents: noncurrent versions and delete markers
+        (L{txs3.store.sqlite.versions}); bucket_settings
+    leases(name PRIMARY KEY, holder, until REAL) WITHOUT ROWID: who runs
+        a background pass (L{txs3.store.sqlite.background})
+    INDEX uploads_age ON uploads(bucket, initiated, upload_id)
 
 Keys are stored as BLOBs of their UTF-8 bytes, so the primary key orders
 them the way S3 lists (memcmp), and listing is a range scan on it.
@@ -85,6 +90,7 @@ Modules: C{core} (threads, connections, transactions, blob publishing),
 C{schema} (tables, migrations, statements), C{rows} (row mapping and the
 reference-checking helpers), and one mixin per operation family:
 C{buckets}, C{objects}, C{multipart}, C{listing}, C{sweep}, C{tagging},
+C{settings}, C{versioned}, C{background},
 C{health} (readiness, disk space and sweep counts: L{IStoreHealth}).
 L{SQLiteStore} is only their combination.
 """
@@ -99,6 +105,7 @@ from zope.interface import implementer
 
 from txs3.store.health import IStoreHealth
 from txs3.store.interface import IObjectStore
+from txs3.store.sqlite.background import BackgroundMixin
 from txs3.store.sqlite.buckets import BucketsMixin
 from txs3.store.sqlite.core import BUSY_TIMEOUT_MS, DEFAULT_ORPHAN_GRACE, StoreOptions
 from txs3.store.sqlite.health import HealthMixin
@@ -124,6 +131,7 @@ class SQLiteStore(
     TaggingMixin,
     SettingsMixin,
     VersionsMixin,
+    BackgroundMixin,
     HealthMixin,
     UsageMixin,
 ):

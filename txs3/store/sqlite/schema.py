@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     checksum_type TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS uploads_key ON uploads (bucket, key, upload_id);
+CREATE INDEX IF NOT EXISTS uploads_age ON uploads (bucket, initiated, upload_id);
 CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL,
     part_number INTEGER NOT NULL,
@@ -128,6 +129,11 @@ CREATE TABLE IF NOT EXISTS bucket_settings (
     value TEXT NOT NULL,
     PRIMARY KEY (bucket, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT NOT NULL PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS users (
     name TEXT NOT NULL PRIMARY KEY,
     owner_id TEXT NOT NULL,
@@ -143,6 +149,7 @@ CREATE TABLE IF NOT EXISTS access_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys (user_name);
 CREATE TABLE IF NOT EXISTS users_serial (serial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reload_requests (serial INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quotas (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -163,7 +170,8 @@ CREATE TABLE IF NOT EXISTS bucket_tags (
 #: gain their settings serial (and SCHEMA creates bucket_settings).
 #: Version 4 -> 5: objects gain their S3 version id and creation order
 #: (SCHEMA creates versions and version_extents); a row from before
-#: reads as version "null", older than any other.
+#: reads as version "null", older than any other.  Version 5 -> 6 only
+#: adds the leases table and the uploads_age index, which SCHEMA creates.
 MIGRATE_1_2 = "ALTER TABLE objects ADD COLUMN version TEXT"
 MIGRATE_3_4 = "ALTER TABLE buckets ADD COLUMN serial INTEGER NOT NULL DEFAULT 0"
 MIGRATE_4_5 = (

@@ -262,3 +262,25 @@ def active_keys(conn: sqlite3.Connection) -> list[AccessKey]:
             " WHERE u.disabled = 0"
         )
     ]
+
+
+def reload_serial(conn: sqlite3.Connection) -> int:
+    """The reload-request serial (L{request_reload})."""
+    row = conn.execute("SELECT max(serial) FROM reload_requests").fetchone()
+    return int(row[0] or 0)
+
+
+def request_reload(conn: sqlite3.Connection) -> int:
+    """
+    Ask every server on this data directory to reload its certificates
+    and keys (as SIGHUP does), within about a second; the new serial.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("UPDATE reload_requests SET serial = serial + 1").rowcount == 0:
+            conn.execute("INSERT INTO reload_requests (serial) VALUES (1)")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return reload_serial(conn)

@@ -22,8 +22,9 @@ from txs3.store.interface import (
     new_version_id,
 )
 from txs3.store.namespace import encode_key, encode_query, list_page, versions_page
+from txs3.store.rules import check_expected
 from txs3.store.sqlite.core import StoreCore
-from txs3.store.sqlite.rows import no_such_bucket, remove_object, unreferenced
+from txs3.store.sqlite.rows import no_such_bucket, one, remove_object, unreferenced
 from txs3.store.sqlite.versions import (
     CURRENT_SELECT,
     VERSION_SELECT,
@@ -136,6 +137,16 @@ class VersionsMixin(StoreCore):
         """Inside a write transaction: one deletion; the blobs it frees."""
         if d.version_id is not None:
             return self._delete_version_id(conn, d, raw_key)
+        if d.expected is not None:
+            current = one(
+                conn,
+                CURRENT_SELECT + " WHERE bucket = ? AND key = ?",
+                (d.bucket, raw_key),
+            )
+            check_expected(
+                None if current is None else version_info(d.bucket, current, True),
+                d.expected,
+            )
         if not d.versioning:
             existed = current_version_id(conn, d.bucket, raw_key) is not None
             return Deleted(existed), make_room(conn, d.bucket, raw_key, "", d.guard)
@@ -152,9 +163,11 @@ class VersionsMixin(StoreCore):
         assert d.version_id is not None
         found = find_version(conn, d.bucket, raw_key, d.version_id)
         if found is None:
+            check_expected(None, d.expected)
             return Deleted(False, d.version_id), set()
         row, current = found
         info = version_info(d.bucket, row, current)
+        check_expected(info, d.expected)
         if d.guard is not None and not info.delete_marker:
             d.guard(info)
         if current:
@@ -207,7 +220,9 @@ class VersionsMixin(StoreCore):
                         given += 1
                         yield bytes(row[0]), row
                 if limit - given > 0:
-                    yield from _merged(conn, bucket, lo, inclusive, hi, limit - given)
+                    yield from merged_versions(
+                        conn, bucket, lo, inclusive, hi, limit - given
+                    )
 
             walk = list_page(scan, *raw, max_keys)
         finally:
@@ -240,7 +255,7 @@ class VersionsMixin(StoreCore):
         return [(*r[:10], r[10], -1) for r in older]
 
 
-def _merged(
+def merged_versions(
     conn: sqlite3.Connection,
     bucket: str,
     lo: bytes,
