@@ -9,7 +9,6 @@ real reactor turns meanwhile (no durations are asserted).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ from txs3.background.lifecycle import LifecyclePass, PassCounts
 from txs3.errors import S3Error
 from txs3.lifecycle.config import parse_lifecycle, render_lifecycle
 from txs3.lifecycle.evaluate import Days
-from txs3.objectlock.retention import Retention
 from txs3.store.interface import (
     Deletion,
     IObjectStore,
+    LockRetention,
     NewUpload,
     ObjectInfo,
     ObjectMeta,
@@ -313,24 +312,16 @@ async def test_version_written_meanwhile_is_not_expired(clock: Clock) -> None:
     assert f.read() == b"new"
 
 
-@dataclasses.dataclass(frozen=True)
-class LockedMeta(ObjectMeta):
-    """Metadata with Object Lock's fields, as Object Lock will store them."""
-
-    retention: Retention | None = None
-    legal_hold: bool | None = None
-
-
 def test_guard_refuses_locked_versions() -> None:
     """The guard refuses a version under legal hold or active retention, and lets others go."""
     def version(meta: ObjectMeta) -> ObjectInfo:
         return ObjectInfo(B, "k", 1, "e", 0.0, meta=meta)
 
-    for locked in (LockedMeta(legal_hold=True), LockedMeta(retention=Retention("GOVERNANCE", 200.0))):
+    for locked in (ObjectMeta(legal_hold=True), ObjectMeta(retention=LockRetention("GOVERNANCE", 200.0))):
         with pytest.raises(S3Error) as info:
             lifecycle_guard(version(locked), 100.0)
         assert info.value.code == "AccessDenied"
-    lifecycle_guard(version(LockedMeta(retention=Retention("COMPLIANCE", 100.0))), 100.0)
+    lifecycle_guard(version(ObjectMeta(retention=LockRetention("COMPLIANCE", 100.0))), 100.0)
     lifecycle_guard(version(ObjectMeta()), 100.0)
 
 
@@ -344,7 +335,7 @@ async def test_locked_version_is_kept(clock: Clock) -> None:
         B, "lifecycle", rules("<Filter/><Status>Enabled</Status><NoncurrentVersionExpiration>"
                               "<NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>")
     )  # fmt: skip
-    await put(store, B, "k", b"held", meta=LockedMeta(legal_hold=True), versioning="Enabled")
+    await put(store, B, "k", b"held", meta=ObjectMeta(legal_hold=True), versioning="Enabled")
     await put(store, B, "k", b"free", versioning="Enabled")
     await put(store, B, "k", b"current", versioning="Enabled")
     clock.advance(10)

@@ -223,6 +223,52 @@ async def complete_multipart_upload(s: Server) -> Scenario:
                     complete(parts), complete(parts[:1]), state)  # fmt: skip
 
 
+async def make_locked_object(s: Server) -> None:
+    """Bucket ``bucket`` with Object Lock, and object ``k`` in it, unlocked."""
+    headers = {"x-amz-bucket-object-lock-enabled": "true"}
+    r = await s.client.request("PUT", "/bucket", headers=headers)
+    assert r.code == 200, r.body
+    r = await s.client.request("PUT", "/bucket/k", body=b"data")
+    assert r.code == 200, r.body
+
+
+async def put_object_lock_configuration(s: Server) -> Scenario:
+    def config(mode: str, period: str) -> bytes:
+        return (
+            "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+            f"<Rule><DefaultRetention><Mode>{mode}</Mode>{period}</DefaultRetention>"
+            "</Rule></ObjectLockConfiguration>"
+        ).encode()
+
+    await make_locked_object(s)
+    return Scenario("PUT", "/bucket", "object-lock",
+                    config("GOVERNANCE", "<Days>1</Days>"),
+                    config("COMPLIANCE", "<Years>100</Years>"),
+                    lambda: observe(s, "GET", "/bucket", "object-lock"))  # fmt: skip
+
+
+async def put_object_retention(s: Server) -> Scenario:
+    def retention(mode: str, year: int) -> bytes:
+        return (
+            f"<Retention><Mode>{mode}</Mode><RetainUntilDate>{year}-01-01T00:00:00Z"
+            "</RetainUntilDate></Retention>"
+        ).encode()
+
+    await make_locked_object(s)
+    return Scenario("PUT", "/bucket/k", "retention", retention("GOVERNANCE", 2099),
+                    retention("COMPLIANCE", 2199),
+                    lambda: observe(s, "GET", "/bucket/k", "retention"))  # fmt: skip
+
+
+async def put_object_legal_hold(s: Server) -> Scenario:
+    def hold(status: str) -> bytes:
+        return f"<LegalHold><Status>{status}</Status></LegalHold>".encode()
+
+    await make_locked_object(s)
+    return Scenario("PUT", "/bucket/k", "legal-hold", hold("ON"), hold("OFF"),
+                    lambda: observe(s, "GET", "/bucket/k", "legal-hold"))  # fmt: skip
+
+
 SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "CreateBucket": create_bucket,
     "DeleteObjects": delete_objects,
@@ -237,6 +283,9 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[Scenario]]] = {
     "PutObjectAcl": put_object_acl,
     "PutObjectTagging": put_object_tagging,
     "CompleteMultipartUpload": complete_multipart_upload,
+    "PutObjectLockConfiguration": put_object_lock_configuration,
+    "PutObjectRetention": put_object_retention,
+    "PutObjectLegalHold": put_object_legal_hold,
 }
 
 

@@ -13,6 +13,9 @@ A bucket's access settings are stored as text by the store
     C{ObjectWriter};
   - C{versioning}: the C{VersioningConfiguration} document
     GetBucketVersioning answers (absent: never enabled);
+  - C{object-lock}: the C{ObjectLockConfiguration} document
+    GetObjectLockConfiguration answers (absent: no Object Lock; once set,
+    never removed);
   - C{lifecycle}: the C{LifecycleConfiguration} document as
     GetBucketLifecycleConfiguration answers it (absent: none).
 
@@ -54,7 +57,12 @@ from txs3.authz.acl import decode_grants
 from txs3.authz.decide import OWNER_DECISION
 from txs3.errors import S3Error
 from txs3.lifecycle.config import LifecycleConfiguration, parse_lifecycle
-from txs3.objectlock import UNVERSIONED, parse_versioning
+from txs3.objectlock import (
+    UNVERSIONED,
+    ObjectLockConfiguration,
+    parse_lock_configuration,
+    parse_versioning,
+)
 from txs3.objectlock import Versioning as VersioningConfig
 from txs3.store.interface import BucketInfo, IObjectStore, ObjectInfo, Versioning
 
@@ -102,7 +110,7 @@ class BucketAccess:
     @ivar ownership: its Object Ownership, or None when it has none (S3
         then applies C{ObjectWriter}, the rule before the setting existed).
     @ivar versioning: its versioning configuration.
-    @ivar object_lock: whether it was created with Object Lock.
+    @ivar lock: its Object Lock configuration, None without Object Lock.
     @ivar lifecycle: its lifecycle configuration, or None.
     """
 
@@ -112,8 +120,13 @@ class BucketAccess:
     public_access_block: PublicAccessBlock | None = None
     ownership: Ownership | None = None
     versioning: VersioningConfig = UNVERSIONED
-    object_lock: bool = False
+    lock: ObjectLockConfiguration | None = None
     lifecycle: LifecycleConfiguration | None = None
+
+    @property
+    def object_lock(self) -> bool:
+        """Whether Object Lock is on (at creation, or put on since)."""
+        return self.lock is not None
 
     @property
     def versioning_state(self) -> Versioning:
@@ -162,6 +175,7 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
             if change is None:
                 raise ValueError("versioning setting without a configuration")
             versioning = VersioningConfig(change.status, change.mfa_delete)
+        lock_text = settings.get(OBJECT_LOCK)
         lifecycle_text = settings.get(LIFECYCLE)
         return BucketAccess(
             bucket=bucket,
@@ -180,7 +194,11 @@ def read_access(bucket: BucketInfo, settings: dict[str, str]) -> BucketAccess:
             ),
             ownership=ownership,
             versioning=versioning,
-            object_lock=OBJECT_LOCK in settings,
+            lock=(
+                None
+                if lock_text is None
+                else parse_lock_configuration(lock_text.encode("utf-8"))
+            ),
             lifecycle=(
                 None
                 if lifecycle_text is None

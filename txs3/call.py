@@ -25,6 +25,7 @@ from txs3.body import BufferSink, DiscardSink, UploadSink
 from txs3.cors_cache import BucketCorsCache
 from txs3.formbody import FormSink
 from txs3.lifecycle.evaluate import Days
+from txs3.objectlock import LockRequest
 from txs3.operation import Operation
 from txs3.store.interface import CompletedUpload, IObjectStore, UploadInfo
 
@@ -100,6 +101,9 @@ class S3Call:
         (None for service-level operations and CreateBucket).
     @ivar acl: the ACL the request's C{x-amz-acl} / C{x-amz-grant-*}
         headers ask for, checked before the body; None when it has none.
+    @ivar lock: the lock its C{x-amz-object-lock-*} headers ask for,
+        checked before the body (L{txs3.api.locking.lock_headers}); None
+        for an operation that does not read them.
     """
 
     request_id: str
@@ -115,6 +119,7 @@ class S3Call:
     completed: CompletedUpload | None = None
     authorizer: Authorizer | None = None
     acl: Acl | None = None
+    lock: LockRequest | None = None
 
     @property
     def principal(self) -> Principal:

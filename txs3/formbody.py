@@ -35,6 +35,7 @@ from txs3.auth.types import Identity, PayloadPlan
 from txs3.authz import Acl
 from txs3.body import DEFAULT_CHECKSUM, CheckedSink, Upload
 from txs3.errors import S3Error
+from txs3.objectlock import LockRequest
 from txs3.operation import MAX_PUT_SIZE
 from txs3.postform.check import limited_sink
 from txs3.postform.multipart import FileInfo, FileSink, FormParser, PostForm
@@ -60,6 +61,8 @@ class AcceptedForm:
     @ivar content_md5: its ``Content-MD5`` field (the file's MD5), if any.
     @ivar checksums: the file's S3 checksums its ``x-amz-checksum-*``
         fields name, algorithm to base64 value.
+    @ivar lock: the Object Lock its ``x-amz-object-lock-*`` fields ask
+        for, checked.
     """
 
     identity: Identity | None
@@ -71,6 +74,7 @@ class AcceptedForm:
     tags: tuple[tuple[str, str], ...] = ()
     content_md5: str | None = None
     checksums: Mapping[str, str] | None = None
+    lock: LockRequest | None = None
 
 
 #: The decision on a form, once its fields before the file are in.

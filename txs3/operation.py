@@ -64,6 +64,7 @@ OperationName = Literal[
     "GetBucketAccelerateConfiguration",
     "GetBucketNotificationConfiguration",
     "GetObjectLockConfiguration",
+    "PutObjectLockConfiguration",
     "GetBucketReplication",
     "GetBucketTagging",
     "PutBucketTagging",
@@ -83,6 +84,10 @@ OperationName = Literal[
     "PutObjectTagging",
     "DeleteObjectTagging",
     "GetObjectAttributes",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
     # multipart uploads
     "CreateMultipartUpload",
     "UploadPart",

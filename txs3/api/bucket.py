@@ -5,6 +5,7 @@ from __future__ import annotations
 from txs3 import xml
 from txs3.access import ACL, OWNERSHIP, PUBLIC_ACCESS_BLOCK
 from txs3.api.acl import bucket_acl_setting, new_bucket_ownership
+from txs3.api.locking import new_bucket_lock
 from txs3.authz import BLOCK_ALL
 from txs3.call import S3Call
 from txs3.errors import S3Error
@@ -46,9 +47,12 @@ def new_bucket_settings(call: S3Call) -> dict[str, str]:
     The access settings a CreateBucket gives its bucket, in the same
     commit: its Object Ownership (header or server default), every Block
     Public Access setting when the server gives them to new buckets, and
-    the ACL its headers ask for (checked before the body).
+    the ACL its headers ask for (checked before the body), and with
+    C{x-amz-bucket-object-lock-enabled: true}, Object Lock and versioning
+    C{Enabled}.
     """
     settings: dict[str, str] = {OWNERSHIP: new_bucket_ownership(call)}
+    settings.update(new_bucket_lock(call))
     if call.config.new_buckets.block_public_access:
         settings[PUBLIC_ACCESS_BLOCK] = BLOCK_ALL.to_xml().decode("utf-8")
     acl = bucket_acl_setting(call)

@@ -43,6 +43,7 @@ from txs3.api import (
     copy,
     lifecycle,
     listing,
+    locking,
     multidelete,
     multipart,
     obj,
@@ -143,6 +144,7 @@ _PART = prechecks.part_number_param
 _UPLOAD = prechecks.multipart_upload
 _COMPLETION = prechecks.completion_target
 _INTEGRITY = prechecks.integrity_header
+_LOCK = locking.lock_headers
 _QUOTA = quota.quota_before_body
 # Listed on every operation whose AWS request syntax takes encryption
 # headers (SSE-S3/KMS on writes; SSE-C wherever object data is written or
@@ -239,8 +241,12 @@ CATALOGUE: tuple[Entry, ...] = (
           subresources.get_bucket_notification_configuration,
           "s3:GetBucketNotification"),
     Entry("GetObjectLockConfiguration", _bucket("GET", "object-lock"),
-          subresources.get_object_lock_configuration,
+          locking.get_object_lock_configuration,
           "s3:GetBucketObjectLockConfiguration"),
+    Entry("PutObjectLockConfiguration", _bucket("PUT", "object-lock"),
+          locking.put_object_lock_configuration,
+          "s3:PutBucketObjectLockConfiguration", body="xml",
+          checks=(_INTEGRITY,)),
     Entry("GetBucketReplication", _bucket("GET", "replication"),
           subresources.get_bucket_replication,
           "s3:GetReplicationConfiguration"),
@@ -266,13 +272,13 @@ CATALOGUE: tuple[Entry, ...] = (
           bucket_cors.options_object, None, public=True),
     # -- objects -----------------------------------------------------------
     Entry("PutObject", _object("PUT"), obj.put_object, "s3:PutObject",
-          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _QUOTA)),
+          body="object", checks=(_SSE, _ACL, _TAGGING, _CONDITION, _LOCK, _QUOTA)),
     # A browser form: the key, the signer and the headers are form fields,
     # checked by txs3.api.postobject when the file begins.
     Entry("PostObject", _bucket("POST"), postobject.post_object,
           "s3:PutObject", body="form", per_key=True),
     Entry("CopyObject", _object("PUT", header=_COPY_SOURCE), copy.copy_object,
-          "s3:PutObject", checks=(_SSE, _ACL, _TAGGING)),
+          "s3:PutObject", checks=(_SSE, _ACL, _TAGGING, _LOCK)),
     Entry("GetObject", _object("GET", optional=_GET_PART), obj.get_object,
           "s3:GetObject", checks=(_SSE,), version_action="s3:GetObjectVersion"),
     Entry("HeadObject", _object("HEAD", optional=_GET_PART), obj.head_object,
@@ -296,13 +302,24 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("GetObjectAttributes", _object("GET", "attributes"),
           attributes.get_object_attributes, "s3:GetObjectAttributes",
           checks=(_SSE,), version_action="s3:GetObjectVersionAttributes"),
+    # S3 has no separate version actions for these.
+    Entry("GetObjectRetention", _object("GET", "retention"),
+          locking.get_object_retention, "s3:GetObjectRetention"),
+    Entry("PutObjectRetention", _object("PUT", "retention"),
+          locking.put_object_retention, "s3:PutObjectRetention", body="xml",
+          checks=(_INTEGRITY,)),
+    Entry("GetObjectLegalHold", _object("GET", "legal-hold"),
+          locking.get_object_legal_hold, "s3:GetObjectLegalHold"),
+    Entry("PutObjectLegalHold", _object("PUT", "legal-hold"),
+          locking.put_object_legal_hold, "s3:PutObjectLegalHold", body="xml",
+          checks=(_INTEGRITY,)),
     # -- multipart uploads -------------------------------------------------
     Entry("CreateMultipartUpload", _object("POST", "uploads"),
           multipart.create_multipart_upload, "s3:PutObject",
-          checks=(_SSE, _ACL, _TAGGING)),
+          checks=(_SSE, _ACL, _TAGGING, _LOCK)),
     Entry("UploadPart", _object("PUT", "partNumber", "uploadId"),
           multipart.upload_part, "s3:PutObject", body="object",
-          checks=(_SSE, _PART, _UPLOAD, _QUOTA)),
+          checks=(_SSE, _PART, _UPLOAD, _LOCK, _QUOTA)),
     Entry("UploadPartCopy",
           _object("PUT", "partNumber", "uploadId", header=_COPY_SOURCE),
           copy.upload_part_copy, "s3:PutObject",

@@ -30,6 +30,7 @@ from twisted.internet.threads import deferToThread
 from txs3 import xml
 from txs3.api.acl import new_object_access
 from txs3.api.conditions import evaluate
+from txs3.api.locking import new_lock
 from txs3.api.obj import object_meta
 from txs3.api.quota import check_copy_quota, check_quota
 from txs3.api.tagging import copy_tags
@@ -48,6 +49,7 @@ from txs3.store.interface import (
     SourceChanged,
 )
 from txs3.store.versionid import is_version_id
+from txs3.versionlock import with_lock
 
 #: How often UploadPartCopy starts over when its source keeps being replaced.
 COPY_ATTEMPTS = 5
@@ -176,8 +178,10 @@ async def copy_object(call: S3Call) -> Response:
     replaced = object_meta(call, {}) if directive == "REPLACE" else None
     tagging = _directive(call, "x-amz-tagging-directive")
     request_tags = copy_tags(call, ObjectMeta()) if tagging == "REPLACE" else None
-    # A copy gets the ACL its request asks for, never the source's (S3).
+    # A copy gets the ACL its request asks for, never the source's (S3),
+    # and likewise its Object Lock: the request's, or the bucket's default.
     owner, acl = new_object_access(call)
+    lock = new_lock(call)
 
     copied: list[ObjectInfo] = []
 
@@ -190,7 +194,7 @@ async def copy_object(call: S3Call) -> Response:
                 meta, headers=replaced.headers, user_metadata=replaced.user_metadata
             )
         tags = source.meta.tags if request_tags is None else request_tags
-        return dataclasses.replace(meta, tags=tags, acl=acl)
+        return with_lock(dataclasses.replace(meta, tags=tags, acl=acl), lock)
 
     versioning = bucket_access(call).versioning_state
     info = await call.config.store.copy_current_object(

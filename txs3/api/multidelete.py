@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from txs3 import xml
+from txs3.api.locking import bypass_requested, deletion_guard
 from txs3.api.versions import bucket_access
 from txs3.call import S3Call
 from txs3.errors import S3Error
@@ -17,7 +18,13 @@ MAX_OBJECTS = 1000
 async def delete_objects(call: S3Call) -> Response:
     """
     Delete each listed key; report each as Deleted (unless C{Quiet}) or as a
-    per-key Error.  Missing keys count as deleted, as in S3.
+    per-key Error.  Missing keys count as deleted, as in S3.  A version
+    that Object Lock protects is an C{AccessDenied} entry, decided inside
+    the commit (L{deletion_guard}); the others go.
+
+    @raise S3Error: C{InvalidArgument} for
+        C{x-amz-bypass-governance-retention} on a bucket without Object
+        Lock.
     """
     bucket = call.operation.bucket
     assert bucket is not None
@@ -37,6 +44,7 @@ async def delete_objects(call: S3Call) -> Response:
             raise S3Error.of("MalformedXML")
         entries.append((key, xml.child_text(element, "VersionId")))
     versioning = bucket_access(call).versioning_state
+    bypass = bypass_requested(call)
     results: list[xml.Node | None] = [None] * len(entries)
     deletions: list[tuple[int, Deletion]] = []
     for i, (key, version) in enumerate(entries):
@@ -51,7 +59,8 @@ async def delete_objects(call: S3Call) -> Response:
             # bucket), as S3 does: a denied key is an entry, the others go.
             results[i] = _error(key, "AccessDenied", version=version)
         else:
-            deletions.append((i, Deletion(bucket, key, versioning, version)))
+            guard = deletion_guard(call, key, bypass)
+            deletions.append((i, Deletion(bucket, key, versioning, version, guard)))
     # One commit for the whole batch: a thousand keys, one fsync.
     done = await call.config.store.delete_versions(bucket, [d for _, d in deletions])
     for (i, deletion), result in zip(deletions, done, strict=True):

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from txs3 import xml
 from txs3.api.acl import new_object_access
 from txs3.api.conditions import check_write_condition, write_condition
+from txs3.api.locking import completion_retention, upload_lock
 from txs3.api.obj import object_meta, sent_checksums
 from txs3.api.quota import check_quota
 from txs3.api.render import owner_xml
@@ -80,6 +81,7 @@ async def create_multipart_upload(call: S3Call) -> Response:
     )
     owner, acl = new_object_access(call)
     meta = dataclasses.replace(with_request_tags(call, object_meta(call, {})), acl=acl)
+    meta = upload_lock(call, meta)
     info = await call.config.store.create_multipart_upload(
         NewUpload(bucket, key, meta, owner, alg, ctype),
     )
@@ -267,6 +269,7 @@ async def complete_multipart_upload(call: S3Call) -> Response:
                 ctype,
                 condition,
                 bucket_access(call).versioning_state,
+                completion_retention(call),
             ),
         )
     except S3Error as e:

@@ -15,6 +15,12 @@ from txs3.api.conditions import (
     write_condition,
 )
 from txs3.api.lifecycle import expiration_headers
+from txs3.api.locking import (
+    bypass_requested,
+    deletion_guard,
+    locked_meta,
+    response_headers,
+)
 from txs3.api.render import http_date
 from txs3.api.tagging import with_request_tags
 from txs3.api.versions import bucket_access, version_headers, version_param
@@ -121,7 +127,7 @@ async def put_object(call: S3Call) -> Response:
         upload.staging.discard()
         raise
     owner, acl = new_object_access(call)
-    meta = dataclasses.replace(meta, acl=acl)
+    meta = locked_meta(call, dataclasses.replace(meta, acl=acl))
     # Checked before the body too (412); the store re-checks it in the
     # commit and answers ConditionalRequestConflict if a racing writer won.
     condition = write_condition(call.head.headers)
@@ -260,6 +266,7 @@ def _object_response(call: S3Call, info: ObjectInfo) -> tuple[Response, int, int
     headers = {
         **_object_headers(info),
         **version_headers(call, info),
+        **response_headers(call, info),
         **expiration_headers(call, info),
     }
     span = _span(call, info, headers)
@@ -325,13 +332,20 @@ async def delete_object(call: S3Call) -> Response:
     """
     204, whether or not the key or version existed.  Without C{versionId}
     on a versioned bucket it writes a delete marker; with one it removes
-    that version for good (L{IObjectStore.delete_version}).
+    that version for good (L{IObjectStore.delete_version}), unless Object
+    Lock protects it: the store asks L{deletion_guard} inside its commit.
+
+    @raise S3Error: C{AccessDenied} "Access Denied because object
+        protected by object lock." for a locked version;
+        C{InvalidArgument} for a bypass header on a bucket without Object
+        Lock.
     """
     bucket, key = _where(call)
     access = bucket_access(call)
     version_id = version_param(call)
+    guard = deletion_guard(call, key, bypass_requested(call))
     deleted = await call.config.store.delete_version(
-        Deletion(bucket, key, access.versioning_state, version_id)
+        Deletion(bucket, key, access.versioning_state, version_id, guard)
     )
     headers = {}
     if deleted.version_id is not None:

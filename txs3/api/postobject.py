@@ -37,6 +37,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from txs3 import xml
 from txs3.api.acl import check_acl_headers, new_object_access
+from txs3.api.locking import locked_meta
 from txs3.api.obj import STORED_HEADERS, object_meta, sent_checksums
 from txs3.api.prechecks import no_encryption
 from txs3.api.tagset import MAX_OBJECT_TAGS, parse_tagging_body
@@ -49,6 +50,7 @@ from txs3.body import requested_checksums
 from txs3.call import ANONYMOUS, S3Call
 from txs3.errors import S3Error
 from txs3.formbody import AcceptedForm, FormSink
+from txs3.objectlock import new_version_lock, parse_lock_headers
 from txs3.operation import MAX_KEY_BYTES
 from txs3.postform.check import check_form
 from txs3.postform.multipart import FileInfo, boundary_from_content_type
@@ -203,6 +205,10 @@ def accept_form(
     no_encryption(put)
     check_acl_headers(put)
     object_meta(put, {})  # MetadataTooLarge now, not after the file
+    # The lock fields as PutObject's headers, but a form has no header
+    # to carry the file's Content-MD5: the integrity rule is not applied.
+    lock = parse_lock_headers(put.head.headers, config.reactor.seconds())
+    new_version_lock(lock, bucket_access(call).lock, config.reactor.seconds())
     checksums, error = requested_checksums(headers, PayloadPlan())
     if error is not None:
         raise error
@@ -211,6 +217,7 @@ def accept_form(
     return dataclasses.replace(
         form,
         acl=put.acl,
+        lock=lock,
         content_md5=content_md5,
         checksums={alg: v for alg, v in checksums.items() if v is not None},
     )
@@ -232,7 +239,8 @@ async def post_object(call: S3Call) -> Response:
         upload.staging.discard()
         raise
     owner, acl = new_object_access(put)
-    meta = dataclasses.replace(meta, tags=form.tags, acl=acl)
+    put.lock = form.lock
+    meta = locked_meta(put, dataclasses.replace(meta, tags=form.tags, acl=acl))
     versioning = bucket_access(call).versioning_state
     info = await call.config.store.put_object(
         Destination(call.bucket, form.key, owner, versioning=versioning),

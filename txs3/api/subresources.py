@@ -6,7 +6,7 @@ Clients probe these (Cyberduck's info panel asks ``?logging``,
 ``?versioning``, ``?lifecycle`` ...).  Each answer is what S3 sends for a
 new bucket today: an empty document where S3 sends one (versioning,
 logging, accelerate, notification), S3's own 404 where S3 has no document
-(CORS, website, object lock, replication), and the fixed
+(CORS, website, replication), and the fixed
 settings of a new bucket where S3 has defaults (the bucket owner paying).
 ACLs, ownership, policies and Block Public Access are real settings:
 L{txs3.api.acl} and L{txs3.api.policy}.
@@ -81,11 +81,6 @@ async def get_bucket_encryption(call: S3Call) -> Response:
     raise _missing(call, "ServerSideEncryptionConfigurationNotFoundError")
 
 
-async def get_object_lock_configuration(call: S3Call) -> Response:
-    """404 C{ObjectLockConfigurationNotFoundError}."""
-    raise _missing(call, "ObjectLockConfigurationNotFoundError")
-
-
 async def get_bucket_replication(call: S3Call) -> Response:
     """404 C{ReplicationConfigurationNotFoundError}."""
     raise _missing(call, "ReplicationConfigurationNotFoundError")
@@ -99,6 +94,5 @@ SUBRESOURCE_HANDLERS = {
     "GetBucketRequestPayment": get_bucket_request_payment,
     "GetBucketAccelerateConfiguration": get_bucket_accelerate_configuration,
     "GetBucketNotificationConfiguration": get_bucket_notification_configuration,
-    "GetObjectLockConfiguration": get_object_lock_configuration,
     "GetBucketReplication": get_bucket_replication,
 }

@@ -3,7 +3,9 @@ Data that survives mistakes: versioning, Object Lock and version ids, as
 pure values and decisions.  No HTTP, no store, no Twisted: callers pass
 bodies, header mappings and C{now}, and get values or an L{S3Error}.
 
-Built and tested, not yet wired into the server.
+Wired by L{txs3.versionlock} (decisions over stored versions, inside the
+store's commits) and L{txs3.api.versions} and L{txs3.api.locking} (the
+operations).
 
   - L{txs3.objectlock.versioning}: PutBucketVersioning / GetBucketVersioning;
   - L{txs3.objectlock.config}: the bucket's Object Lock configuration and

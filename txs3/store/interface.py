@@ -48,6 +48,7 @@ from txs3.store.values import (
     Destination,
     ListPage,
     ListQuery,
+    LockRetention,
     NewPart,
     NewUpload,
     ObjectInfo,
@@ -81,6 +82,7 @@ __all__ = [
     "IStagingFile",
     "ListPage",
     "ListQuery",
+    "LockRetention",
     "NewPart",
     "NewUpload",
     "ObjectInfo",
@@ -443,6 +445,26 @@ class IObjectStore(Interface):
         Replace the ACL of C{bucket}/C{key} (L{ObjectMeta.acl}) in its
         index entry, as L{put_object_tagging} replaces tags.
         C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion}.
+        """
+
+    def put_object_lock(
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectMeta], tuple[LockRetention | None, bool | None]],
+    ) -> Deferred[None]:
+        """
+        Replace the Object Lock of C{bucket}/C{key} (of its version
+        C{version_id}, or the current one): C{change} is called inside the
+        commit with the version's metadata as it is then, and returns its
+        new retention and legal hold; everything else of the version stays
+        as it is.  C{change} decides whether the change is allowed (the
+        current retention may not be weakened without a bypass) and
+        raises to refuse it, which then changes nothing; it must be quick
+        and pure, as L{Deletion.guard}.
+
+        C{NoSuchBucket} / C{NoSuchKey} / C{NoSuchVersion};
+        C{MethodNotAllowed} for a delete marker; whatever C{change} raises.
         """
 
     # -- background passes --------------------------------------------------

@@ -43,8 +43,9 @@ def completed_object(
     The entry of the object that C{done} makes of C{upload}, whose listed
     parts' C{extents} (in order, each carrying its part's position) are the
     object's bytes: everything CreateMultipartUpload stored (headers,
-    metadata, tags, owner) with the completion's ETag and checksums, written
-    at C{now} as version C{version}.
+    metadata, tags, owner, Object Lock) with the completion's ETag and
+    checksums (and its default retention if the upload asked for none),
+    written at C{now} as version C{version}.
     """
     return ObjectInfo(
         bucket=done.bucket,
@@ -53,7 +54,10 @@ def completed_object(
         etag=done.etag,
         last_modified=now,
         meta=dataclasses.replace(
-            upload.meta, checksums=done.checksums, checksum_type=done.checksum_type
+            upload.meta,
+            checksums=done.checksums,
+            checksum_type=done.checksum_type,
+            retention=upload.meta.retention or done.retention,
         ),
         owner_id=upload.owner_id,
         version=version,

@@ -43,6 +43,24 @@ class BucketInfo:
 
 
 @dataclass(frozen=True)
+class LockRetention:
+    """
+    An Object Lock retention as the store keeps it with a version: a mode
+    (C{GOVERNANCE} or C{COMPLIANCE}, checked above the store) and a
+    retain-until date, POSIX seconds.  What it forbids is decided above
+    the store (L{txs3.versionlock}), inside the commit, through
+    L{Deletion.guard}.
+    """
+
+    mode: str
+    until: float
+
+    def active(self, now: float) -> bool:
+        """Whether it still protects its version at C{now} (until is exclusive)."""
+        return now < self.until
+
+
+@dataclass(frozen=True)
 class ObjectMeta:
     """
     What a client sets on an object and gets back on GET and HEAD.
@@ -63,6 +81,11 @@ class ObjectMeta:
     @ivar acl: the object's ACL grants, encoded by L{txs3.authz.acl}
         (opaque to the store); None for the default (its owner has full
         control).  Part of the entry, like the tags.
+    @ivar retention: the version's Object Lock retention, or None.
+    @ivar legal_hold: the version's legal hold (None: never placed).  Like
+        the retention, it belongs to the version: set when it is written
+        or by PutObjectRetention / PutObjectLegalHold
+        (L{IObjectStore.put_object_lock}), never copied by CopyObject.
     @ivar damaged: set by C{txs3-admin fsck --repair} when the bytes on
         disk no longer match the entry: reads answer 500, never wrong bytes.
     """
@@ -73,6 +96,8 @@ class ObjectMeta:
     checksum_type: str = "FULL_OBJECT"
     tags: tuple[tuple[str, str], ...] = ()
     acl: str | None = None
+    retention: LockRetention | None = None
+    legal_hold: bool | None = None
     damaged: bool = False
 
     def header(self, name: str) -> str | None:
@@ -414,6 +439,10 @@ class Completion:
     (part number and ETag, in order) as an object with ETag C{etag},
     checksums C{checksums} of type C{checksum_type}, if C{condition} (when
     given) holds.
+
+    @ivar retention: the bucket's default retention from the completion
+        on, for an upload that asked for none (the version is created by
+        the completion, so its default period starts then).
     """
 
     bucket: str
@@ -425,6 +454,7 @@ class Completion:
     checksum_type: str = "FULL_OBJECT"
     condition: WriteCondition | None = None
     versioning: Versioning = ""
+    retention: LockRetention | None = None
 
 
 def new_version_id(versioning: Versioning) -> str:

@@ -1,15 +1,17 @@
 """
-Access settings in the memory store: bucket settings and object ACLs.
+Access settings in the memory store: bucket settings, and object
+versions' ACLs and Object Lock.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from twisted.internet.defer import Deferred, fail, succeed
 
 from txs3.errors import S3Error
+from txs3.store.interface import LockRetention, ObjectMeta
 from txs3.store.memory.core import MemoryCore
 
 
@@ -43,6 +45,25 @@ class SettingsMixin(MemoryCore):
             self._replace_version(
                 bucket, key, version_id, lambda m: dataclasses.replace(m, acl=acl)
             )
+        except S3Error as e:
+            return fail(e)
+        return succeed(None)
+
+    def put_object_lock(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectMeta], tuple[LockRetention | None, bool | None]],
+    ) -> Deferred[None]:
+        """See L{IObjectStore.put_object_lock}."""
+
+        def replaced(meta: ObjectMeta) -> ObjectMeta:
+            retention, legal_hold = change(meta)
+            return dataclasses.replace(meta, retention=retention, legal_hold=legal_hold)
+
+        try:
+            self._replace_version(bucket, key, version_id, replaced)
         except S3Error as e:
             return fail(e)
         return succeed(None)

@@ -22,6 +22,7 @@ from txs3.store.extents import Extent
 from txs3.store.interface import (
     NULL_VERSION,
     CompletedUpload,
+    LockRetention,
     ObjectInfo,
     ObjectMeta,
     PartInfo,
@@ -51,6 +52,11 @@ def encode_meta(meta: ObjectMeta) -> str:
         raw["tags"] = [list(p) for p in meta.tags]
     if meta.acl is not None:
         raw["acl"] = meta.acl
+    # Optional keys too: rows written before Object Lock read as unlocked.
+    if meta.retention is not None:
+        raw["retention"] = [meta.retention.mode, meta.retention.until]
+    if meta.legal_hold is not None:
+        raw["legal_hold"] = meta.legal_hold
     if meta.damaged:
         raw["damaged"] = True
     return json.dumps(raw, separators=(",", ":"))
@@ -65,6 +71,10 @@ def decode_meta(text: str) -> ObjectMeta:
         checksum_type=raw.get("checksum_type", "FULL_OBJECT"),
         tags=tuple((k, v) for k, v in raw.get("tags", ())),
         acl=raw.get("acl"),
+        retention=(
+            None if "retention" not in raw else LockRetention(*raw["retention"])
+        ),
+        legal_hold=raw.get("legal_hold"),
         damaged=bool(raw.get("damaged", False)),
     )
 

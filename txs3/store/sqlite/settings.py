@@ -1,7 +1,7 @@
 """
 Access settings in the SQLite store: a bucket's named settings (its
 policy, ACL, CORS rules, public access block, object ownership) and an
-object's ACL.
+object version's ACL and Object Lock.
 
 Settings are opaque text to the store; the layers above parse them.  They
 live in C{bucket_settings}, stamped with the bucket's creation time, as
@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from twisted.internet.defer import Deferred
 
-from txs3.store.interface import ObjectMeta
+from txs3.store.interface import LockRetention, ObjectMeta
 from txs3.store.sqlite.core import StoreCore
 from txs3.store.sqlite.rows import no_such_bucket, one, replace_meta
 from txs3.store.sqlite.versions import noncurrent
 
 
 class SettingsMixin(StoreCore):
-    """Bucket settings in C{bucket_settings}; object ACLs in C{objects.meta}."""
+    """
+    Bucket settings in C{bucket_settings}; object ACLs and locks in the
+    version's meta.
+    """
 
     def get_bucket_settings(self, bucket: str) -> Mapping[str, str]:
         """See L{IObjectStore.get_bucket_settings}."""
@@ -82,6 +85,34 @@ class SettingsMixin(StoreCore):
                 key,
                 change,
                 noncurrent(conn, bucket, key, version_id, change),
+            )
+
+        return self._in_writer(self._write_txn, txn)
+
+    def put_object_lock(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectMeta], tuple[LockRetention | None, bool | None]],
+    ) -> Deferred[None]:
+        """
+        See L{IObjectStore.put_object_lock}: one UPDATE of the meta, in
+        the transaction that read it, so C{change} decides over the lock
+        as it is at the commit.
+        """
+
+        def replaced(meta: ObjectMeta) -> ObjectMeta:
+            retention, legal_hold = change(meta)
+            return dataclasses.replace(meta, retention=retention, legal_hold=legal_hold)
+
+        def txn(conn: sqlite3.Connection) -> None:
+            replace_meta(
+                conn,
+                bucket,
+                key,
+                replaced,
+                noncurrent(conn, bucket, key, version_id, replaced),
             )
 
         return self._in_writer(self._write_txn, txn)
